@@ -1,0 +1,63 @@
+# socialops: `make demo` and `make test` are all a fresh machine needs (Python 3.11).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+# The stamp names the exact inputs: `make install` is a no-op until the lock or pyproject changes.
+STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
+PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
+
+.PHONY: install demo test check lint format typecheck ui sandbox bench lock clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "socialops needs Python 3.11, found " + sys.version.split()[0]'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -r requirements.lock
+	$(PIP) install --no-deps --no-build-isolation -e .
+	@rm -f $(VENV)/.installed-* && touch $@
+	@echo "installed: $(BIN)/socialops"
+
+demo: install
+	$(BIN)/socialops demo
+
+test: install
+	$(BIN)/pytest -q
+
+check: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: install
+	$(BIN)/mypy
+
+# The Prefect UI over the runs the CLI and the demo recorded (their PREFECT_HOME).
+ui: install
+	PREFECT_HOME=$${PREFECT_HOME:-$(CURDIR)/.socialops/prefect} PREFECT_SERVER_ANALYTICS_ENABLED=false \
+	PREFECT_UI_API_URL=http://127.0.0.1:4200/api $(BIN)/prefect server start --host 127.0.0.1 --port 4200
+
+sandbox: install
+	$(BIN)/socialops sandbox
+
+bench: install
+	$(BIN)/python benchmarks/ingest.py
+
+# Re-pin every dependency (run after changing pyproject.toml's dependencies).
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	( echo "# Exact versions for every machine: regenerate with 'make lock'."; \
+	  .lockenv/bin/python -m pip freeze --all --exclude-editable | grep -v '^socialops' ) > requirements.lock
+	rm -rf .lockenv
+
+clean:
+	rm -rf $(VENV) .socialops .pytest_cache .mypy_cache .ruff_cache

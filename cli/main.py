@@ -1,0 +1,252 @@
+"""The ``socialops`` command."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="socialops: your brand's social media, around the clock, on Prefect.",
+)
+console = Console()
+err = Console(stderr=True)
+
+# Quiet by default: Prefect's console shows warnings and errors, while every INFO log still
+# reaches the Prefect API (and so the UI). Telemetry is off. Any of these can be overridden.
+PREFECT_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
+    "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
+}
+
+
+class CommandFailed(Exception):
+    """A command ran but did not succeed; the message is the one line to print."""
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    from socialops.secrets import redact
+
+    err.print(f"[bold red]error:[/] {redact(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def guarded(fn: F) -> F:
+    """Every command: a one-line reason and a non-zero exit on error, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from connectors.errors import ConnectorError
+        from socialops.config import ConfigError
+
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except ConfigError as exc:
+            raise _fail(str(exc), 2) from None
+        except CommandFailed as exc:
+            raise _fail(str(exc), 1) from None
+        except ConnectorError as exc:
+            raise _fail(f"{type(exc).__name__}: {exc}", 1) from None
+        except SQLAlchemyError as exc:
+            first = str(exc).splitlines()[0]
+            raise _fail(f"database: {first}", 1) from None
+        except KeyboardInterrupt:
+            raise _fail("interrupted", 130) from None
+        except Exception as exc:
+            if os.environ.get("SOCIALOPS_DEBUG"):
+                raise
+            raise _fail(
+                f"{type(exc).__name__}: {exc} (set SOCIALOPS_DEBUG=1 for the traceback)", 1
+            ) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _prepare() -> tuple[Any, Any]:
+    """Settings, validated organisation config, and a migrated database."""
+    from socialops.config import load_config
+    from socialops.db import migrate
+    from socialops.settings import get_settings
+
+    settings = get_settings()
+    org = load_config(settings.config, channels_path=settings.channels)
+    migrate(settings.resolved_database_url())
+    return settings, org
+
+
+def _run_ingest(channels: list[str] | None, backfill_hours: float | None) -> Any:
+    from flows.ingest_mentions import ingest_mentions
+    from socialops.ingest import IngestRun
+
+    state = ingest_mentions(channels=channels, backfill_hours=backfill_hours, return_state=True)
+    outcome = state.result(raise_on_failure=False)
+    if isinstance(outcome, IngestRun):
+        return outcome, state
+    raise CommandFailed(f"the ingest flow ended {state.type.value}: {state.message}")
+
+
+def _show_ingest(run: Any) -> None:
+    from cli.render import ingest_table
+
+    console.print(ingest_table(run.results, run.failures))
+
+
+@app.command()
+@guarded
+def ingest(
+    channel: Annotated[
+        list[str] | None, typer.Option("--channel", "-c", help="Only this channel (repeatable).")
+    ] = None,
+    backfill_hours: Annotated[
+        float | None,
+        typer.Option(help="Walk back this many hours again (an ad-hoc backfill)."),
+    ] = None,
+) -> None:
+    """Fetch new mentions from the channels, validate them and store them once."""
+    _prepare()
+    run, _state = _run_ingest(channel or None, backfill_hours)
+    _show_ingest(run)
+    if run.failures:
+        raise CommandFailed(f"{len(run.failures)} channel(s) failed: {', '.join(run.failures)}")
+
+
+@app.command()
+@guarded
+def run() -> None:
+    """One full cycle of every stage: the same flows the deployments schedule."""
+    _prepare()
+    ingest_run, _state = _run_ingest(None, None)
+    _show_ingest(ingest_run)
+    if ingest_run.failures:
+        raise CommandFailed(
+            f"{len(ingest_run.failures)} channel(s) failed: {', '.join(ingest_run.failures)}"
+        )
+
+
+@app.command()
+@guarded
+def inbox(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    department: Annotated[str | None, typer.Option(help="Only this department.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 20,
+    channel: Annotated[str | None, typer.Option(help="Only this channel.")] = None,
+) -> None:
+    """The newest mentions first, with who owns them."""
+    from cli.inbox import inbox_rows, inbox_table
+
+    settings, org = _prepare()
+    if department is not None and department not in org.departments:
+        known = ", ".join(org.departments)
+        raise CommandFailed(f"unknown department {department!r} (configured: {known})")
+    rows = inbox_rows(
+        settings.resolved_database_url(), limit=limit, department=department, channel=channel
+    )
+    if as_json:
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    console.print(inbox_table(rows))
+
+
+@app.command()
+@guarded
+def quarantine(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 20,
+) -> None:
+    """Items set aside by parsing or the quality suite, newest first, with the reason."""
+    from cli.inbox import quarantine_rows, quarantine_table
+
+    settings, _org = _prepare()
+    rows = quarantine_rows(settings.resolved_database_url(), limit=limit)
+    if as_json:
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    console.print(quarantine_table(rows))
+
+
+@app.command("check-config")
+@guarded
+def check_config() -> None:
+    """Validate the organisation file (and channels file) and list the channels."""
+    from socialops.config import load_config
+    from socialops.settings import get_settings
+
+    settings = get_settings()
+    org = load_config(settings.config, channels_path=settings.channels)
+    console.print(f"[green]ok[/] {settings.config} ({org.organisation.name})")
+    for ch in org.channels:
+        token = "set" if os.environ.get(ch.token_env) else "[yellow]NOT SET[/]"
+        console.print(
+            f"  {ch.name}: {ch.platform} {ch.base_url} token {ch.token_env} {token}",
+            highlight=False,
+        )
+
+
+@app.command()
+@guarded
+def sandbox(
+    port: Annotated[int, typer.Option(help="Loopback port to listen on.")] = 8787,
+    host: Annotated[str, typer.Option(help="Interface (keep it on loopback).")] = "127.0.0.1",
+    instances: Annotated[str, typer.Option(help="Comma-separated instance names.")] = "main,help",
+    rate_per_hour: Annotated[float, typer.Option(help="New mentions per instance per hour.")] = 60,
+    fault_rate: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of API requests that fail.")
+    ] = 0.0,
+    seed: Annotated[int, typer.Option(help="Same seed, same mentions.")] = 7,
+) -> None:
+    """Run the built-in platform sandbox (a Mastodon API) until interrupted."""
+    from connectors.sandbox.server import serve
+    from connectors.sandbox.world import SandboxConfig
+
+    names = [name.strip() for name in instances.split(",") if name.strip()]
+    config = SandboxConfig(
+        instances=names, rate_per_hour=rate_per_hour, fault_rate=fault_rate, seed=seed
+    )
+    console.print(
+        f"sandbox: Mastodon API for {', '.join(names)} at http://{host}:{port}/i/<instance> "
+        "(any bearer token; Ctrl-C stops)"
+    )
+    serve(config, host=host, port=port)
+
+
+@app.command()
+@guarded
+def demo(
+    fault_rate: Annotated[
+        float, typer.Option(min=0, max=0.5, help="Share of sandbox requests that fail.")
+    ] = 0.05,
+) -> None:
+    """Start the sandbox and run the whole pipeline once on embedded defaults."""
+    from cli.demo import run_demo
+
+    run_demo(console, fault_rate=fault_rate)
+
+
+def main() -> None:
+    for key, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    app()
+
+
+if __name__ == "__main__":
+    main()
+

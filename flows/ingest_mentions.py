@@ -1,0 +1,38 @@
+"""The ingest flow: every channel, concurrently, into storage once."""
+
+from __future__ import annotations
+
+from prefect import flow
+from prefect.states import Failed, State
+
+from socialops.ingest import IngestRun
+from tasks.ingest import (
+    ingest_channel,
+    load_channels,
+    prepare_quality_suite,
+    publish_ingest_summary,
+)
+
+
+@flow(name="ingest-mentions")
+def ingest_mentions(
+    channels: list[str] | None = None, backfill_hours: float | None = None
+) -> IngestRun | State:
+    """Fetch new mentions from every channel, validate them and store each once."""
+    names = load_channels(channels)
+    prepare_quality_suite()
+    futures = {name: ingest_channel.submit(name, backfill_hours) for name in names}
+    run = IngestRun()
+    for name, future in futures.items():
+        try:
+            run.results.append(future.result())
+        except Exception as exc:  # one channel's failure must not hide the others' results
+            run.failures[name] = f"{type(exc).__name__}: {exc}"
+    publish_ingest_summary(run)
+    if run.failures:
+        return Failed(
+            message=f"{len(run.failures)} of {len(names)} channels failed: "
+            + "; ".join(f"{name} ({reason})" for name, reason in run.failures.items()),
+            data=run,
+        )
+    return run

@@ -1,0 +1,237 @@
+"""Walking a channel's mention feed into storage, crash-safe.
+
+The walk is written against :class:`MentionSource` (any connector's client) so it stays free of
+HTTP and of Prefect. Positions:
+
+- ``newest_cursor``: everything up to it is stored; later runs page forwards from it (``min_id``).
+- ``backfill_cursor``/``backfill_newest``: a backward walk (the first run, or a backfill) in
+  progress, resumable where it stopped.
+
+Every batch is validated, then its mentions, its quarantined items and the position that covers
+them are committed in ONE transaction. A crash anywhere before that commit leaves the position
+where it was, so the next run fetches the same items again and loses nothing; uniqueness on
+(platform, external_id) means nothing is stored twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from pydantic import BaseModel, Field
+
+from socialops import storage
+from socialops.config import Channel
+from socialops.db import session_scope
+from socialops.mentions import InvalidItem, Mention, MentionPage
+from socialops.quality import QualityRules, validate_mentions
+
+
+class MentionSource(Protocol):
+    """What the walk needs from a platform client."""
+
+    def fetch_mentions_page(
+        self, *, max_id: str | None = None, min_id: str | None = None, limit: int = 80
+    ) -> MentionPage: ...
+
+
+class ChannelResult(BaseModel):
+    """What one channel's ingest did: the figures of the run's summary."""
+
+    channel: str
+    platform: str
+    pages: int = 0
+    fetched: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    outside_window: int = 0
+    skipped: dict[str, int] = Field(default_factory=dict)
+    quarantine_reasons: dict[str, int] = Field(default_factory=dict)
+    newest_cursor: str | None = None
+    backfill_complete: bool = True
+    seconds: float = 0.0
+
+
+@dataclass
+class _Batch:
+    mentions: list[Mention] = field(default_factory=list)
+    invalid: list[InvalidItem] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.mentions) + len(self.invalid)
+
+
+@dataclass
+class _Position:
+    newest_cursor: str | None
+    backfill_cursor: str | None
+    backfill_newest: str | None
+
+
+class ChannelIngest:
+    """One ingest of one channel: backward walk if needed, then forward to the newest mention."""
+
+    def __init__(
+        self,
+        *,
+        channel: Channel,
+        source: MentionSource,
+        database_url: str,
+        batch_size: int,
+        rules: QualityRules,
+        backfill: bool = False,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        actor: str = "ingest",
+    ) -> None:
+        self.channel = channel
+        self.source = source
+        self.database_url = database_url
+        self.batch_size = batch_size
+        self.rules = rules
+        self.backfill = backfill
+        self.now = now
+        self.actor = actor
+        self.result = ChannelResult(channel=channel.name, platform=channel.platform)
+        self._skipped: Counter[str] = Counter()
+        self._reasons: Counter[str] = Counter()
+
+    # -- the walk ---------------------------------------------------------------------------
+    def run(self) -> ChannelResult:
+        started = time.perf_counter()
+        position = self._load_position()
+        pages_left = self.channel.max_pages_per_run
+        if self.backfill or position.newest_cursor is None or position.backfill_cursor:
+            position, pages_left = self._walk_backwards(position, pages_left)
+        if position.backfill_cursor is None and pages_left > 0:
+            position = self._walk_forwards(position, pages_left)
+        self.result.newest_cursor = position.newest_cursor
+        self.result.backfill_complete = position.backfill_cursor is None
+        self.result.skipped = dict(self._skipped)
+        self.result.quarantine_reasons = dict(self._reasons)
+        self.result.seconds = round(time.perf_counter() - started, 3)
+        with session_scope(self.database_url) as session:
+            storage.audit(
+                session=session,
+                actor=self.actor,
+                action="ingest.channel",
+                subject_type="channel",
+                subject_id=self.channel.name,
+                details=self.result.model_dump(mode="json"),
+            )
+        return self.result
+
+    def _load_position(self) -> _Position:
+        with session_scope(self.database_url) as session:
+            state = storage.get_channel_state(session=session, channel=self.channel.name)
+            if state is None:
+                return _Position(None, None, None)
+            return _Position(state.newest_cursor, state.backfill_cursor, state.backfill_newest)
+
+    def _walk_backwards(self, position: _Position, pages_left: int) -> tuple[_Position, int]:
+        cutoff = self.now() - timedelta(hours=self.channel.backfill_hours)
+        cursor = position.backfill_cursor  # resume an interrupted walk, else start at the top
+        top = position.backfill_newest if cursor else None
+        batch = _Batch()
+        while True:
+            if pages_left == 0:  # page budget spent: keep the resume point for the next run
+                position = _Position(position.newest_cursor, cursor, top)
+                self._commit(batch, position)
+                return position, pages_left
+            page = self.source.fetch_mentions_page(max_id=cursor, limit=self.channel.page_size)
+            pages_left -= 1
+            if page.is_empty or page.oldest_cursor is None:
+                break
+            top = top or page.newest_cursor
+            self._take(page, batch, cutoff=cutoff)
+            cursor = page.oldest_cursor
+            if page.oldest_created_at is not None and page.oldest_created_at < cutoff:
+                break
+            if len(batch) >= self.batch_size:
+                position = _Position(position.newest_cursor, cursor, top)
+                self._commit(batch, position)
+                batch = _Batch()
+        # The walk reached the end of the feed or the cutoff. On a first run the top of the walk
+        # becomes the forward position; a backfill of a running channel keeps the forward
+        # position it had, so any gap between the two is still walked forwards.
+        position = _Position(position.newest_cursor or top, None, None)
+        self._commit(batch, position)
+        return position, pages_left
+
+    def _walk_forwards(self, position: _Position, pages_left: int) -> _Position:
+        batch = _Batch()
+        while pages_left > 0:
+            page = self.source.fetch_mentions_page(
+                min_id=position.newest_cursor, limit=self.channel.page_size
+            )
+            pages_left -= 1
+            if page.is_empty or page.newest_cursor is None:
+                break
+            self._take(page, batch, cutoff=None)
+            position = _Position(page.newest_cursor, None, None)
+            if len(batch) >= self.batch_size:
+                self._commit(batch, position)
+                batch = _Batch()
+        self._commit(batch, position)
+        return position
+
+    # -- one page, one batch ----------------------------------------------------------------
+    def _take(self, page: MentionPage, batch: _Batch, *, cutoff: datetime | None) -> None:
+        self.result.pages += 1
+        self.result.fetched += page.item_count
+        for skipped in page.skipped:
+            self._skipped[skipped.reason] += 1
+        batch.invalid.extend(page.invalid)
+        for mention in page.mentions:
+            if cutoff and mention.created_at and mention.created_at < cutoff:
+                self.result.outside_window += 1
+            else:
+                batch.mentions.append(mention)
+
+    def _commit(self, batch: _Batch, position: _Position) -> None:
+        report = validate_mentions(batch.mentions, now=self.now(), rules=self.rules)
+        with session_scope(self.database_url) as session:
+            storage.quarantine_items(
+                session=session,
+                channel=self.channel.name,
+                platform=self.channel.platform,
+                stage="parse",
+                items=batch.invalid,
+            )
+            storage.quarantine_items(
+                session=session,
+                channel=self.channel.name,
+                platform=self.channel.platform,
+                stage="quality",
+                items=report.invalid,
+            )
+            inserted = storage.store_mentions(session=session, mentions=report.valid)
+            storage.save_channel_state(
+                session=session,
+                channel=self.channel.name,
+                platform=self.channel.platform,
+                newest_cursor=position.newest_cursor,
+                backfill_cursor=position.backfill_cursor,
+                backfill_newest=position.backfill_newest,
+            )
+        # Counted after the commit: the figures describe what is stored, not what was tried.
+        for item in (*batch.invalid, *report.invalid):
+            self._reasons[item.reason] += 1
+        self.result.quarantined += len(batch.invalid) + len(report.invalid)
+        self.result.stored += inserted
+        self.result.duplicates += len(report.valid) - inserted
+
+
+class IngestRun(BaseModel):
+    """One ingest over several channels: who succeeded with what, and who failed and why."""
+
+    results: list[ChannelResult] = Field(default_factory=list)
+    failures: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def stored(self) -> int:
+        return sum(r.stored for r in self.results)

@@ -1,0 +1,293 @@
+"""Tables and the data functions over them (SQLAlchemy 2, SQLite and PostgreSQL).
+
+Data functions take the caller's session, keyword-only, and never commit: the caller owns the
+transaction, so rows and the watermark that covers them are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+
+    DateTime,
+    Dialect,
+
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from socialops.mentions import InvalidItem, Mention
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend (SQLite has no tz)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
+BigIntId = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER only
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ChannelState(Base):
+    """Per-channel paging position. Moves only in the transaction that stored the rows."""
+
+    __tablename__ = "channel_state"
+
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    # Everything up to this cursor is stored; forward paging starts here. None: never completed.
+    newest_cursor: Mapped[str | None] = mapped_column(String(128))
+    # A backward walk (first run or backfill) in progress: where to resume, and where it began.
+    backfill_cursor: Mapped[str | None] = mapped_column(String(128))
+    backfill_newest: Mapped[str | None] = mapped_column(String(128))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MentionRow(Base):
+    """A stored mention: one row per (platform, external_id), however often it is fetched."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id", name="uq_mentions_platform_external_id"),
+        Index("ix_mentions_created_at", "created_at"),
+        Index("ix_mentions_channel_created_at", "channel", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str | None] = mapped_column(Text)
+    author_handle: Mapped[str] = mapped_column(String(320))
+    author_display_name: Mapped[str | None] = mapped_column(Text)
+    author_followers: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    thread_id: Mapped[str | None] = mapped_column(String(128))
+    in_reply_to_id: Mapped[str | None] = mapped_column(String(128))
+    visibility: Mapped[str | None] = mapped_column(String(16))
+    raw: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class QuarantineRow(Base):
+    """A payload item that failed parsing or the data-quality suite, kept with the reason."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (Index("ix_quarantine_channel_at", "channel", "quarantined_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    platform: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[str] = mapped_column(String(16))  # "parse" or "quality"
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[Any] = mapped_column(JSONType)
+    quarantined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditRow(Base):
+    """Append-only: database triggers refuse UPDATE and DELETE (see the migration)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_subject", "subject_type", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(String(128))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _insert(session: Session, table: Any) -> Any:
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise RuntimeError(f"unsupported database dialect {name!r} (use SQLite or PostgreSQL)")
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    inserted: int
+    duplicates: int
+    quarantined: int
+
+
+def store_mentions(*, session: Session, mentions: Sequence[Mention]) -> int:
+    """Insert mentions that are not stored yet; return how many were new.
+
+    Uniqueness is (platform, external_id): a mention fetched again (a retry, an overlapping page,
+    a rerun) is not stored twice and the first stored version is kept.
+    """
+    if not mentions:
+        return 0
+    fetched_at = utcnow()
+    rows = [
+        {
+            "platform": m.platform,
+            "external_id": m.external_id,
+            "channel": m.channel,
+            "url": m.url,
+            "author_handle": m.author_handle,
+            "author_display_name": m.author_display_name,
+            "author_followers": m.author_followers,
+            "text": m.text,
+            "lang": m.lang,
+            "created_at": m.created_at,
+            "fetched_at": fetched_at,
+            "thread_id": m.thread_id,
+            "in_reply_to_id": m.in_reply_to_id,
+            "visibility": m.visibility,
+            "raw": m.raw,
+        }
+        for m in mentions
+    ]
+    stmt = (
+        _insert(session, MentionRow)
+        .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+        .returning(MentionRow.id)
+    )
+    return len(session.execute(stmt, rows).all())
+
+
+def _fingerprint(channel: str, raw: Any, reason: str) -> str:
+    blob = json.dumps([channel, raw, reason], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def quarantine_items(
+    *, session: Session, channel: str, platform: str, stage: str, items: Iterable[InvalidItem]
+) -> int:
+    """Keep bad items with their reason; the same item and reason is kept once."""
+    now = utcnow()
+    rows = [
+        {
+            "fingerprint": _fingerprint(channel, item.raw, item.reason),
+            "channel": channel,
+            "platform": platform,
+            "stage": stage,
+            "reason": item.reason,
+            "raw": item.raw,
+            "quarantined_at": now,
+        }
+        for item in items
+    ]
+    if not rows:
+        return 0
+    stmt = (
+        _insert(session, QuarantineRow)
+        .on_conflict_do_nothing(index_elements=["fingerprint"])
+        .returning(QuarantineRow.id)
+    )
+    return len(session.execute(stmt, rows).all())
+
+
+def get_channel_state(*, session: Session, channel: str) -> ChannelState | None:
+    return session.get(ChannelState, channel)
+
+
+def save_channel_state(
+    *,
+    session: Session,
+    channel: str,
+    platform: str,
+    newest_cursor: str | None,
+    backfill_cursor: str | None,
+    backfill_newest: str | None,
+) -> None:
+    values = {
+        "channel": channel,
+        "platform": platform,
+        "newest_cursor": newest_cursor,
+        "backfill_cursor": backfill_cursor,
+        "backfill_newest": backfill_newest,
+        "updated_at": utcnow(),
+    }
+    stmt = _insert(session, ChannelState).values(values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["channel"], set_={k: v for k, v in values.items() if k != "channel"}
+    )
+    session.execute(stmt)
+
+
+def audit(
+    *,
+    session: Session,
+    actor: str,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditRow(
+            at=utcnow(),
+            actor=actor,
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            details=details or {},
+        )
+    )
+
+
+def count_rows(*, session: Session, model: type[Base], **filters: Any) -> int:
+    stmt = select(func.count()).select_from(model)
+    for key, value in filters.items():
+        stmt = stmt.where(getattr(model, key) == value)
+    return int(session.execute(stmt).scalar_one())
+
+
+def recent_mentions(
+    *, session: Session, limit: int, channel: str | None = None
+) -> Sequence[MentionRow]:
+    stmt = select(MentionRow).order_by(MentionRow.created_at.desc(), MentionRow.id.desc())
+    if channel:
+        stmt = stmt.where(MentionRow.channel == channel)
+    return session.execute(stmt.limit(limit)).scalars().all()

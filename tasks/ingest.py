@@ -1,0 +1,102 @@
+"""Ingest tasks: one channel's fetch-validate-store, and the run's summary artifact."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.tasks import exponential_backoff
+
+from connectors import registry
+from connectors.errors import Retryable
+from socialops import quality
+from socialops.config import OrgConfig, load_config
+from socialops.ingest import ChannelIngest, ChannelResult, IngestRun
+from socialops.reports import ingest_summary_markdown
+from socialops.secrets import redact
+from socialops.settings import get_settings
+
+
+def _org() -> OrgConfig:
+    settings = get_settings()
+    return load_config(settings.config, channels_path=settings.channels)
+
+
+def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry on transient platform errors only.
+
+    ``RateLimited`` reaches a task only when the reset is further away than the connector was
+    allowed to wait; retrying seconds later cannot help, so the channel fails with the reset
+    time and the next scheduled run resumes from the stored position.
+    """
+    try:
+        state.result()
+    except Retryable:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(name="load-channels", cache_policy=NO_CACHE)
+def load_channels(names: list[str] | None) -> list[str]:
+    """The enabled channels to ingest (all of them, or the named ones: unknown names fail)."""
+    org = _org()
+    if names:
+        return [org.channel(name).name for name in names]
+    return [channel.name for channel in org.channels if channel.enabled]
+
+
+@task(name="prepare-quality-suite", cache_policy=NO_CACHE)
+def prepare_quality_suite() -> None:
+    """Load Great Expectations once, before channels validate concurrently."""
+    quality.warm_up(_rules())
+
+
+def _rules() -> quality.QualityRules:
+    settings = get_settings()
+    return quality.QualityRules(
+        clock_skew=timedelta(seconds=settings.clock_skew_seconds),
+        max_text_length=settings.max_text_length,
+    )
+
+
+@task(
+    name="ingest-channel",
+    task_run_name="ingest-{channel_name}",
+    retries=3,
+    retry_delay_seconds=exponential_backoff(backoff_factor=1),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=retry_transient,
+    cache_policy=NO_CACHE,
+)
+def ingest_channel(channel_name: str, backfill_hours: float | None = None) -> ChannelResult:
+    """Fetch one channel from its stored position, validate, quarantine, store, move on."""
+    settings = get_settings()
+    channel = _org().channel(channel_name)
+    if backfill_hours is not None:
+        channel = channel.model_copy(update={"backfill_hours": backfill_hours})
+    with registry.open_source(
+        channel, max_rate_limit_wait=settings.rate_limit_max_wait_seconds
+    ) as source:
+        return ChannelIngest(
+            channel=channel,
+            source=source,
+            database_url=settings.resolved_database_url(),
+            batch_size=settings.ingest_batch_size,
+            rules=_rules(),
+            backfill=backfill_hours is not None,
+        ).run()
+
+
+@task(name="publish-ingest-summary", cache_policy=NO_CACHE)
+def publish_ingest_summary(run: IngestRun) -> str:
+    """A markdown artifact for the run: one row per channel, reasons below (tokens redacted)."""
+    markdown = redact(ingest_summary_markdown(run.results, run.failures), _org())
+    create_markdown_artifact(
+        markdown=markdown, key="ingest-summary", description="Mentions ingested per channel"
+    )
+    return markdown
