@@ -63,11 +63,7 @@ def inbox_table(rows: list[dict[str, Any]]) -> Table:
 
 def quarantine_rows(database_url: str, *, limit: int) -> list[dict[str, Any]]:
     with session_scope(database_url) as session:
-        stmt = (
-            select(storage.QuarantineRow)
-            .order_by(storage.QuarantineRow.id.desc())
-            .limit(limit)
-        )
+        stmt = select(storage.QuarantineRow).order_by(storage.QuarantineRow.id.desc()).limit(limit)
         return [
             {
                 "id": row.id,

@@ -7,7 +7,6 @@ import json
 import os
 import sys
 from collections.abc import Callable
-
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -215,6 +214,7 @@ def sandbox(
 ) -> None:
     """Run the built-in platform sandbox (a Mastodon API) until interrupted."""
     from connectors.sandbox.server import serve
+
     from connectors.sandbox.world import SandboxConfig
 
     names = [name.strip() for name in instances.split(",") if name.strip()]
@@ -249,4 +249,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

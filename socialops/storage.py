@@ -16,10 +16,8 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
-
     DateTime,
     Dialect,
-
     Index,
     Integer,
     String,
@@ -135,8 +133,6 @@ class AuditRow(Base):
     subject_type: Mapped[str] = mapped_column(String(32))
     subject_id: Mapped[str] = mapped_column(String(128))
     details: Mapped[dict[str, Any]] = mapped_column(JSONType)
-
-
 
 
 def utcnow() -> datetime:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, text
@@ -60,7 +61,7 @@ def test_upsert_stores_each_mention_once(database_url: str) -> None:
 
 def test_text_and_timestamps_round_trip_verbatim_in_utc(database_url: str) -> None:
     hostile = "<script>alert('x')</script>\n'; DROP TABLE mentions; -- \"quoted\" ☕ 𝕏"
-    paris = T0.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Paris"))
+    paris = T0.astimezone(ZoneInfo("Europe/Paris"))
     with session_scope(database_url) as session:
         storage.store_mentions(
             session=session, mentions=[mention("9", text=hostile, created_at=paris)]
