@@ -230,6 +230,20 @@ def sandbox(
 
 @app.command()
 @guarded
+def serve(
+    ingest_every: Annotated[int, typer.Option(min=1, help="Minutes between ingests.")] = 5,
+) -> None:
+    """Serve the scheduled deployments (ingest every few minutes) until stopped."""
+    from datetime import timedelta
+
+    from deployments.serve import main as serve_deployments
+
+    _prepare()
+    serve_deployments(timedelta(minutes=ingest_every))
+
+
+@app.command()
+@guarded
 def demo(
     fault_rate: Annotated[
         float, typer.Option(min=0, max=0.5, help="Share of sandbox requests that fail.")

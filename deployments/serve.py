@@ -1,0 +1,48 @@
+"""Scheduled deployments of the pipeline, served by one long-running process.
+
+``socialops serve`` (or ``python -m deployments.serve``) registers the deployments with the
+Prefect API in use and runs their scheduled and ad-hoc runs until stopped. For workers in a
+work pool instead, use deployments/prefect.yaml (``prefect deploy --all``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from prefect import serve
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+
+from flows.ingest_mentions import ingest_mentions
+
+# An ingest still running when the next one is due: skip the new one, the old one catches up.
+ONE_AT_A_TIME = ConcurrencyLimitConfig(
+    limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+)
+
+
+def deployments(ingest_every: timedelta = timedelta(minutes=5)) -> list[Any]:
+    """Every scheduled stage of the pipeline, as Prefect deployments."""
+    return [
+        ingest_mentions.to_deployment(
+            name="scheduled",
+            interval=ingest_every,
+            concurrency_limit=ONE_AT_A_TIME,
+            description="Fetch, validate and store new mentions from every channel.",
+            tags=["socialops", "ingest"],
+        ),
+        ingest_mentions.to_deployment(
+            name="backfill",
+            parameters={"backfill_hours": 24},
+            description="Ad-hoc: walk back over the channels again (set backfill_hours).",
+            tags=["socialops", "ingest", "backfill"],
+        ),
+    ]
+
+
+def main(ingest_every: timedelta = timedelta(minutes=5)) -> None:
+    serve(*deployments(ingest_every))
+
+
+if __name__ == "__main__":
+    main()
