@@ -1,0 +1,631 @@
+"""Mastodon REST API: mentions in, replies out.
+
+Payload models mirror what Mastodon really sends (see tests/fixtures/mastodon); they are lenient
+about fields we do not use (``extra="allow"``) and strict about the ones we do.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal, Self, TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from connectors.errors import OutcomeUnknown, RateLimited, Rejected, Retryable
+from connectors.html_text import html_to_text
+from socialops.mentions import InvalidItem, Mention, MentionPage, SkippedItem
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Account(_Payload):
+    """``Account`` entity (the fields we read)."""
+
+    id: str
+    username: str
+    acct: str
+    display_name: str = ""
+    url: str | None = None
+    followers_count: int | None = None
+    bot: bool = False
+
+
+class StatusMention(_Payload):
+    """An entry of ``Status.mentions``."""
+
+    id: str
+    username: str
+    acct: str
+    url: str | None = None
+
+
+class Tag(_Payload):
+    """An entry of ``Status.tags``."""
+
+    name: str
+    url: str | None = None
+
+
+class Status(_Payload):
+    """``Status`` entity. ``created_at`` stays a string: the quality suite judges it."""
+
+    id: str
+    uri: str | None = None
+    url: str | None = None
+    created_at: str | None = None
+    account: Account
+    content: str = ""
+    spoiler_text: str = ""
+    visibility: str | None = None
+    language: str | None = None
+    in_reply_to_id: str | None = None
+    in_reply_to_account_id: str | None = None
+    mentions: list[StatusMention] = Field(default_factory=list)
+    tags: list[Tag] = Field(default_factory=list)
+    edited_at: str | None = None
+
+
+class Notification(_Payload):
+    """``Notification`` entity. ``status`` is null when the post is gone or not visible to us."""
+
+    id: str
+    type: str
+    created_at: str | None = None
+    account: Account | None = None
+    status: Status | None = None
+
+
+JSONObject = dict[str, Any]
+
+
+# --------------------------------------------------------------------------------------------
+# Mapping to our Mention
+# --------------------------------------------------------------------------------------------
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
+_JSON_TYPE_NAMES: dict[type, str] = {
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
+
+
+def parse_rfc3339(value: object) -> datetime | None:
+    """An RFC 3339 timestamp (``2026-08-01T13:51:42.823Z``) as an aware UTC datetime, else ``None``.
+
+    Dates without a time or an offset (``2026-08-01``) are not RFC 3339 and give ``None``.
+    """
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.upper())
+    except ValueError:  # e.g. month 13, or a leap second
+        return None
+    return parsed.astimezone(UTC)
+
+
+def to_mention(notification: Notification, *, channel: str, raw: dict[str, Any]) -> Mention:
+    """Map a ``mention`` notification (with its status) to our ``Mention``.
+
+    ``raw`` is the notification as received, kept whole for the quarantine and for audits.
+    """
+    status = notification.status
+    if status is None:
+        raise ValueError(f"notification {notification.id} has no status")
+    text = html_to_text(status.content)
+    spoiler = status.spoiler_text.strip()
+    if spoiler:
+        text = f"CW: {spoiler}\n\n{text}" if text else f"CW: {spoiler}"
+    return Mention(
+        platform="mastodon",
+        external_id=status.id,
+        channel=channel,
+        url=status.url or status.uri,
+        author_handle=status.account.acct,
+        author_display_name=status.account.display_name or None,
+        author_followers=status.account.followers_count,
+        text=text,
+        lang=status.language,
+        created_at=parse_rfc3339(status.created_at),
+        # A reply's root is only known from /api/v1/statuses/:id/context.
+        thread_id=status.id if status.in_reply_to_id is None else None,
+        in_reply_to_id=status.in_reply_to_id,
+        visibility=status.visibility,
+        raw=raw,
+    )
+
+
+def describe_validation_error(exc: ValidationError, *, limit: int = 3) -> str:
+    """A short reason naming the fields, e.g. ``status.account: field required``."""
+    errors = exc.errors(include_url=False, include_input=False)
+    reasons = []
+    for error in errors[:limit]:
+        loc = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
+        message = error["msg"][:1].lower() + error["msg"][1:]
+        reasons.append(f"{loc.lstrip('.')}: {message}" if loc else message)
+    if len(errors) > limit:
+        reasons.append(f"and {len(errors) - limit} more")
+    return "; ".join(reasons)
+
+
+def parse_link_header(value: str | None) -> dict[str, str]:
+    """``rel -> url`` from an RFC 8288 ``Link`` header (Mastodon's ``next``/``prev``)."""
+    links: dict[str, str] = {}
+    if not value:
+        return links
+    for part in re.split(r",\s*(?=<)", value.strip()):
+        match = re.match(r"\s*<([^>]*)>(.*)", part, re.DOTALL)
+        if match is None:
+            continue
+        url, params = match.groups()
+        for param in params.split(";"):
+            key, _, rels = param.partition("=")
+            if key.strip().lower() == "rel":
+                for rel in rels.strip().strip('"').split():
+                    links.setdefault(rel.lower(), url)
+    return links
+
+
+def _link_cursors(link_header: str | None) -> tuple[str | None, str | None]:
+    """``(newest, oldest)`` notification ids named by the Link header, if it has them."""
+    links = parse_link_header(link_header)
+    newest = oldest = None
+    if "prev" in links:
+        params = httpx.URL(links["prev"]).params
+        newest = params.get("min_id") or params.get("since_id")
+    if "next" in links:
+        oldest = httpx.URL(links["next"]).params.get("max_id")
+    return newest, oldest
+
+
+def _item_id(item: Any) -> str | None:
+    if isinstance(item, dict):
+        value = item.get("id")
+        if isinstance(value, str) and value:
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):  # Takahē-style small ints
+            return str(value)
+    return None
+
+
+def _item_created_at(item: Any) -> datetime | None:
+    if not isinstance(item, dict):
+        return None
+    # The notification's own time follows the paging order; the status time is the fallback.
+    created = parse_rfc3339(item.get("created_at"))
+    status = item.get("status")
+    if created is None and isinstance(status, dict):
+        created = parse_rfc3339(status.get("created_at"))
+    return created
+
+
+def _map_item(item: Any, *, channel: str) -> Mention | InvalidItem | SkippedItem:
+    if not isinstance(item, dict):
+        name = _JSON_TYPE_NAMES.get(type(item), type(item).__name__)
+        return InvalidItem(raw=item, reason=f"item is not a JSON object (got {name})")
+    kind = item.get("type")
+    if isinstance(kind, str) and kind != "mention":
+        return SkippedItem(
+            cursor=_item_id(item), reason=f"notification type {kind!r} is not a mention"
+        )
+    try:
+        notification = Notification.model_validate(item)
+    except ValidationError as exc:
+        return InvalidItem(raw=item, reason=describe_validation_error(exc))
+    if notification.status is None:
+        return SkippedItem(
+            cursor=notification.id,
+            reason="status is null (deleted or not visible to this account)",
+        )
+    try:
+        return to_mention(notification, channel=channel, raw=item)
+    except ValidationError as exc:
+        return InvalidItem(raw=item, reason=describe_validation_error(exc))
+    except (ValueError, TypeError) as exc:  # one bad item must never fail the page
+        return InvalidItem(raw=item, reason=f"could not map: {exc}")
+
+
+def map_notifications_page(
+    items: list[Any],
+    *,
+    channel: str,
+    link_header: str | None = None,
+    direction: Literal["older", "newer"] = "older",
+) -> MentionPage:
+    """Map one page of ``GET /api/v1/notifications`` (newest first) to a ``MentionPage``.
+
+    Cursors come from the Link header (``next`` -> ``max_id``, ``prev`` -> ``min_id``); servers
+    that send none (snac2, Takahē, the last page) fall back to the first and last item's id.
+    """
+    page = MentionPage(direction=direction)
+    for item in items:
+        mapped = _map_item(item, channel=channel)
+        if isinstance(mapped, Mention):
+            page.mentions.append(mapped)
+        elif isinstance(mapped, InvalidItem):
+            page.invalid.append(mapped)
+        else:
+            page.skipped.append(mapped)
+    if not items:
+        return page
+    newest, oldest = _link_cursors(link_header)
+    ids = [item_id for item_id in map(_item_id, items) if item_id is not None]
+    page.newest_cursor = newest or (ids[0] if ids else None)
+    page.oldest_cursor = oldest or (ids[-1] if ids else None)
+    page.oldest_created_at = next(
+        (created for created in map(_item_created_at, reversed(items)) if created is not None),
+        None,
+    )
+    return page
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP client
+# --------------------------------------------------------------------------------------------
+
+logger = logging.getLogger(__name__)
+
+MAX_PAGE_SIZE = 80
+VISIBILITIES = frozenset({"public", "unlisted", "private", "direct"})
+_MAX_RATE_LIMIT_WAITS = 5  # per call: a server that keeps answering 429 gets handed back
+_DEFAULT_RATE_LIMIT_WAIT = 60.0  # 429 without X-RateLimit-Reset or Retry-After
+_MIN_RATE_LIMIT_WAIT = 1.0  # a reset already past (clock skew) must not become a hot loop
+_HEADER_SAFE_TOKEN = re.compile(r"[\x21-\x7e]+")
+
+T = TypeVar("T")
+
+
+class _UnreadableBody(Exception):
+    """A 2xx response whose body is not the JSON we expected."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MastodonClient:
+    """Mastodon REST API: mentions in, replies out.
+
+    Outcomes map to ``connectors.errors``: ``RateLimited`` (waits longer than
+    ``max_rate_limit_wait``), ``Retryable`` (GETs that kept failing after ``get_attempts``),
+    ``Rejected`` (4xx), ``OutcomeUnknown`` (a POST that may have happened). Short rate-limit
+    waits happen in place through ``sleep``; GETs are retried in place, POSTs never are.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: SecretStr,
+        channel: str,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 10.0,
+        max_rate_limit_wait: float = 120.0,
+        get_attempts: int = 3,
+        backoff_base: float = 0.2,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = _utc_now,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        secret = token.get_secret_value()
+        if not _HEADER_SAFE_TOKEN.fullmatch(secret):
+            # Checked here so an httpx header error can never echo the token back.
+            raise ValueError("token is empty or has characters not allowed in an HTTP header")
+        url = httpx.URL(base_url)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"base_url must be an absolute http(s) URL, got {base_url!r}")
+        if get_attempts < 1:
+            raise ValueError("get_attempts must be at least 1")
+        self._token = token
+        self._base_url = base_url
+        self._base_path = url.path.rstrip("/")
+        self._channel = channel
+        self._max_rate_limit_wait = max_rate_limit_wait
+        self._get_attempts = get_attempts
+        self._backoff_base = backoff_base
+        self._sleep = sleep
+        self._now = now
+        self._jitter = jitter
+        self._quota_reset_at: datetime | None = None
+        self._http = httpx.Client(
+            base_url=base_url,
+            transport=transport,
+            timeout=timeout,
+            headers={
+                "Authorization": f"Bearer {secret}",
+                "Accept": "application/json",
+                "User-Agent": "socialops",
+            },
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"MastodonClient(base_url={self._base_url!r}, channel={self._channel!r}, "
+            f"token={self._token!r})"
+        )
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- API ------------------------------------------------------------------------------------
+
+    def fetch_mentions_page(
+        self, *, max_id: str | None = None, min_id: str | None = None, limit: int = MAX_PAGE_SIZE
+    ) -> MentionPage:
+        """One page of mention notifications, newest first, mapped to a ``MentionPage``.
+
+        ``max_id``: the page older than that notification id (``direction="older"``);
+        ``min_id``: the page just newer than it (``direction="newer"``); neither: the newest page.
+        Cursors are notification ids, not status ids.
+        """
+        if max_id is not None and min_id is not None:
+            raise ValueError("pass max_id or min_id, not both")
+        query: list[tuple[str, str]] = [
+            ("types[]", "mention"),
+            ("limit", str(max(1, min(limit, MAX_PAGE_SIZE)))),
+        ]
+        direction: Literal["older", "newer"] = "older"
+        if max_id is not None:
+            query.append(("max_id", max_id))
+        if min_id is not None:
+            query.append(("min_id", min_id))
+            direction = "newer"
+        items, link_header = self._request(
+            "GET",
+            "/api/v1/notifications",
+            params=httpx.QueryParams(tuple(query)),
+            scope="read:notifications",
+            parse=_parse_notification_list,
+        )
+        return map_notifications_page(
+            items, channel=self._channel, link_header=link_header, direction=direction
+        )
+
+    def verify_credentials(self) -> Account:
+        """The account the token belongs to (also a cheap check that the token works)."""
+        return self._request(
+            "GET",
+            "/api/v1/accounts/verify_credentials",
+            scope="read:accounts",
+            parse=lambda body, _link: Account.model_validate(body),
+        )
+
+    def post_status(
+        self,
+        *,
+        text: str,
+        idempotency_key: str,
+        in_reply_to_id: str | None = None,
+        visibility: str = "public",
+    ) -> Status:
+        """Post a status (a reply when ``in_reply_to_id`` is given). Never retried in place.
+
+        Mastodon and Pleroma honour ``Idempotency-Key`` for an hour; other servers ignore it, so
+        after ``OutcomeUnknown`` look for the status among the account's own before posting again.
+        """
+        if visibility not in VISIBILITIES:
+            raise ValueError(
+                f"visibility must be one of {', '.join(sorted(VISIBILITIES))}, got {visibility!r}"
+            )
+        if not idempotency_key:
+            raise ValueError("idempotency_key must not be empty")
+        form = {"status": text, "visibility": visibility}
+        if in_reply_to_id is not None:
+            form["in_reply_to_id"] = in_reply_to_id
+        return self._request(
+            "POST",
+            "/api/v1/statuses",
+            data=form,
+            headers={"Idempotency-Key": idempotency_key},
+            scope="write:statuses",
+            parse=lambda body, _link: Status.model_validate(body),
+        )
+
+    # -- HTTP outcomes --------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        scope: str,
+        parse: Callable[[Any, str | None], T],
+        params: httpx.QueryParams | None = None,
+        data: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> T:
+        where = f"{method} {self._base_path}{path}"
+        is_write = method != "GET"
+        failures = 0
+        rate_limit_waits = 0
+        while True:
+            self._wait_for_quota(where)
+            try:
+                response = self._http.request(
+                    method, path, params=params, data=data, headers=headers
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # No connection, so nothing was sent: safe to retry even a POST.
+                failure = f"could not connect ({type(exc).__name__})"
+                if is_write:
+                    raise Retryable(self._redact(f"{where}: {failure}")) from exc
+            except httpx.TimeoutException as exc:
+                failure = f"timed out ({type(exc).__name__})"
+                if is_write:
+                    raise OutcomeUnknown(self._unknown_outcome(where, failure)) from exc
+            except httpx.TransportError as exc:
+                failure = f"connection failed ({type(exc).__name__})"
+                if is_write:
+                    raise OutcomeUnknown(self._unknown_outcome(where, failure)) from exc
+            else:
+                self._note_quota(response)
+                status = response.status_code
+                if status == 429:
+                    reset_at, wait = self._rate_limit_reset(response)
+                    rate_limit_waits += 1
+                    if is_write or wait > self._max_rate_limit_wait:
+                        raise RateLimited(
+                            f"{where}: rate limited (HTTP 429) until {reset_at.isoformat()}, "
+                            f"{wait:.0f}s from now",
+                            reset_at=reset_at,
+                        )
+                    if rate_limit_waits > _MAX_RATE_LIMIT_WAITS:
+                        raise RateLimited(
+                            f"{where}: still rate limited (HTTP 429) after "
+                            f"{_MAX_RATE_LIMIT_WAITS} waits",
+                            reset_at=reset_at,
+                        )
+                    logger.warning("%s: rate limited, waiting %.1fs", where, wait)
+                    self._sleep(wait)
+                    self._quota_reset_at = None
+                    continue
+                if 200 <= status < 300:
+                    try:
+                        return parse(response.json(), response.headers.get("link"))
+                    except (ValueError, _UnreadableBody) as exc:
+                        failure = f"HTTP {status} with an unreadable body ({_short_reason(exc)})"
+                        if is_write:
+                            raise OutcomeUnknown(self._unknown_outcome(where, failure)) from exc
+                elif status >= 500:
+                    failure = f"HTTP {status}"
+                    if is_write:
+                        raise OutcomeUnknown(self._unknown_outcome(where, failure))
+                else:
+                    raise Rejected(self._rejection(where, response, scope), status_code=status)
+            failures += 1
+            if failures >= self._get_attempts:
+                raise Retryable(self._redact(f"{where}: {failure} ({failures} attempts)"))
+            delay = self._backoff_base * 2 ** (failures - 1) * (1 + self._jitter())
+            logger.warning("%s: %s; retrying in %.2fs", where, failure, delay)
+            self._sleep(delay)
+
+    def _wait_for_quota(self, where: str) -> None:
+        """Sleep until the reset when the last response said the quota is spent."""
+        reset_at = self._quota_reset_at
+        if reset_at is None:
+            return
+        wait = (reset_at - self._now()).total_seconds()
+        if wait > self._max_rate_limit_wait:
+            raise RateLimited(
+                f"{where}: rate-limit quota spent until {reset_at.isoformat()}, "
+                f"{wait:.0f}s from now",
+                reset_at=reset_at,
+            )
+        if wait > 0:
+            logger.info("%s: rate-limit quota spent, waiting %.1fs", where, wait)
+            self._sleep(wait)
+        self._quota_reset_at = None
+
+    def _note_quota(self, response: httpx.Response) -> None:
+        try:
+            remaining = int(response.headers.get("x-ratelimit-remaining", ""))
+        except ValueError:
+            return  # servers without rate-limit headers (Takahē, Bluesky dev)
+        reset_at = parse_rfc3339(response.headers.get("x-ratelimit-reset"))
+        self._quota_reset_at = reset_at if remaining <= 0 else None
+
+    def _rate_limit_reset(self, response: httpx.Response) -> tuple[datetime, float]:
+        """When a 429 lifts: the later of X-RateLimit-Reset and Retry-After, else 60 s."""
+        now = self._now()
+        candidates = []
+        reset_at = parse_rfc3339(response.headers.get("x-ratelimit-reset"))
+        if reset_at is not None:
+            candidates.append(reset_at)
+        retry_after = _parse_retry_after(response.headers.get("retry-after"), now)
+        if retry_after is not None:
+            candidates.append(retry_after)
+        lifted = (
+            max(candidates) if candidates else now + timedelta(seconds=_DEFAULT_RATE_LIMIT_WAIT)
+        )
+        wait = max((lifted - now).total_seconds(), _MIN_RATE_LIMIT_WAIT)
+        return lifted, wait
+
+    def _rejection(self, where: str, response: httpx.Response, scope: str) -> str:
+        status = response.status_code
+        if status in (401, 403):
+            message = (
+                f"{where}: HTTP {status}: the access token is invalid or revoked, "
+                f"or lacks the {scope} scope"
+            )
+        elif status == 404:
+            message = f"{where}: HTTP 404: not found (gone, or base_url is not a Mastodon API)"
+        elif 300 <= status < 400:
+            location = response.headers.get("location", "?")
+            message = f"{where}: HTTP {status}: redirected to {location}; fix base_url"
+        else:
+            message = f"{where}: rejected with HTTP {status}"
+        detail = _error_detail(response)
+        if detail:
+            message += f' (Mastodon said: "{detail}")'
+        return self._redact(message)
+
+    def _unknown_outcome(self, where: str, failure: str) -> str:
+        return self._redact(
+            f"{where}: {failure}; the status may or may not have been posted: "
+            "look for it among the account's statuses before posting again"
+        )
+
+    def _redact(self, message: str) -> str:
+        return message.replace(self._token.get_secret_value(), "**********")
+
+
+def _parse_notification_list(body: Any, link_header: str | None) -> tuple[list[Any], str | None]:
+    if not isinstance(body, list):
+        name = "object" if isinstance(body, dict) else _JSON_TYPE_NAMES.get(type(body), "value")
+        raise _UnreadableBody(f"expected a JSON array of notifications, got {name}")
+    return body, link_header
+
+
+def _parse_retry_after(value: str | None, now: datetime) -> datetime | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return now + timedelta(seconds=int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _error_detail(response: httpx.Response, limit: int = 200) -> str:
+    """Mastodon's ``{"error": ..., "error_description": ...}``, or a short plain-text body."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        parts = [body.get("error"), body.get("error_description")]
+        text = ": ".join(part for part in parts if isinstance(part, str) and part)
+    elif body is None and "html" not in response.headers.get("content-type", ""):
+        text = response.text.strip()
+    else:
+        text = ""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _short_reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return describe_validation_error(exc, limit=1)
+    return str(exc).split("\n", 1)[0][:120]
