@@ -1,7 +1,8 @@
 """Mastodon REST API: mentions in, replies out.
 
 Payload models mirror what Mastodon really sends (see tests/fixtures/mastodon); they are lenient
-about fields we do not use (``extra="allow"``) and strict about the ones we do.
+about fields we do not use (ignored: the whole payload is kept as `raw`) and strict about the
+ones we do.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from socialops.mentions import InvalidItem, Mention, MentionPage, SkippedItem
 
 
 class _Payload(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="ignore")
 
 
 class Account(_Payload):

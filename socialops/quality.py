@@ -65,12 +65,16 @@ class _Suite:
 
     def __init__(self, rules: QualityRules) -> None:
         import great_expectations as gx
-        import great_expectations.expectations as gxe
+        import great_expectations.expectations as gx_expectations
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        # GX re-exports its expectation classes dynamically; typed as Any to say so.
+        gxe: Any = gx_expectations
 
         self.rules = rules
         self.lock = threading.Lock()  # one validation at a time: GX contexts are not thread-safe
         context = gx.get_context(mode="ephemeral")
-        context.variables.progress_bars = {"globally": False}
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
         batch = (
             context.data_sources.add_pandas("mentions")
             .add_dataframe_asset("batch")
@@ -114,6 +118,8 @@ class _Suite:
             if outcome.success:
                 continue
             config = outcome.expectation_config
+            if config is None:
+                continue
             kwargs = config.kwargs
             column = kwargs.get("column") or ",".join(kwargs.get("column_list", []))
             reason = self.reasons.get((config.type, column), f"{config.type} failed on {column}")

@@ -184,12 +184,14 @@ def store_mentions(*, session: Session, mentions: Sequence[Mention]) -> int:
         }
         for m in mentions
     ]
+    table = MentionRow.__table__
     stmt = (
-        _insert(session, MentionRow)
+        _insert(session, table)
         .on_conflict_do_nothing(index_elements=["platform", "external_id"])
-        .returning(MentionRow.id)
+        .returning(table.c.id)
     )
-    return len(session.execute(stmt, rows).all())
+    # Core, not the ORM's bulk path: an order of magnitude faster for thousands of rows.
+    return len(session.connection().execute(stmt, rows).all())
 
 
 def _fingerprint(channel: str, raw: Any, reason: str) -> str:
@@ -216,12 +218,13 @@ def quarantine_items(
     ]
     if not rows:
         return 0
+    table = QuarantineRow.__table__
     stmt = (
-        _insert(session, QuarantineRow)
+        _insert(session, table)
         .on_conflict_do_nothing(index_elements=["fingerprint"])
-        .returning(QuarantineRow.id)
+        .returning(table.c.id)
     )
-    return len(session.execute(stmt, rows).all())
+    return len(session.connection().execute(stmt, rows).all())
 
 
 def get_channel_state(*, session: Session, channel: str) -> ChannelState | None:

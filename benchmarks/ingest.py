@@ -1,0 +1,206 @@
+"""Ingest benchmark: N mentions from the sandbox into SQLite, through the real flow.
+
+    .venv/bin/python benchmarks/ingest.py [--mentions 20000] [--batch-size 1000]
+
+Prints the flow's mentions per second, then the same fetch-and-insert done by a bare script
+(httpx and sqlite3: no Prefect, no mapping, no validation) against the same sandbox, and the
+ratio. Targets on a 2-core machine: >= 3,000 mentions/s and >= 40% of the bare figure.
+
+The flow is timed in a warm process (Prefect's local server up, Great Expectations imported),
+as in a served deployment; the one-off start-up costs are printed separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+TOKEN_ENV = "SOCIALOPS_BENCH_TOKEN"
+
+
+def bare_ingest(base_url: str, token: str, db_path: Path, cutoff: datetime) -> int:
+    """Page backwards through the notifications and insert them: the floor to compare with."""
+    import httpx
+
+    conn = sqlite3.connect(db_path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(
+        "CREATE TABLE mentions (platform TEXT, external_id TEXT, author TEXT, content TEXT,"
+        " created_at TEXT, raw TEXT, UNIQUE(platform, external_id))"
+    )
+    stored = 0
+    params: dict[str, str | int] = {"types[]": "mention", "limit": 80}
+    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}) as http:
+        while True:
+            items = http.get("/api/v1/notifications", params=params).raise_for_status().json()
+            if not items:
+                break
+            rows = [
+                (
+                    "mastodon",
+                    n["status"]["id"],
+                    n["status"]["account"]["acct"],
+                    n["status"]["content"],
+                    n["status"]["created_at"],
+                    json.dumps(n),
+                )
+                for n in items
+                if n.get("status")
+            ]
+            cur = conn.executemany("INSERT OR IGNORE INTO mentions VALUES (?,?,?,?,?,?)", rows)
+            stored += cur.rowcount
+            conn.commit()
+            params["max_id"] = items[-1]["id"]
+            oldest = datetime.fromisoformat(items[-1]["created_at"].replace("Z", "+00:00"))
+            if oldest < cutoff:
+                break
+    conn.close()
+    return stored
+
+
+class SandboxProcess:
+    """The sandbox in a forked child process, warmed up before it listens."""
+
+    def __init__(self, config: object) -> None:
+        import multiprocessing
+
+        self._ctx = multiprocessing.get_context("fork")
+        self._config = config
+        self._queue = self._ctx.Queue()
+        self._stop = self._ctx.Event()
+        self._proc = self._ctx.Process(target=self._child, daemon=True)
+        self.warm_seconds = 0.0
+        self._base = ""
+
+    def _child(self) -> None:
+        from connectors.sandbox.server import SandboxServer
+
+        server = SandboxServer(self._config)  # type: ignore[arg-type]
+        started = time.perf_counter()
+        server.world.warm()
+        warm = time.perf_counter() - started
+        with server:
+            self._queue.put((server.url, warm))
+            self._stop.wait()
+
+    def __enter__(self) -> SandboxProcess:
+        self._proc.start()
+        self._base, self.warm_seconds = self._queue.get(timeout=120)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._proc.join(timeout=10)
+
+    def instance_url(self, name: str) -> str:
+        return f"{self._base}/i/{name}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mentions", type=int, default=20_000)
+    parser.add_argument("--batch-size", type=int, default=5000)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="socialops-bench-"))
+    os.environ.update(
+        {
+            "PREFECT_HOME": str(work / "prefect"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
+            "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
+            "SOCIALOPS_HOME": str(work),
+            "SOCIALOPS_DATABASE_URL": f"sqlite:///{work / 'flow.db'}",
+            "SOCIALOPS_INGEST_BATCH_SIZE": str(args.batch_size),
+            TOKEN_ENV: "bench-token",
+        }
+    )
+    from connectors.sandbox.world import SandboxConfig
+
+    frozen = datetime.now(UTC).replace(microsecond=0)
+    config = SandboxConfig(
+        instances=("bench",),
+        rate_per_hour=args.mentions,
+        history_hours=1.2,
+        bad_item_rate=0.0,
+        rate_limit=1_000_000,
+        seed=3,
+        now=lambda: frozen,
+    )
+    # The platform is another machine in real life: serve it from another process (fork keeps
+    # the frozen clock), so it does not compete with the code under test for one interpreter.
+    with SandboxProcess(config) as sandbox:
+        channels = work / "channels.yaml"
+        channels.write_text(
+            "channels:\n  - name: bench\n    platform: mastodon\n"
+            f"    base_url: {sandbox.instance_url('bench')}\n    token_env: {TOKEN_ENV}\n"
+            "    backfill_hours: 1\n    max_pages_per_run: 100000\n",
+            encoding="utf-8",
+        )
+        os.environ["SOCIALOPS_CHANNELS"] = str(channels)
+        warm_sandbox = sandbox.warm_seconds
+
+        t = time.perf_counter()
+        from prefect import flow
+
+        from flows.ingest_mentions import ingest_mentions
+        from socialops import quality
+        from socialops.db import migrate
+
+        imports = time.perf_counter() - t
+        t = time.perf_counter()
+        quality.warm_up()
+        gx_seconds = time.perf_counter() - t
+        migrate(os.environ["SOCIALOPS_DATABASE_URL"])
+
+        @flow
+        def start_prefect() -> None:
+            """Starts Prefect's local server, as a running deployment would have it."""
+
+        t = time.perf_counter()
+        start_prefect()
+        prefect_start = time.perf_counter() - t
+
+        t = time.perf_counter()
+        state = ingest_mentions(return_state=True)
+        flow_seconds = time.perf_counter() - t
+        run = state.result()
+        stored = sum(r.stored for r in run.results)
+
+        cutoff = frozen - timedelta(hours=1)
+        t = time.perf_counter()
+        bare_stored = bare_ingest(
+            sandbox.instance_url("bench"), "bench-token", work / "bare.db", cutoff
+        )
+        bare_seconds = time.perf_counter() - t
+
+    flow_rate = stored / flow_seconds
+    bare_rate = bare_stored / bare_seconds
+    ratio = flow_rate / bare_rate
+    print(f"sandbox: {args.mentions} mentions/hour, frozen at {frozen.isoformat()}")
+    print(
+        f"one-off start-up: imports {imports:.2f} s, Great Expectations suite {gx_seconds:.2f} s,"
+        f" Prefect local server {prefect_start:.2f} s, sandbox warm-up {warm_sandbox:.2f} s"
+    )
+    print(f"flow : {stored:6d} mentions in {flow_seconds:6.2f} s = {flow_rate:8.0f} mentions/s")
+    print(f"bare : {bare_stored:6d} mentions in {bare_seconds:6.2f} s = {bare_rate:8.0f} mentions/s")
+    print(f"ratio: {ratio:.0%} of bare")
+    ok_rate, ok_ratio = flow_rate >= 3000, ratio >= 0.40
+    print(
+        f"targets: >= 3000/s {'PASS' if ok_rate else 'FAIL'}; "
+        f">= 40% of bare {'PASS' if ok_ratio else 'FAIL'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
