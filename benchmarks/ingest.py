@@ -192,8 +192,11 @@ def main() -> None:
         f"one-off start-up: imports {imports:.2f} s, Great Expectations suite {gx_seconds:.2f} s,"
         f" Prefect local server {prefect_start:.2f} s, sandbox warm-up {warm_sandbox:.2f} s"
     )
-    print(f"flow : {stored:6d} mentions in {flow_seconds:6.2f} s = {flow_rate:8.0f} mentions/s")
-    print(f"bare : {bare_stored:6d} mentions in {bare_seconds:6.2f} s = {bare_rate:8.0f} mentions/s")
+    for label, count, seconds, rate in (
+        ("flow", stored, flow_seconds, flow_rate),
+        ("bare", bare_stored, bare_seconds, bare_rate),
+    ):
+        print(f"{label} : {count:6d} mentions in {seconds:6.2f} s = {rate:8.0f} mentions/s")
     print(f"ratio: {ratio:.0%} of bare")
     ok_rate, ok_ratio = flow_rate >= 3000, ratio >= 0.40
     print(

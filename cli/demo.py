@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 import yaml
-from connectors.sandbox.server import SandboxServer
 from rich.console import Console
 from rich.panel import Panel
 from sqlalchemy.engine import make_url
 
+from connectors.sandbox.server import SandboxServer
 from connectors.sandbox.world import SandboxConfig
 from socialops.settings import get_settings, reset_settings_cache
 

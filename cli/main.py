@@ -214,7 +214,6 @@ def sandbox(
 ) -> None:
     """Run the built-in platform sandbox (a Mastodon API) until interrupted."""
     from connectors.sandbox.server import serve
-
     from connectors.sandbox.world import SandboxConfig
 
     names = [name.strip() for name in instances.split(",") if name.strip()]
