@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from prefect import flow
-from prefect.states import Failed, State
+from prefect import State, flow
+from prefect.states import Failed
 
 from socialops.ingest import IngestRun
 from tasks.ingest import (

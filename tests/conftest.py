@@ -17,8 +17,8 @@ os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
 
-from socialops.db import dispose_engines, migrate  # noqa: E402
-from socialops.settings import reset_settings_cache  # noqa: E402
+from socialops.db import dispose_engines, migrate
+from socialops.settings import reset_settings_cache
 
 POSTGRES_URL = os.environ.get("SOCIALOPS_TEST_POSTGRES_URL")
 REPO = Path(__file__).resolve().parent.parent
