@@ -42,22 +42,28 @@ def inbox_rows(
         ]
 
 
+def _when(iso: str) -> str:
+    return iso[5:16].replace("T", " ")  # MM-DD HH:MM (UTC): the year is rarely news
+
+
 def inbox_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(title=f"Inbox: {len(rows)} newest mentions", title_justify="left")
-    table.add_column("when (UTC)", no_wrap=True)
-    table.add_column("channel")
-    table.add_column("author")
+    classified = any(row["department"] for row in rows)
+    table = Table(title=f"Inbox: {len(rows)} newest mentions (UTC)", title_justify="left")
+    table.add_column("when", no_wrap=True)
+    table.add_column("from", max_width=22, overflow="ellipsis")
     table.add_column("mention", ratio=1)
-    table.add_column("department")
+    if classified:
+        table.add_column("department", no_wrap=True)
     for row in rows:
         text = row["text"].replace("\n", " ")
-        table.add_row(
-            row["created_at"][:16].replace("T", " "),
-            row["channel"],
-            escape(row["author"]),
-            escape(text if len(text) <= 140 else text[:139] + "…"),
-            row["department"] or "[dim]unclassified[/]",
-        )
+        cells = [
+            _when(row["created_at"]),
+            f"{escape(row['author'])}\n[dim]{escape(row['channel'])}[/]",
+            escape(text if len(text) <= 280 else text[:279] + "…"),
+        ]
+        if classified:
+            cells.append(row["department"] or "[dim]-[/]")
+        table.add_row(*cells)
     return table
 
 
@@ -79,14 +85,17 @@ def quarantine_rows(database_url: str, *, limit: int) -> list[dict[str, Any]]:
 
 
 def quarantine_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(title=f"Quarantine: {len(rows)} newest items", title_justify="left")
-    for column in ("when (UTC)", "channel", "stage", "reason"):
-        table.add_column(column)
+    table = Table(title=f"Quarantine: {len(rows)} newest items (UTC)", title_justify="left")
+    table.add_column("when", no_wrap=True)
+    table.add_column("item", max_width=22, overflow="ellipsis")
+    table.add_column("reason", ratio=1)
     for row in rows:
+        raw = row["raw"] if isinstance(row["raw"], dict) else {}
+        status = raw.get("status") if isinstance(raw.get("status"), dict) else {}
+        item = str(status.get("id") or raw.get("id") or "?")
         table.add_row(
-            row["quarantined_at"][:16].replace("T", " "),
-            row["channel"],
-            row["stage"],
-            escape(row["reason"]),
+            _when(row["quarantined_at"]),
+            f"{escape(item)}\n[dim]{escape(row['channel'])}[/]",
+            f"[dim]{row['stage']}:[/] {escape(row['reason'])}",
         )
     return table

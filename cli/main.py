@@ -29,6 +29,8 @@ PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
     "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
+    # Our own loggers (retries, rate-limit waits) reach the run's logs in the UI too.
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "connectors,socialops",
 }
 
 

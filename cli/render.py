@@ -11,9 +11,10 @@ from socialops.ingest import ChannelResult
 
 def ingest_table(results: Sequence[ChannelResult], failures: dict[str, str]) -> Table:
     table = Table(title="Mentions ingested", title_justify="left")
-    for column in ("channel", "fetched", "skipped", "quarantined", "stored", "already stored"):
-        table.add_column(column, justify="left" if column == "channel" else "right")
-    table.add_column("status")
+    table.add_column("channel", no_wrap=True)
+    for column in ("fetched", "skipped", "quarantined", "stored", "already had"):
+        table.add_column(column, justify="right")
+    table.add_column("status", overflow="fold")
     totals = [0, 0, 0, 0, 0]
     for r in results:
         row = [r.fetched, sum(r.skipped.values()), r.quarantined, r.stored, r.duplicates]

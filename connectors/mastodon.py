@@ -495,7 +495,7 @@ class MastodonClient:
                             f"{_MAX_RATE_LIMIT_WAITS} waits",
                             reset_at=reset_at,
                         )
-                    logger.warning("%s: rate limited, waiting %.1fs", where, wait)
+                    logger.info("%s: rate limited, waiting %.1fs", where, wait)
                     self._sleep(wait)
                     self._quota_reset_at = None
                     continue
@@ -516,7 +516,7 @@ class MastodonClient:
             if failures >= self._get_attempts:
                 raise Retryable(self._redact(f"{where}: {failure} ({failures} attempts)"))
             delay = self._backoff_base * 2 ** (failures - 1) * (1 + self._jitter())
-            logger.warning("%s: %s; retrying in %.2fs", where, failure, delay)
+            logger.info("%s: %s; retrying in %.2fs", where, failure, delay)
             self._sleep(delay)
 
     def _wait_for_quota(self, where: str) -> None:

@@ -51,7 +51,10 @@ def _reasons(rules: QualityRules) -> dict[tuple[str, str], str]:
         ),
         ("expect_column_values_to_be_between", "created_at_epoch"): (
             f"created_at is in the future beyond the {int(rules.clock_skew.total_seconds())} s "
-            f"clock-skew margin, or before {EARLIEST.date()}"
+            "clock-skew margin"
+        ),
+        ("expect_column_values_to_be_between", "created_at_epoch:min"): (
+            f"created_at is before {EARLIEST.date()}, older than any platform"
         ),
         ("expect_column_value_lengths_to_be_between", "text"): (
             f"text length is outside 1..{rules.max_text_length} characters"
@@ -90,9 +93,10 @@ class _Suite:
             gxe.ExpectCompoundColumnsToBeUnique(column_list=["platform", "external_id"]),
             gxe.ExpectColumnValuesToNotBeNull(column="created_at_epoch"),
             gxe.ExpectColumnValuesToBeBetween(
-                column="created_at_epoch",
-                min_value=EARLIEST.timestamp(),
-                max_value={"$PARAMETER": "latest_epoch"},
+                column="created_at_epoch", max_value={"$PARAMETER": "latest_epoch"}
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="created_at_epoch", min_value=EARLIEST.timestamp()
             ),
             gxe.ExpectColumnValueLengthsToBeBetween(
                 column="text", min_value=1, max_value=rules.max_text_length
@@ -122,6 +126,8 @@ class _Suite:
                 continue
             kwargs = config.kwargs
             column = kwargs.get("column") or ",".join(kwargs.get("column_list", []))
+            if config.type == "expect_column_values_to_be_between" and kwargs.get("min_value"):
+                column += ":min"
             reason = self.reasons.get((config.type, column), f"{config.type} failed on {column}")
             failing[reason] = list(outcome.result.get("unexpected_index_list") or [])
         return failing
