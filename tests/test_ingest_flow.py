@@ -1,0 +1,296 @@
+"""The ingest flow end to end: the real Prefect engine, the sandbox over loopback HTTP, real
+SQLite and PostgreSQL. Only the platform is simulated."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import select, text
+
+from connectors.sandbox.server import SandboxServer
+from connectors.sandbox.world import SandboxConfig
+from flows.ingest_mentions import ingest_mentions
+from socialops import storage
+from socialops.db import get_engine, session_scope
+from socialops.ingest import IngestRun
+from socialops.settings import get_settings, reset_settings_cache
+
+TOKEN = "tok-E2E-5ecret-9f8e7d6c"
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_api")]
+
+
+@dataclass
+class Clock:
+    """The sandbox's clock, an hour behind the real one so that moving it forward in a test
+    never makes mentions from the future (which the quality suite rightly quarantines)."""
+
+    at: datetime = field(
+        default_factory=lambda: datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    )
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@dataclass
+class Sandboxed:
+    server: SandboxServer
+    clock: Clock
+    channels: dict[str, str]  # channel name -> instance
+
+    def expected(self) -> dict[str, set[str]]:
+        """Per outcome, the status ids the sandbox serves right now (its ground truth)."""
+        out: dict[str, set[str]] = {"stored": set(), "skipped": set(), "quarantined": set()}
+        for instance in self.channels.values():
+            feed = self.server.world.feed(instance)
+            feed.sync()
+            for k in feed.visible:
+                item = feed.item(k)
+                key = {None: "stored", "null_status": "skipped"}.get(item.bad, "quarantined")
+                out[key].add(item.status_id)
+        return out
+
+
+@pytest.fixture
+def sandboxed(
+    socialops_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., Sandboxed]]:
+    """Start a sandbox and point the channels at it (each test gets its own database)."""
+    stack = ExitStack()
+
+    def start(extra_channels: list[dict[str, Any]] | None = None, **options: Any) -> Sandboxed:
+        clock = Clock()
+        config = SandboxConfig(
+            instances=("main", "help"),
+            seed=options.pop("seed", 5),
+            rate_per_hour=options.pop("rate_per_hour", 200),
+            history_hours=options.pop("history_hours", 3),
+            bad_item_rate=options.pop("bad_item_rate", 0.03),
+            tokens=frozenset({TOKEN}),
+            now=clock,
+            **options,
+        )
+        server = stack.enter_context(SandboxServer(config))
+        channels = {"mastodon-main": "main", "mastodon-help": "help"}
+        entries = [
+            {
+                "name": name,
+                "platform": "mastodon",
+                "base_url": server.instance_url(instance),
+                "token_env": "E2E_TOKEN",
+                "backfill_hours": 24,
+            }
+            for name, instance in channels.items()
+        ] + (extra_channels or [])
+        path = socialops_env / "channels.yaml"
+        path.write_text(yaml.safe_dump({"channels": entries}), encoding="utf-8")
+        monkeypatch.setenv("SOCIALOPS_CHANNELS", str(path))
+        monkeypatch.setenv("E2E_TOKEN", TOKEN)
+        monkeypatch.setenv("SOCIALOPS_RATE_LIMIT_MAX_WAIT_SECONDS", "5")
+        reset_settings_cache()
+        return Sandboxed(server, clock, channels)
+
+    yield start
+    stack.close()
+
+
+def run_flow(**params: Any) -> tuple[Any, IngestRun]:
+    state = ingest_mentions(return_state=True, **params)
+    outcome = state.result(raise_on_failure=False)
+    assert isinstance(outcome, IngestRun), outcome
+    return state, outcome
+
+
+def stored_ids() -> list[str]:
+    with session_scope(get_settings().resolved_database_url()) as session:
+        return list(session.execute(select(storage.MentionRow.external_id)).scalars())
+
+
+def test_two_ingests_store_each_mention_once(sandboxed: Callable[..., Sandboxed]) -> None:
+    sandbox = sandboxed()
+    expected = sandbox.expected()
+    state, first = run_flow()
+    assert state.is_completed()
+    ids = stored_ids()
+    assert len(ids) == len(set(ids)) == len(expected["stored"]) > 1000
+    assert set(ids) == expected["stored"]
+    assert sum(r.quarantined for r in first.results) == len(expected["quarantined"]) > 0
+    assert sum(sum(r.skipped.values()) for r in first.results) == len(expected["skipped"]) > 0
+
+    state, second = run_flow()
+    assert state.is_completed()
+    assert [(r.fetched, r.stored) for r in second.results] == [(0, 0), (0, 0)]
+
+    sandbox.clock.at += timedelta(minutes=30)  # new mentions arrive
+    now_expected = sandbox.expected()
+    state, third = run_flow()
+    new = now_expected["stored"] - expected["stored"]
+    assert len(new) > 0 and sum(r.stored for r in third.results) == len(new)
+    assert sum(r.duplicates for r in third.results) == 0
+    ids = stored_ids()
+    assert len(ids) == len(set(ids)) and set(ids) == now_expected["stored"]
+
+
+def test_with_25_percent_faults_every_mention_is_stored_once_within_two_runs(
+    sandboxed: Callable[..., Sandboxed],
+) -> None:
+    sandbox = sandboxed(
+        fault_rate=0.25,
+        latency_seconds=0.05,
+        fault_reset_seconds=0.2,
+        history_hours=2,
+        rate_per_hour=1500,  # about 40 pages per channel: enough requests for the faults to bite
+    )
+    expected = sandbox.expected()
+    state, _run = run_flow()
+    if not state.is_completed():
+        state, _run = run_flow()
+    assert state.is_completed(), state.message
+    ids = stored_ids()
+    assert len(ids) == len(set(ids)) and set(ids) == expected["stored"]
+    faults = sandbox.server.sandbox.stats.faults
+    assert sum(faults.values()) >= 10 and len(faults) >= 3  # they really happened, of several kinds
+
+
+def test_one_failing_channel_does_not_stop_the_others(
+    sandboxed: Callable[..., Sandboxed], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("E2E_WRONG_TOKEN", "not-the-token")
+    sandbox = sandboxed(
+        extra_channels=[
+            {
+                "name": "wrong-token",
+                "platform": "mastodon",
+                "base_url": "http://127.0.0.1:9/i/main",
+                "token_env": "E2E_WRONG_TOKEN",
+            }
+        ]
+    )
+    sandbox_url = sandbox.server.instance_url("main")
+    path = Path(get_settings().channels or "")
+    entries = yaml.safe_load(path.read_text())["channels"]
+    entries[-1]["base_url"] = sandbox_url  # a real server that refuses the token
+    path.write_text(yaml.safe_dump({"channels": entries}))
+    state, run = run_flow()
+    assert state.is_failed()
+    assert "1 of 3 channels failed: wrong-token (Rejected" in (state.message or "")
+    assert sorted(r.channel for r in run.results) == ["mastodon-help", "mastodon-main"]
+    assert set(stored_ids()) == sandbox.expected()["stored"]
+    assert "401" in run.failures["wrong-token"]
+
+
+# The injected disk failure is a SQLite trigger; storage is covered on both databases elsewhere.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@SQLITE_ONLY
+def test_a_crash_between_fetch_and_store_loses_nothing(
+    sandboxed: Callable[..., Sandboxed], database_url: str
+) -> None:
+    sandbox = sandboxed()
+    with get_engine(database_url).begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TRIGGER fail_insert BEFORE INSERT ON mentions "
+                "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+            )
+        )
+    state, run = run_flow()
+    assert state.is_failed() and set(run.failures) == {"mastodon-main", "mastodon-help"}
+    with session_scope(database_url) as session:
+        positions = session.execute(select(storage.ChannelState)).scalars().all()
+        assert positions == []  # nothing moved: the batch and its position were one transaction
+    with get_engine(database_url).begin() as conn:
+        conn.execute(text("DROP TRIGGER fail_insert"))
+    state, _ = run_flow()
+    assert state.is_completed()
+    ids = stored_ids()
+    assert len(ids) == len(set(ids)) and set(ids) == sandbox.expected()["stored"]
+
+
+@SQLITE_ONLY
+def test_hostile_text_is_stored_and_shown_verbatim(sandboxed: Callable[..., Sandboxed]) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    # About 1 mention in 200 carries the script text, 1 in 100 the SQL: ~2,400 hold plenty.
+    sandboxed(history_hours=3, rate_per_hour=400, seed=11)
+    run_flow()
+    with session_scope(get_settings().resolved_database_url()) as session:
+        rows = session.execute(select(storage.MentionRow)).scalars().all()
+    script = [r for r in rows if "<script>alert(1)</script>" in r.text]
+    sql = [r for r in rows if "DROP TABLE mentions; --" in r.text]
+    assert script and sql
+    assert "&lt;" not in script[0].text  # unescaped once: text, not markup
+    result = CliRunner().invoke(app, ["inbox", "--json", "--limit", "10000"])
+    assert result.exit_code == 0, result.output
+    shown = {
+        json.loads(line)["external_id"]: json.loads(line) for line in result.stdout.splitlines()
+    }
+    assert shown[script[0].external_id]["text"] == script[0].text
+    assert shown[sql[0].external_id]["text"] == sql[0].text
+    assert len(shown) == len(rows)  # and the mentions table is still there
+
+
+@SQLITE_ONLY
+def test_the_token_never_appears_in_logs_artifacts_errors_or_inbox(
+    sandboxed: Callable[..., Sandboxed], caplog: pytest.LogCaptureFixture
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    caplog.set_level("DEBUG")
+    sandboxed(
+        fault_rate=0.3,
+        latency_seconds=0.02,
+        fault_reset_seconds=0.2,
+        history_hours=1,
+        extra_channels=[
+            {
+                "name": "dead-server",
+                "platform": "mastodon",
+                "base_url": "http://127.0.0.1:9",
+                "token_env": "E2E_TOKEN",
+            }
+        ],
+    )
+    state, run = run_flow()
+    flow_run_id = state.state_details.flow_run_id
+    seen = [caplog.text, state.message or "", json.dumps(run.model_dump(mode="json"))]
+    import time
+
+    time.sleep(1.0)  # logs reach the API in batches
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
+        )
+        artifacts = client.read_artifacts(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        )
+    assert logs and artifacts
+    seen += [log.message for log in logs]
+    seen += [json.dumps(artifact.data) for artifact in artifacts]
+    for command in (["inbox", "--json"], ["inbox"], ["quarantine", "--json"]):
+        result = CliRunner().invoke(app, command)
+        seen.append(result.output)
+    assert "dead-server" in run.failures
+    assert any(a.key == "ingest-summary" for a in artifacts)
+    leaked = [s for s in seen if TOKEN in s]
+    assert leaked == []
