@@ -92,6 +92,15 @@ def _prepare() -> tuple[Any, Any]:
     return settings, org
 
 
+def _check_channels(org: Any, names: list[str] | None) -> None:
+    """Fail fast, before any flow starts: unknown channel names, tokens not set."""
+    channels = [org.channel(n) for n in names] if names else [c for c in org.channels if c.enabled]
+    if not channels:
+        raise CommandFailed("no enabled channels in the configuration")
+    for channel in channels:
+        channel.token()
+
+
 def _run_ingest(channels: list[str] | None, backfill_hours: float | None) -> Any:
     from flows.ingest_mentions import ingest_mentions
     from socialops.ingest import IngestRun
@@ -121,7 +130,8 @@ def ingest(
     ] = None,
 ) -> None:
     """Fetch new mentions from the channels, validate them and store them once."""
-    _prepare()
+    _settings, org = _prepare()
+    _check_channels(org, channel)
     run, _state = _run_ingest(channel or None, backfill_hours)
     _show_ingest(run)
     if run.failures:
@@ -132,7 +142,8 @@ def ingest(
 @guarded
 def run() -> None:
     """One full cycle of every stage: the same flows the deployments schedule."""
-    _prepare()
+    _settings, org = _prepare()
+    _check_channels(org, None)
     ingest_run, _state = _run_ingest(None, None)
     _show_ingest(ingest_run)
     if ingest_run.failures:

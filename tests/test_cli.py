@@ -1,0 +1,161 @@
+"""The socialops command: exit codes and one-line reasons, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from socialops.db import session_scope
+from socialops.settings import get_settings, reset_settings_cache
+from tests.conftest import REPO
+from tests.test_storage import mention
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def env(socialops_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SOCIALOPS_MASTODON_TOKEN", "cli-token-1234")
+    monkeypatch.setenv("SOCIALOPS_MASTODON_HELP_TOKEN", "cli-token-5678")
+    return socialops_env
+
+
+def no_traceback(*outputs: str) -> None:
+    for output in outputs:
+        assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_check_config_lists_channels_and_token_state(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SOCIALOPS_MASTODON_HELP_TOKEN")
+    code, out, err = invoke("check-config")
+    assert code == 0, err
+    assert "Northwind Coffee" in out
+    assert "mastodon-main" in out and "SOCIALOPS_MASTODON_TOKEN set" in out
+    assert "SOCIALOPS_MASTODON_HELP_TOKEN NOT SET" in out
+    assert "cli-token-1234" not in out
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_bad_config_exits_2_naming_file_line_and_key(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = env / "bad.yaml"
+    bad.write_text(
+        (REPO / "config" / "northwind.yaml").read_text().replace("page_size", "pagesize")
+        + "\nextra_key: 1\n"
+    )
+    monkeypatch.setenv("SOCIALOPS_CONFIG", str(bad))
+    reset_settings_cache()
+    for command in (["check-config"], ["inbox"], ["ingest"]):
+        code, out, err = invoke(*command)
+        assert code == 2, (command, out, err)
+        assert err.startswith("error: invalid configuration:")
+        assert f"{bad}:" in err and ": extra_key: unknown key" in err
+        no_traceback(out, err)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_unknown_channel_and_missing_token_fail_before_any_flow(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _out, err = invoke("ingest", "--channel", "nope")
+    assert code == 2
+    assert err.strip() == (
+        "error: no channel named 'nope' (configured: mastodon-main, mastodon-help)"
+    )
+    monkeypatch.delenv("SOCIALOPS_MASTODON_TOKEN")
+    code, _out, err = invoke("run")
+    assert code == 2
+    assert "SOCIALOPS_MASTODON_TOKEN is not set" in err
+    no_traceback(err)
+
+
+def test_inbox_json_newest_first_with_the_documented_keys(env: Path) -> None:
+    url = get_settings().resolved_database_url()
+    code, out, _err = invoke("inbox", "--json")
+    assert (code, out) == (0, "")  # migrated on start, nothing stored yet
+    older = mention("1", text="<b>not bold</b> ☕")
+    newer = mention("2", created_at=older.created_at.replace(hour=11))  # type: ignore[union-attr]
+    with session_scope(url) as session:
+        from socialops import storage
+
+        storage.store_mentions(session=session, mentions=[older, newer])
+    code, out, _err = invoke("inbox", "--json")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["external_id"] for line in lines] == ["2", "1"]
+    assert set(lines[1]) >= {
+        "platform",
+        "external_id",
+        "url",
+        "author",
+        "text",
+        "created_at",
+        "department",
+        "urgent",
+    }
+    assert lines[1]["text"] == "<b>not bold</b> ☕"
+    assert (lines[1]["department"], lines[1]["urgent"]) == (None, None)
+    assert lines[1]["created_at"] == "2026-11-20T09:30:00+00:00"
+    code, out, _err = invoke("inbox", "--limit", "1")
+    assert code == 0 and "hello @northwind 2" in out and "hello @northwind 1" not in out
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_unknown_department_is_refused(env: Path) -> None:
+    code, _out, err = invoke("inbox", "--department", "finance")
+    assert code == 1 and "unknown department 'finance'" in err
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_unreachable_database_is_one_line(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "SOCIALOPS_DATABASE_URL", "postgresql+psycopg://nobody:pw-123@127.0.0.1:1/none"
+    )
+    reset_settings_cache()
+    code, out, err = invoke("inbox")
+    assert code == 1
+    assert err.startswith("error: database: ") and len(err.strip().splitlines()) == 1
+    assert "pw-123" not in err
+    no_traceback(out, err)
+
+
+@pytest.mark.e2e
+@pytest.mark.usefixtures("prefect_api")
+def test_demo_runs_twice_cleanly(tmp_path: Path) -> None:
+    """`socialops demo` as a user runs it, against the test session's Prefect server."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOCIALOPS_", "PREFECT_"))}
+    env.update(
+        SOCIALOPS_HOME=str(tmp_path / "home"),
+        PREFECT_API_URL=str(PREFECT_API_URL.value()),
+        COLUMNS="100",
+    )
+    command = [sys.executable, "-m", "cli.main", "demo"]
+    outputs = []
+    for _ in range(2):
+        done = subprocess.run(
+            command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        outputs.append(done.stdout + done.stderr)
+    for output in outputs:
+        assert "Mentions ingested" in output and "where to look" in output
+        assert "Traceback" not in output and "ERROR" not in output
+        assert "COMPLETED" in output
+    assert "mastodon-main" in outputs[0]
