@@ -15,7 +15,8 @@ bindir() {
   [ -n "$d" ] && echo "$d"
 }
 
-as_postgres() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
+# From /: the postgres user may not be allowed into the caller's working directory.
+as_postgres() { if [ "$(id -u)" = 0 ]; then (cd / && su postgres -s /bin/bash -c "$*"); else bash -c "$*"; fi; }
 
 start() {
   if [ -z "$(bindir)" ]; then
