@@ -90,8 +90,8 @@ def quarantine_table(rows: list[dict[str, Any]]) -> Table:
     table.add_column("item", max_width=22, overflow="ellipsis")
     table.add_column("reason", ratio=1)
     for row in rows:
-        raw = row["raw"] if isinstance(row["raw"], dict) else {}
-        status = raw.get("status") if isinstance(raw.get("status"), dict) else {}
+        raw: dict[str, Any] = row["raw"] if isinstance(row["raw"], dict) else {}
+        status: dict[str, Any] = raw["status"] if isinstance(raw.get("status"), dict) else {}
         item = str(status.get("id") or raw.get("id") or "?")
         table.add_row(
             _when(row["quarantined_at"]),

@@ -91,3 +91,22 @@ class FakeFeed:
 
 def fixed_clock(at: datetime = T0) -> Callable[[], datetime]:
     return lambda: at
+
+
+def mention(external_id: str, **overrides: object) -> Mention:
+    """A valid stored-shape mention; override any field."""
+    values: dict[str, object] = {
+        "platform": "mastodon",
+        "external_id": external_id,
+        "channel": "mastodon-main",
+        "url": f"https://social.example/@ann/{external_id}",
+        "author_handle": "ann@social.example",
+        "author_display_name": "Ann ☕",
+        "author_followers": 12,
+        "text": f"hello @northwind {external_id}",
+        "lang": "en",
+        "created_at": datetime(2026, 11, 20, 9, 30, tzinfo=UTC),
+        "raw": {"id": external_id, "nested": {"ok": True}},
+    }
+    values.update(overrides)
+    return Mention.model_validate(values)

@@ -15,7 +15,7 @@ from cli.main import app
 from socialops.db import session_scope
 from socialops.settings import get_settings, reset_settings_cache
 from tests.conftest import REPO
-from tests.test_storage import mention
+from tests.fakes import mention
 
 runner = CliRunner()
 

@@ -4,22 +4,19 @@ from datetime import timedelta
 
 from socialops.mentions import Mention
 from socialops.quality import QualityRules, validate_mentions
-from tests.fakes import T0
+from tests.fakes import T0, mention
 
 
 def m(external_id: str, **overrides: object) -> Mention:
     values: dict[str, object] = {
-        "platform": "mastodon",
-        "external_id": external_id,
         "channel": "c",
-        "url": f"https://social.example/{external_id}",
         "author_handle": "ann",
         "text": "hello",
         "created_at": T0,
+        "url": f"https://social.example/{external_id}",
         "raw": {"id": external_id},
     }
-    values.update(overrides)
-    return Mention.model_validate(values)
+    return mention(external_id, **{**values, **overrides})
 
 
 def test_clean_batch_passes_whole() -> None:

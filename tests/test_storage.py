@@ -9,27 +9,10 @@ from sqlalchemy.exc import DBAPIError
 
 from socialops import storage
 from socialops.db import current_revision, get_engine, head_revision, migrate, session_scope
-from socialops.mentions import InvalidItem, Mention
+from socialops.mentions import InvalidItem
+from tests.fakes import mention
 
 T0 = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
-
-
-def mention(external_id: str, **overrides: object) -> Mention:
-    values: dict[str, object] = {
-        "platform": "mastodon",
-        "external_id": external_id,
-        "channel": "mastodon-main",
-        "url": f"https://social.example/@ann/{external_id}",
-        "author_handle": "ann@social.example",
-        "author_display_name": "Ann ☕",
-        "author_followers": 12,
-        "text": f"hello @northwind {external_id}",
-        "lang": "en",
-        "created_at": T0,
-        "raw": {"id": external_id, "nested": {"ok": True}},
-    }
-    values.update(overrides)
-    return Mention.model_validate(values)
 
 
 def test_migrations_reach_head_and_are_idempotent(database_url: str) -> None:

@@ -446,6 +446,20 @@ class Feed:
             "fields": [],
         }
 
+    def _entities(self, rendered: content.Rendered, known: dict[Any, JSONDict]) -> JSONDict:
+        """The parts of a Status every status shares: mentions, tags and empty extras."""
+        return {
+            "mentions": [self._mention_entry(known[m]) for m in rendered.mentions],
+            "tags": [
+                {"name": t.lower(), "url": f"https://{self.domain}/tags/{t.lower()}"}
+                for t in rendered.tags
+            ],
+            "emojis": [],
+            "quote": None,
+            "card": None,
+            "poll": None,
+        }
+
     def _mention_entry(self, account: JSONDict) -> JSONDict:
         return {
             "id": account["id"],
@@ -518,15 +532,7 @@ class Feed:
             "reblog": None,
             "account": account,
             "media_attachments": media,
-            "mentions": [self._mention_entry(known[m]) for m in rendered.mentions],
-            "tags": [
-                {"name": t.lower(), "url": f"https://{self.domain}/tags/{t.lower()}"}
-                for t in rendered.tags
-            ],
-            "emojis": [],
-            "quote": None,
-            "card": None,
-            "poll": None,
+            **self._entities(rendered, known),
         }
         if author_domain is None:
             app = rng.choice(("Web", "Web", "Web", "Ivory", "Tusky", "Elk", "Phanpy", "Ice Cubes"))
@@ -678,15 +684,7 @@ class Feed:
                 "application": {"name": "socialops", "website": None},
                 "account": dict(self.brand_account),
                 "media_attachments": [],
-                "mentions": [self._mention_entry(known[m]) for m in rendered.mentions],
-                "tags": [
-                    {"name": t.lower(), "url": f"https://{self.domain}/tags/{t.lower()}"}
-                    for t in rendered.tags
-                ],
-                "emojis": [],
-                "quote": None,
-                "card": None,
-                "poll": None,
+                **self._entities(rendered, known),
             }
             self.posted[sid] = status
             insort(self._posted_ids, sid)
