@@ -113,9 +113,11 @@ def _run_ingest(channels: list[str] | None, backfill_hours: float | None) -> Any
 
 
 def _show_ingest(run: Any) -> None:
-    from cli.render import ingest_table
+    from cli.render import failure_lines, ingest_table
 
     console.print(ingest_table(run.results, run.failures))
+    for line in failure_lines(run.failures):
+        console.print(line, soft_wrap=True)
 
 
 @app.command()

@@ -4,26 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from socialops.ingest import ChannelResult
 
 
 def ingest_table(results: Sequence[ChannelResult], failures: dict[str, str]) -> Table:
-    table = Table(title="Mentions ingested", title_justify="left")
+    table = Table(title="Mentions ingested", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("channel", no_wrap=True)
-    for column in ("fetched", "skipped", "quarantined", "stored", "already had"):
-        table.add_column(column, justify="right")
-    table.add_column("status", overflow="fold")
+    for column in ("fetched", "skipped", "quarantined", "stored", "already stored"):
+        table.add_column(column, justify="right", min_width=len(column.split()[0]))
+    table.add_column("status", no_wrap=True)
     totals = [0, 0, 0, 0, 0]
     for r in results:
         row = [r.fetched, sum(r.skipped.values()), r.quarantined, r.stored, r.duplicates]
         totals = [a + b for a, b in zip(totals, row, strict=True)]
         status = "[green]ok[/]" if r.backfill_complete else "[yellow]backfill continues[/]"
         table.add_row(r.channel, *map(str, row), status)
-    for name, reason in sorted(failures.items()):
-        table.add_row(name, "", "", "", "", "", f"[red]failed[/]: {reason}")
+    for name in sorted(failures):
+        table.add_row(name, "", "", "", "", "", "[red]failed[/] (below)")
     if len(results) > 1:
         table.add_section()
         table.add_row("[bold]total[/]", *(f"[bold]{n}[/]" for n in totals), "")
     return table
+
+
+def failure_lines(failures: dict[str, str]) -> list[str]:
+    return [f"[red]{name} failed:[/] {escape(reason)}" for name, reason in sorted(failures.items())]
