@@ -24,7 +24,7 @@ def ingest_table(results: Sequence[ChannelResult], failures: dict[str, str]) -> 
         status = "[green]ok[/]" if r.backfill_complete else "[yellow]backfill continues[/]"
         table.add_row(r.channel, *map(str, row), status)
     for name in sorted(failures):
-        table.add_row(name, "", "", "", "", "", "[red]failed[/] (below)")
+        table.add_row(name, "", "", "", "", "", "[red]failed[/]")
     if len(results) > 1:
         table.add_section()
         table.add_row("[bold]total[/]", *(f"[bold]{n}[/]" for n in totals), "")

@@ -16,8 +16,11 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Dialect,
+    Float,
+    ForeignKey,
     Index,
     Integer,
     String,
@@ -102,6 +105,27 @@ class MentionRow(Base):
     in_reply_to_id: Mapped[str | None] = mapped_column(String(128))
     visibility: Mapped[str | None] = mapped_column(String(16))
     raw: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class ClassificationRow(Base):
+    """Who must act on a mention, and why. Reclassifying adds a row; the newest is current."""
+
+    __tablename__ = "classifications"
+    __table_args__ = (
+        Index("ix_classifications_current", "mention_id", "is_current"),
+        Index("ix_classifications_department", "department", "is_current"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"))
+    department: Mapped[str] = mapped_column(String(32))  # a department id, or "triage"
+    urgent: Mapped[bool] = mapped_column(Boolean)
+    sentiment: Mapped[str] = mapped_column(String(16))  # negative, neutral, positive
+    confidence: Mapped[float] = mapped_column(Float)
+    explanation: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    model_version: Mapped[str] = mapped_column(String(64))
+    classified_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class QuarantineRow(Base):
