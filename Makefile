@@ -56,7 +56,7 @@ lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
 	.lockenv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	( echo "# Exact versions for every machine: regenerate with 'make lock'."; \
-	  .lockenv/bin/python -m pip freeze --all --exclude-editable | grep -v '^socialops'; \
+	  .lockenv/bin/python -m pip freeze --all --exclude-editable | grep -v -e '^socialops' -e '^wheel=='; \
 	  echo 'wheel==0.48.0  # builds the editable install without build isolation' ) > requirements.lock
 	rm -rf .lockenv
 
