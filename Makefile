@@ -6,9 +6,16 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: install demo test check lint format typecheck ui sandbox bench lock clean
+.PHONY: install demo test check lint format typecheck ui sandbox bench lock clean model
 
-install: $(STAMP)
+MODEL  := socialops/classification/models/default.joblib
+
+install: $(STAMP) $(MODEL)
+
+# The classifier is trained from the versioned labelled data (deterministic, seconds), so the
+# repository carries the data and the code, not a binary; rebuilt only when either changes.
+$(MODEL): $(STAMP) $(wildcard data/labelled/*.jsonl) socialops/classification/model.py config/northwind.yaml
+	$(BIN)/socialops classify-train
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "socialops needs Python 3.11, found " + sys.version.split()[0]'
@@ -50,6 +57,10 @@ sandbox: install
 
 bench: install
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/classify.py
+
+model: $(STAMP)
+	$(BIN)/socialops classify-train
 
 # Re-pin every dependency (run after changing pyproject.toml's dependencies).
 lock:

@@ -15,13 +15,22 @@ from socialops.db import session_scope
 def inbox_rows(
     database_url: str, *, limit: int, department: str | None = None, channel: str | None = None
 ) -> list[dict[str, Any]]:
-    """Newest first. ``department`` and ``urgent`` stay null until a mention is classified."""
+    """Newest first, with the current classification (null until a mention is classified)."""
     with session_scope(database_url) as session:
-        if department is not None:
-            # Nothing is classified before the classification stage exists: no mention has a
-            # department yet, so a department filter matches none.
-            return []
-        rows = storage.recent_mentions(session=session, limit=limit, channel=channel)
+        stmt = (
+            select(storage.MentionRow, storage.ClassificationRow)
+            .outerjoin(
+                storage.ClassificationRow,
+                (storage.ClassificationRow.mention_id == storage.MentionRow.id)
+                & storage.ClassificationRow.is_current.is_(True),
+            )
+            .order_by(storage.MentionRow.created_at.desc(), storage.MentionRow.id.desc())
+            .limit(limit)
+        )
+        if channel:
+            stmt = stmt.where(storage.MentionRow.channel == channel)
+        if department:
+            stmt = stmt.where(storage.ClassificationRow.department == department)
         return [
             {
                 "id": row.id,
@@ -35,10 +44,14 @@ def inbox_rows(
                 "text": row.text,
                 "lang": row.lang,
                 "created_at": row.created_at.isoformat(),
-                "department": None,
-                "urgent": None,
+                "department": decision.department if decision else None,
+                "urgent": decision.urgent if decision else None,
+                "sentiment": decision.sentiment if decision else None,
+                "confidence": decision.confidence if decision else None,
+                "why": decision.explanation.get("summary") if decision else None,
+                "model_version": decision.model_version if decision else None,
             }
-            for row in rows
+            for row, decision in session.execute(stmt).all()
         ]
 
 
@@ -47,23 +60,25 @@ def _when(iso: str) -> str:
 
 
 def inbox_table(rows: list[dict[str, Any]]) -> Table:
-    classified = any(row["department"] for row in rows)
     table = Table(title=f"Inbox: {len(rows)} newest mentions (UTC)", title_justify="left")
     table.add_column("when", no_wrap=True)
     table.add_column("from", max_width=22, overflow="ellipsis")
-    table.add_column("mention", ratio=1)
-    if classified:
-        table.add_column("department", no_wrap=True)
+    table.add_column("mention, and why it went where it did", ratio=1)
+    table.add_column("owner", max_width=18)
     for row in rows:
         text = row["text"].replace("\n", " ")
-        cells = [
+        text = escape(text if len(text) <= 280 else text[:279] + "…")
+        if row["why"]:
+            text += f"\n[dim]{escape(row['why'])}[/]"
+        owner = row["department"] or "[dim]unclassified[/]"
+        if row["urgent"]:
+            owner = f"[bold red]URGENT[/]\n{owner}"
+        table.add_row(
             _when(row["created_at"]),
             f"{escape(row['author'])}\n[dim]{escape(row['channel'])}[/]",
-            escape(text if len(text) <= 280 else text[:279] + "…"),
-        ]
-        if classified:
-            cells.append(row["department"] or "[dim]-[/]")
-        table.add_row(*cells)
+            text,
+            owner,
+        )
     return table
 
 

@@ -7,6 +7,8 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -80,14 +82,19 @@ def guarded(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _prepare() -> tuple[Any, Any]:
-    """Settings, validated organisation config, and a migrated database."""
+def _load_org() -> tuple[Any, Any]:
     from socialops.config import load_config
-    from socialops.db import migrate
     from socialops.settings import get_settings
 
     settings = get_settings()
-    org = load_config(settings.config, channels_path=settings.channels)
+    return settings, load_config(settings.config, channels_path=settings.channels)
+
+
+def _prepare() -> tuple[Any, Any]:
+    """Settings, validated organisation config, and a migrated database."""
+    from socialops.db import migrate
+
+    settings, org = _load_org()
     migrate(settings.resolved_database_url())
     return settings, org
 
@@ -148,6 +155,8 @@ def run() -> None:
     _check_channels(org, None)
     ingest_run, _state = _run_ingest(None, None)
     _show_ingest(ingest_run)
+    # Classify even when a channel failed: what was stored still needs an owner.
+    _show_classify(_run_classify())
     if ingest_run.failures:
         raise CommandFailed(
             f"{len(ingest_run.failures)} channel(s) failed: {', '.join(ingest_run.failures)}"
@@ -166,7 +175,7 @@ def inbox(
     from cli.inbox import inbox_rows, inbox_table
 
     settings, org = _prepare()
-    if department is not None and department not in org.departments:
+    if department is not None and department not in (*org.departments, "none"):
         known = ", ".join(org.departments)
         raise CommandFailed(f"unknown department {department!r} (configured: {known})")
     rows = inbox_rows(
@@ -240,6 +249,121 @@ def sandbox(
         "(any bearer token; Ctrl-C stops)"
     )
     serve(config, host=host, port=port)
+
+
+def _run_classify(since: Any = None, until: Any = None) -> list[Any]:
+    from flows.classify_mentions import classify_mentions
+
+    state = classify_mentions(since=since, until=until, return_state=True)
+    outcome = state.result(raise_on_failure=False)
+    if isinstance(outcome, BaseException):
+        raise CommandFailed(f"the classify flow ended {state.type.value}: {state.message}")
+    return list(outcome)
+
+
+def _show_classify(batches: list[Any]) -> None:
+    from cli.render import classify_table
+
+    console.print(classify_table(batches))
+
+
+@app.command("classify")
+@guarded
+def classify_file(
+    input_path: Annotated[
+        Path, typer.Argument(metavar="INPUT.jsonl", help="JSON lines, `-` for stdin.")
+    ],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Default: stdout.")] = None,
+) -> None:
+    """Classify JSON lines ({id, text, ...}); bad lines are reported by number, others still run."""
+    from cli.classify import classify_stream
+    from socialops.classification.service import default_classifier
+
+    _settings, org = _load_org()
+    classifier = default_classifier(org.classification)
+    with ExitStack() as files:
+        source = (
+            sys.stdin
+            if str(input_path) == "-"
+            else files.enter_context(input_path.open(encoding="utf-8"))
+        )
+        sink = files.enter_context(output.open("w", encoding="utf-8")) if output else sys.stdout
+        good, bad = classify_stream(classifier, source, sink, err)
+    if bad:
+        raise CommandFailed(f"{bad} of {good + bad} lines were not classified (see above)")
+
+
+@app.command("classify-eval")
+@guarded
+def classify_eval(
+    data: Annotated[Path, typer.Argument(metavar="DATA.jsonl", help="Labelled lines.")],
+    split: Annotated[
+        str | None, typer.Option(help="Only lines of this split (e.g. heldout).")
+    ] = None,
+    parts: Annotated[
+        bool, typer.Option("--parts", help="Also judge the rules alone and the model alone.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Per-label precision, recall and F1, macro-F1, confusion, urgent figures, triage share."""
+    from cli.classify import evaluation_json, evaluation_tables, tradeoff_table
+    from socialops.classification.data import load_labelled
+    from socialops.classification.evaluate import evaluate
+    from socialops.classification.service import default_classifier
+
+    _settings, org = _load_org()
+    examples = [e for e in load_labelled(data) if split is None or e.split == split]
+    if not examples:
+        raise CommandFailed(
+            f"{data}: no labelled lines" + (f" in split {split!r}" if split else "")
+        )
+    classifier = default_classifier(org.classification)
+    evaluation = evaluate(examples, classifier.classify([e.text for e in examples]))
+    if as_json:
+        sys.stdout.write(json.dumps(evaluation_json(evaluation)) + "\n")
+        return
+    title = f"{data.name}: {len(examples)} mentions, classifier {classifier.version}"
+    for table in evaluation_tables(evaluation, title=title):
+        console.print(table)
+    console.print(tradeoff_table(classifier, examples, (0.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)))
+    if parts:
+        from cli.parts import model_only, rules_only
+
+        console.print(rules_only(classifier, examples))
+        console.print(model_only(classifier, examples))
+
+
+@app.command("classify-train")
+@guarded
+def classify_train(
+    data: Annotated[
+        Path | None,
+        typer.Option(help="A labelled file or folder (default: the shipped data/labelled)."),
+    ] = None,
+) -> None:
+    """Train the default classifier on the `train` split (the held-out split is never used)."""
+    from socialops.classification import model
+    from socialops.classification.data import LABELLED_DIR, fingerprint, load_labelled
+    from socialops.classification.rules import RuleBook
+
+    _settings, org = _load_org()
+    path = data or LABELLED_DIR
+    train = [e for e in load_labelled(path) if e.split == "train"]
+    if not train:
+        raise CommandFailed(f"{path}: no labelled lines in the train split")
+    rules = RuleBook(org.classification)
+    trained = model.train(
+        train,
+        data_fingerprint=fingerprint(path),
+        urgent_rule=lambda text: rules.urgent(text) is not None,
+    )
+    model.save(trained)
+    model.load.cache_clear()
+    console.print(
+        f"trained {trained.version} on {len(train)} examples in "
+        f"{trained.meta['train_seconds']} s; saved to {model.DEFAULT_MODEL}"
+    )
+    console.print(f"next: socialops classify-eval {path} --split heldout --parts")
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rich import box
 from rich.markup import escape
@@ -33,3 +34,20 @@ def ingest_table(results: Sequence[ChannelResult], failures: dict[str, str]) -> 
 
 def failure_lines(failures: dict[str, str]) -> list[str]:
     return [f"[red]{name} failed:[/] {escape(reason)}" for name, reason in sorted(failures.items())]
+
+
+def classify_table(batches: Sequence[Any]) -> Table:
+    departments: dict[str, int] = {}
+    for batch in batches:
+        for department, n in batch.departments.items():
+            departments[department] = departments.get(department, 0) + n
+    urgent = sum(len(b.urgent) for b in batches)
+    table = Table(title="Mentions classified", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("department", no_wrap=True)
+    table.add_column("mentions", justify="right")
+    for department, n in sorted(departments.items(), key=lambda x: -x[1]):
+        table.add_row(department, str(n))
+    table.add_section()
+    table.add_row("[bold]total[/]", f"[bold]{sum(departments.values())}[/]")
+    table.add_row("[red]urgent[/]", f"[red]{urgent}[/]")
+    return table

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from socialops.classification.rules import ClassificationConfig
 from socialops.mentions import Platform
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -90,6 +91,7 @@ class OrgConfig(_Strict):
     organisation: Organisation
     channels: list[Channel] = Field(default_factory=list)
     departments: dict[DepartmentId, Department] = Field(default_factory=dict)
+    classification: ClassificationConfig = Field(default_factory=ClassificationConfig)
 
     @field_validator("channels")
     @classmethod

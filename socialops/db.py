@@ -46,7 +46,7 @@ def get_engine(url: str) -> Engine:
 
 def _json(value: object) -> str:
     # orjson (a Prefect dependency) serialises the raw payloads several times faster.
-    return orjson.dumps(value).decode()
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
 def _create(url: str) -> Engine:

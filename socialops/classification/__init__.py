@@ -1,0 +1,1 @@
+"""Classifying mentions: owning department, urgency and sentiment, explained."""

@@ -1,0 +1,100 @@
+"""Rules, then the model, then the triage threshold: one explained decision per mention."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from socialops.classification.model import TrainedModel
+from socialops.classification.rules import TRIAGE, ClassificationConfig, RuleBook
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Who must act first, how sure we are, and why."""
+
+    department: str  # one of the departments, or "triage"
+    confidence: float
+    urgent: bool
+    sentiment: str
+    explanation: dict[str, Any]
+    model_version: str
+
+    @property
+    def summary(self) -> str:
+        return str(self.explanation.get("summary", ""))
+
+
+class Classifier:
+    """The default classifier: the organisation's rules over a trained model."""
+
+    def __init__(self, model: TrainedModel, config: ClassificationConfig) -> None:
+        self.model = model
+        self.config = config
+        self.rules = RuleBook(config)
+
+    @property
+    def version(self) -> str:
+        return f"{self.model.version}+t{self.config.triage_threshold:g}"
+
+    def classify(self, texts: Sequence[str]) -> list[Classification]:
+        predictions = self.model.predict(texts)
+        out = []
+        for text, prediction in zip(texts, predictions, strict=True):
+            probabilities = prediction.department_probabilities
+            hits = self.rules.departments(text)
+            ranked = sorted(probabilities, key=lambda d: -probabilities[d])
+            explanation: dict[str, Any] = {
+                "probabilities": {d: round(probabilities[d], 3) for d in ranked[:3]},
+                "features": [word for word, _weight in prediction.top_words],
+            }
+            if hits:
+                # Several departments' rules may fire: the model arbitrates between them.
+                chosen = max(hits, key=lambda h: probabilities.get(h.target, 0.0))
+                department = chosen.target
+                share = probabilities.get(department, 0.0) / sum(
+                    probabilities.get(h.target, 0.0) for h in hits
+                )
+                confidence = self.config.rule_confidence * (1.0 if len(hits) == 1 else share)
+                confidence = max(confidence, probabilities.get(department, 0.0))
+                explanation["source"] = "rule"
+                explanation["rule"] = chosen.describe()
+                if len(hits) > 1:
+                    explanation["other_rules"] = [h.describe() for h in hits if h is not chosen]
+                why = chosen.describe()
+            else:
+                department = ranked[0]
+                confidence = probabilities[department]
+                explanation["source"] = "model"
+                words = ", ".join(explanation["features"]) or "no strong words"
+                why = f"model {confidence:.2f} ({words})"
+            if confidence < self.config.triage_threshold:
+                explanation["suggested"] = department
+                why = f"unsure ({why}); sent to triage"
+                department = TRIAGE
+            urgent_hit = self.rules.urgent(text)
+            if urgent_hit is not None:
+                urgent, urgent_why = True, urgent_hit.describe()
+            elif prediction.urgent_score >= self.model.urgent_threshold:
+                urgent = True
+                urgent_why = f"model score {prediction.urgent_score:+.2f}"
+            else:
+                urgent, urgent_why = False, None
+            explanation["urgent"] = {
+                "why": urgent_why,
+                "score": round(prediction.urgent_score, 3),
+                "threshold": round(self.model.urgent_threshold, 3),
+            }
+            explanation["summary"] = why + (f"; urgent: {urgent_why}" if urgent else "")
+            out.append(
+                Classification(
+                    department=department,
+                    confidence=round(float(confidence), 4),
+                    urgent=urgent,
+                    sentiment=prediction.sentiment,
+                    explanation=explanation,
+                    model_version=self.version,
+                )
+            )
+        return out

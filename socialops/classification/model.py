@@ -1,0 +1,251 @@
+"""The statistical part: TF-IDF features and linear models for department, urgency, sentiment.
+
+Features are word 1-2-grams with a vocabulary (readable, so they explain decisions) plus hashed
+character 3-5-grams within words (robust to typos, inflection and the other four languages,
+and hashed because scikit-learn's vocabulary counting is a Python loop: hashing is ~40% faster).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import sklearn
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import FeatureUnion, make_pipeline
+from sklearn.svm import LinearSVC
+
+from socialops.classification.data import Example
+
+MODELS = Path(__file__).resolve().parent / "models"
+DEFAULT_MODEL = MODELS / "default.joblib"
+PARAMS: dict[str, Any] = {
+    "word_ngrams": (1, 2),
+    "char_ngrams": (3, 5),
+    "char_features": 2**18,
+    "C": 1.0,
+    "urgent_recall_target": 0.96,
+}
+
+
+def _features() -> FeatureUnion:
+    return FeatureUnion(
+        [
+            (
+                "word",
+                TfidfVectorizer(ngram_range=PARAMS["word_ngrams"], sublinear_tf=True, min_df=1),
+            ),
+            (
+                "char",
+                make_pipeline(
+                    HashingVectorizer(
+                        analyzer="char_wb",
+                        ngram_range=PARAMS["char_ngrams"],
+                        n_features=PARAMS["char_features"],
+                        alternate_sign=False,
+                        norm=None,
+                    ),
+                    TfidfTransformer(sublinear_tf=True),
+                ),
+            ),
+        ]
+    )
+
+
+def _linear() -> LinearSVC:
+    # Measured by 5-fold CV on the train split: a linear SVM beats logistic regression on these
+    # features (macro-F1 0.825 vs 0.809) and trains 15x faster; calibrating it with
+    # CalibratedClassifierCV cost 0.01 of F1, so confidence comes from a fitted softmax instead.
+    return LinearSVC(C=PARAMS["C"], class_weight="balanced", random_state=0)
+
+
+def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
+    z = scores * temperature
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return np.asarray(e / e.sum(axis=1, keepdims=True))
+
+
+def _fit_temperature(scores: np.ndarray, truth: np.ndarray, labels: list[str]) -> float:
+    """The softmax temperature that makes out-of-fold scores honest probabilities (min NLL)."""
+    index = np.asarray([labels.index(t) for t in truth])
+    best, best_loss = 1.0, float("inf")
+    for temperature in np.linspace(0.25, 12, 48):
+        p = softmax(scores, float(temperature))[np.arange(len(index)), index]
+        loss = float(-np.log(np.clip(p, 1e-12, 1)).mean())
+        if loss < best_loss:
+            best, best_loss = float(temperature), loss
+    return best
+
+
+@dataclass
+class Prediction:
+    """The model's view of one text."""
+
+    department_probabilities: dict[str, float]
+    urgent_score: float  # the urgent model's decision score; compare with urgent_threshold
+    sentiment: str
+    top_words: list[tuple[str, float]]  # strongest word features for the top department
+
+
+@dataclass
+class TrainedModel:
+    features: FeatureUnion
+    department: LinearSVC
+    urgent: LinearSVC
+    sentiment: LinearSVC
+    urgent_threshold: float  # on the urgent model's decision score
+    temperature: float  # softmax temperature for department confidence
+    version: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        words = self.features.transformer_list[0][1]
+        self._word_names = np.asarray(words.get_feature_names_out())
+        self._n_words = len(self._word_names)
+        coef = self.department.coef_
+        coef = coef.toarray() if hasattr(coef, "toarray") else coef
+        self._word_coef = np.asarray(coef[:, : self._n_words])
+
+    def predict(self, texts: Sequence[str], *, explain: int = 3) -> list[Prediction]:
+        matrix = self.features.transform(texts).tocsr()
+        departments = softmax(self.department.decision_function(matrix), self.temperature)
+        urgent_scores = self.urgent.decision_function(matrix)
+        sentiment = self.sentiment.predict(matrix)
+        labels = [str(label) for label in self.department.classes_]  # not numpy.str_
+        out = []
+        for i in range(matrix.shape[0]):
+            top = int(departments[i].argmax())
+            start, end = matrix.indptr[i], matrix.indptr[i + 1]
+            cols, values = matrix.indices[start:end], matrix.data[start:end]
+            words = cols < self._n_words
+            contrib = values[words] * self._word_coef[top, cols[words]]
+            order = np.argsort(-contrib)[:explain]
+            top_words = [
+                (str(self._word_names[cols[words][j]]), round(float(contrib[j]), 3))
+                for j in order
+                if contrib[j] > 0
+            ]
+            out.append(
+                Prediction(
+                    department_probabilities={
+                        label: float(p) for label, p in zip(labels, departments[i], strict=True)
+                    },
+                    urgent_score=float(urgent_scores[i]),
+                    sentiment=str(sentiment[i]),
+                    top_words=top_words,
+                )
+            )
+        return out
+
+
+def _urgent_threshold(
+    scores: np.ndarray, truth: np.ndarray, caught_by_rules: np.ndarray, target: float
+) -> float:
+    """The score threshold with the best precision whose recall, together with the urgent
+    rules, meets the target on out-of-fold scores."""
+    best, best_precision = float(scores.min()) - 1e-6, -1.0
+    for threshold in np.unique(scores):
+        flagged = caught_by_rules | (scores >= threshold)
+        recall = (flagged & truth).sum() / max(truth.sum(), 1)
+        if recall < target:
+            continue
+        precision = (flagged & truth).sum() / max(flagged.sum(), 1)
+        if precision > best_precision:
+            best, best_precision = float(threshold) - 1e-9, float(precision)
+    return best
+
+
+def train(
+    examples: Sequence[Example],
+    *,
+    data_fingerprint: str,
+    urgent_rule: Callable[[str], bool] | None = None,
+) -> TrainedModel:
+    """Fit the three models on the examples (deterministic for the same data).
+
+    ``urgent_rule`` is the organisation's urgent rule matcher: the urgent threshold is chosen
+    for the rules and the model together, as they will run.
+    """
+    started = time.perf_counter()
+    texts = [e.text for e in examples]
+    features = _features()
+    matrix = features.fit_transform(texts)
+    departments = np.asarray([e.department for e in examples])
+    urgent = np.asarray([e.urgent for e in examples])
+    sentiment = np.asarray([e.sentiment for e in examples])
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    department = _linear().fit(matrix, departments)
+    labels = list(department.classes_)
+    out_of_fold = cross_val_predict(
+        _linear(), matrix, departments, cv=folds, method="decision_function"
+    )
+    temperature = _fit_temperature(out_of_fold, departments, labels)
+    urgent_oof = cross_val_predict(_linear(), matrix, urgent, cv=folds, method="decision_function")
+    caught = np.asarray([bool(urgent_rule and urgent_rule(t)) for t in texts])
+    threshold = _urgent_threshold(urgent_oof, urgent, caught, PARAMS["urgent_recall_target"])
+    urgent_model = _linear().fit(matrix, urgent)
+    sentiment_model = _linear().fit(matrix, sentiment)
+    for model in (department, urgent_model, sentiment_model):
+        model.sparsify()  # hashed columns never seen in training have zero weight: keep it small
+    digest = hashlib.sha256(
+        json.dumps([data_fingerprint, PARAMS, sklearn.__version__, threshold], default=str).encode()
+    ).hexdigest()[:12]
+    return TrainedModel(
+        features=features,
+        department=department,
+        urgent=urgent_model,
+        sentiment=sentiment_model,
+        urgent_threshold=threshold,
+        temperature=temperature,
+        version=f"tfidf-svm-{digest}",
+        meta={
+            "data_sha256": data_fingerprint,
+            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "examples": len(examples),
+            "params": PARAMS,
+            "sklearn": sklearn.__version__,
+            "train_seconds": round(time.perf_counter() - started, 2),
+            "urgent_threshold": threshold,
+            "urgent_threshold_with_rules": urgent_rule is not None,
+            "temperature": temperature,
+        },
+    )
+
+
+def save(model: TrainedModel, path: Path = DEFAULT_MODEL) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump(
+        {
+            "features": model.features,
+            "department": model.department,
+            "urgent": model.urgent,
+            "sentiment": model.sentiment,
+            "urgent_threshold": model.urgent_threshold,
+            "temperature": model.temperature,
+            "version": model.version,
+            "meta": model.meta,
+        },
+        path,
+        compress=3,
+    )
+
+
+@lru_cache(maxsize=4)
+def load(path: Path = DEFAULT_MODEL) -> TrainedModel:
+    """Load a trained model (cached per process). Raises FileNotFoundError with the fix."""
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path}: no trained classifier; run `socialops classify-train` to build it"
+        )
+    return TrainedModel(**joblib.load(path))

@@ -1,0 +1,255 @@
+"""The classifier: rules, model, triage, explanations, storage with history, the CLI."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from cli.main import app
+from socialops import storage
+from socialops.classification import model, store
+from socialops.classification.classifier import Classifier
+from socialops.classification.data import (
+    LABELLED_DIR,
+    DataError,
+    fingerprint,
+    load_examples,
+    load_labelled,
+)
+from socialops.classification.evaluate import evaluate
+from socialops.classification.rules import ClassificationConfig, RuleBook, RuleSet
+from socialops.config import ConfigError, load_config
+from socialops.db import session_scope
+from tests.conftest import REPO
+from tests.fakes import mention
+
+ORG = load_config(REPO / "config" / "northwind.yaml")
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier(model.load(model.DEFAULT_MODEL), ORG.classification)
+
+
+def test_rules_match_whole_words_any_case_and_respect_exclusions() -> None:
+    rules = RuleBook(
+        ClassificationConfig(
+            departments={
+                "public_relations": RuleSet(phrases=["press inquiry", "journalist"]),
+                "legal": RuleSet(regexes=[r"\bsolicitors?\b"], exclude=["solicitor general"]),
+            },
+            urgent=RuleSet(phrases=["kill"], exclude=["I'd kill for"]),
+        )
+    )
+    assert [h.target for h in rules.departments("PRESS  INQUIRY about stores")] == [
+        "public_relations"
+    ]
+    assert rules.departments("journalists") == []  # whole words only
+    assert rules.departments("the Solicitor General said") == []
+    hit = rules.departments("my solicitors will write")[0]
+    assert (hit.rule, hit.matched) == ("legal.regexes", "solicitors")
+    assert rules.urgent("I'd kill for a mocha") is None
+    assert rules.urgent("I will kill you") is not None
+
+
+def test_bad_rules_in_the_organisation_file_name_the_line(tmp_path: Path) -> None:
+    text = (REPO / "config" / "northwind.yaml").read_text()
+    bad = text.replace(
+        "    marketing:\n      phrases: [influencer", "    finance:\n      phrases: [x"
+    )
+    bad = bad.replace("regexes: ['\\bhospitali[sz]ed\\b'", "regexes: ['(unclosed'")
+    path = tmp_path / "org.yaml"
+    path.write_text(bad)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert "classification.departments: unknown department(s) finance" in message
+    assert "classification.urgent.regexes: regex '(unclosed' does not compile" in message
+    line = next(i for i, t in enumerate(bad.splitlines(), 1) if "'(unclosed'" in t)
+    assert f"{path}:{line}: classification.urgent.regexes" in message
+
+
+def test_decisions_are_explained(classifier: Classifier) -> None:
+    by_rule, by_model = classifier.classify(
+        [
+            "@northwind I'm a journalist at the Herald, could you comment on the store closures?",
+            "@northwind the oat latte at Leeds station was cold again and the app ate my stars",
+        ]
+    )
+    assert by_rule.department == "public_relations"
+    assert by_rule.explanation["source"] == "rule"
+    assert "public_relations.phrases matched 'journalist'" in by_rule.summary
+    assert by_model.department == "customer_relations"
+    assert by_model.explanation["source"] == "model"
+    assert by_model.explanation["features"]  # the strongest words behind it
+    assert by_model.summary.startswith("model ")
+    assert 0 < by_model.confidence <= 1 and by_model.model_version == classifier.version
+
+
+def test_urgent_safety_cases_are_urgent_in_several_languages(classifier: Classifier) -> None:
+    texts = [
+        "@northwindhelp my son had an allergic reaction to the 'nut-free' muffin, we're at A&E",
+        "Mi hija tuvo una reacción alérgica con el muffin de Northwind, estamos en urgencias",
+        "Ma fille a fait une réaction allergique après un muffin Northwind, on est aux urgences",
+        "@northwind someone else's order history and home address show up in my app!!",
+    ]
+    results = classifier.classify(texts)
+    assert [r.urgent for r in results] == [True, True, True, True]
+    assert all(r.department == "legal" for r in results)
+    calm = classifier.classify(["I'd kill for a Northwind mocha right now ☕"])[0]
+    assert calm.urgent is False and calm.department in {"marketing", "none"}
+
+
+def test_low_confidence_goes_to_triage_with_the_suggestion(classifier: Classifier) -> None:
+    picky = Classifier(
+        classifier.model, ORG.classification.model_copy(update={"triage_threshold": 0.99})
+    )
+    result = picky.classify(["hmm northwind"])[0]
+    assert result.department == "triage"
+    assert result.explanation["suggested"] in {
+        "customer_relations",
+        "marketing",
+        "public_relations",
+        "hr",
+        "legal",
+        "none",
+    }
+    assert "sent to triage" in result.summary
+
+
+def test_a_bad_labelled_line_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "data.jsonl"
+    good = {"id": "1", "text": "hi", "department": "none", "urgent": False, "sentiment": "neutral"}
+    path.write_text(json.dumps(good) + "\n" + json.dumps({**good, "department": "finance"}) + "\n")
+    with pytest.raises(DataError, match=rf"{path}:2: 1 validation error"):
+        load_examples(path)
+
+
+def test_training_is_deterministic_and_the_artifact_round_trips(tmp_path: Path) -> None:
+    examples = [e for e in load_labelled() if e.split == "train"][:400]
+    first = model.train(examples, data_fingerprint="x")
+    second = model.train(examples, data_fingerprint="x")
+    assert first.version == second.version
+    model.save(first, tmp_path / "m.joblib")
+    loaded = model.load(tmp_path / "m.joblib")
+    texts = ["refund please, my order was wrong", "we are hiring baristas in Leeds"]
+    assert [p.department_probabilities for p in loaded.predict(texts)] == [
+        p.department_probabilities for p in first.predict(texts)
+    ]
+
+
+def test_the_shipped_model_was_trained_on_the_shipped_data() -> None:
+    trained = model.load(model.DEFAULT_MODEL)
+    assert trained.meta["data_sha256"] == fingerprint(LABELLED_DIR), (
+        "data/labelled changed: run `make model`"
+    )
+    assert trained.meta["urgent_threshold_with_rules"] is True
+
+
+def test_held_out_figures_do_not_regress(classifier: Classifier) -> None:
+    """A floor under today's held-out figures (the targets themselves are in the issue)."""
+    heldout = [e for e in load_labelled() if e.split == "heldout"]
+    assert len(heldout) == 398
+    result = evaluate(heldout, classifier.classify([e.text for e in heldout]))
+    assert result.macro_f1 >= 0.82
+    assert result.urgent_recall >= 0.92
+    assert result.by_language["es"] >= 0.7 and result.by_language["de"] >= 0.7
+
+
+def test_save_is_idempotent_and_keeps_history(database_url: str, classifier: Classifier) -> None:
+    with session_scope(database_url) as session:
+        storage.store_mentions(
+            session=session,
+            mentions=[mention("1", text="refund please"), mention("2", text="are you hiring?")],
+        )
+    with session_scope(database_url) as session:
+        ids = store.pending_mention_ids(session=session)
+        texts = store.mention_texts(session=session, ids=ids)
+        decisions = classifier.classify([t.text for t in texts])
+        first = store.save_classifications(
+            session=session, decisions=list(zip(ids, decisions, strict=True))
+        )
+    assert (first.new, first.changed, first.unchanged) == (2, 0, 0)
+    with session_scope(database_url) as session:
+        assert store.pending_mention_ids(session=session) == []
+        again = store.save_classifications(
+            session=session, decisions=list(zip(ids, decisions, strict=True))
+        )
+        assert (again.new, again.changed, again.unchanged) == (0, 0, 2)
+        other = "marketing" if decisions[0].department != "marketing" else "hr"
+        moved = [(ids[0], replace(decisions[0], department=other))]
+        assert store.save_classifications(session=session, decisions=moved).changed == 1
+    with session_scope(database_url) as session:
+        rows = (
+            session.execute(
+                select(storage.ClassificationRow)
+                .where(storage.ClassificationRow.mention_id == ids[0])
+                .order_by(storage.ClassificationRow.id)
+            )
+            .scalars()
+            .all()
+        )
+        assert [(r.department, r.is_current) for r in rows] == [
+            (decisions[0].department, False),
+            (other, True),
+        ]
+        in_range = store.pending_mention_ids(
+            session=session, since=mention("x").created_at, until=None
+        )
+        assert sorted(in_range) == sorted(ids)  # a range asks for everything in it again
+
+
+def test_classify_command_reports_bad_lines_and_classifies_the_rest(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        json.dumps({"id": "a", "text": "refund please, charged twice"})
+        + "\n"
+        + "{not json\n"
+        + json.dumps({"id": "b"})
+        + "\n"
+        + json.dumps({"id": 7, "text": "journalist here, can you comment?", "lang": "en"})
+        + "\n"
+    )
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(app, ["classify", str(source), "--output", str(out)])
+    assert result.exit_code == 1
+    assert "line 2: not JSON" in result.stderr and "line 3: text: Field required" in result.stderr
+    assert "2 of 4 lines were not classified" in result.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["id"] for line in lines] == ["a", 7]
+    assert set(lines[0]) >= {"id", "department", "confidence", "urgent", "sentiment", "explanation"}
+    assert isinstance(lines[0]["urgent"], bool)
+    assert lines[1]["department"] == "public_relations"
+
+
+def test_classify_eval_prints_the_figures(tmp_path: Path) -> None:
+    sample = [e for e in load_labelled() if e.split == "heldout"][:60]
+    path = tmp_path / "sample.jsonl"
+    path.write_text("".join(e.model_dump_json() + "\n" for e in sample))
+    result = CliRunner().invoke(app, ["classify-eval", str(path), "--parts"])
+    assert result.exit_code == 0, result.output
+    for text in (
+        "macro-F1",
+        "urgent",
+        "confusion",
+        "triage threshold trade-off",
+        "rules alone",
+        "model alone",
+    ):
+        assert text in result.stdout
+    data = CliRunner().invoke(app, ["classify-eval", str(path), "--json"])
+    figures = json.loads(data.stdout)
+    assert set(figures["labels"]) == {
+        "customer_relations",
+        "marketing",
+        "public_relations",
+        "hr",
+        "legal",
+        "none",
+    }
+    assert 0 <= figures["macro_f1"] <= 1 and figures["examples"] == 60
