@@ -42,7 +42,14 @@ def _write_channels(path: Path, sandbox: SandboxServer) -> None:
 
 
 def run_demo(console: Console, *, fault_rate: float) -> None:
-    from cli.main import CommandFailed, _prepare, _run_ingest, _show_ingest
+    from cli.main import (
+        CommandFailed,
+        _prepare,
+        _run_classify,
+        _run_ingest,
+        _show_classify,
+        _show_ingest,
+    )
 
     started = time.perf_counter()
     home = Path(os.environ.get("SOCIALOPS_HOME", ".socialops")).resolve()
@@ -73,6 +80,7 @@ def run_demo(console: Console, *, fault_rate: float) -> None:
         _prepare()
         run, state = _run_ingest(None, None)
         _show_ingest(run)
+        _show_classify(_run_classify())
 
     settings = get_settings()
     db = make_url(settings.resolved_database_url()).render_as_string(hide_password=True)
@@ -89,7 +97,8 @@ def run_demo(console: Console, *, fault_rate: float) -> None:
             f"[bold]channels[/]  {channels_file}\n"
             f"[bold]runs[/]      {prefect_where}\n"
             f"[bold]flow run[/]  {state.state_details.flow_run_id} ({state.type.value})\n"
-            "[bold]next[/]      socialops inbox | socialops quarantine | socialops run\n"
+            "[bold]next[/]      socialops inbox \\[--department legal] | socialops quarantine"
+            " | socialops run\n"
             f"[bold]took[/]      {time.perf_counter() - started:.1f} s",
             title="where to look",
         )

@@ -294,3 +294,32 @@ def test_the_token_never_appears_in_logs_artifacts_errors_or_inbox(
     assert any(a.key == "ingest-summary" for a in artifacts)
     leaked = [s for s in seen if TOKEN in s]
     assert leaked == []
+
+
+def test_classify_flow_classifies_new_mentions_once_and_a_range_again(
+    sandboxed: Callable[..., Sandboxed], database_url: str
+) -> None:
+    from flows.classify_mentions import classify_mentions
+
+    sandboxed(history_hours=2)
+    run_flow()
+    first = classify_mentions(return_state=True)
+    assert first.is_completed()
+    batches = first.result()
+    stored = len(stored_ids())
+    assert sum(b.classified for b in batches) == sum(b.new for b in batches) == stored
+    departments = {d for b in batches for d in b.departments}
+    assert {"customer_relations", "marketing", "legal"} <= departments
+    assert any(b.urgent for b in batches)
+    with session_scope(database_url) as session:
+        rows = session.execute(select(storage.ClassificationRow)).scalars().all()
+        assert len(rows) == stored and all(r.is_current for r in rows)
+        assert all(r.explanation["summary"] for r in rows)
+    again = classify_mentions(return_state=True).result()
+    assert sum(b.classified for b in again) == 0  # nothing new, nothing done
+    since = datetime.now(UTC) - timedelta(days=7)
+    redo = classify_mentions(since=since, return_state=True).result()
+    assert sum(b.classified for b in redo) == stored
+    assert sum(b.unchanged for b in redo) == stored  # same model, same decisions: no new rows
+    with session_scope(database_url) as session:
+        assert len(session.execute(select(storage.ClassificationRow)).scalars().all()) == stored

@@ -43,7 +43,7 @@ class Classifier:
         out = []
         for text, prediction in zip(texts, predictions, strict=True):
             probabilities = prediction.department_probabilities
-            hits = self.rules.departments(text)
+            hits, urgent_hit = self.rules.match(text)
             ranked = sorted(probabilities, key=lambda d: -probabilities[d])
             explanation: dict[str, Any] = {
                 "probabilities": {d: round(probabilities[d], 3) for d in ranked[:3]},
@@ -73,7 +73,6 @@ class Classifier:
                 explanation["suggested"] = department
                 why = f"unsure ({why}); sent to triage"
                 department = TRIAGE
-            urgent_hit = self.rules.urgent(text)
             if urgent_hit is not None:
                 urgent, urgent_why = True, urgent_hit.describe()
             elif prediction.urgent_score >= self.model.urgent_threshold:

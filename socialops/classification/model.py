@@ -123,24 +123,28 @@ class TrainedModel:
         urgent_scores = self.urgent.decision_function(matrix)
         sentiment = self.sentiment.predict(matrix)
         labels = [str(label) for label in self.department.classes_]  # not numpy.str_
+        top = departments.argmax(axis=1)
+        # Each word's contribution to the chosen department, for every text at once.
+        contrib = matrix[:, : self._n_words].tocsr()
+        if explain:  # value x weight for the chosen department, over the nonzeros only
+            rows = np.repeat(np.arange(contrib.shape[0]), np.diff(contrib.indptr))
+            contrib.data = contrib.data * self._word_coef[top[rows], contrib.indices]
         out = []
         for i in range(matrix.shape[0]):
-            top = int(departments[i].argmax())
-            start, end = matrix.indptr[i], matrix.indptr[i + 1]
-            cols, values = matrix.indices[start:end], matrix.data[start:end]
-            words = cols < self._n_words
-            contrib = values[words] * self._word_coef[top, cols[words]]
-            order = np.argsort(-contrib)[:explain]
-            top_words = [
-                (str(self._word_names[cols[words][j]]), round(float(contrib[j]), 3))
-                for j in order
-                if contrib[j] > 0
-            ]
+            top_words: list[tuple[str, float]] = []
+            if explain:
+                start, end = contrib.indptr[i], contrib.indptr[i + 1]
+                values = contrib.data[start:end]
+                for j in np.argsort(-values)[:explain]:
+                    if values[j] <= 0:
+                        break
+                    name = self._word_names[contrib.indices[start + j]]
+                    top_words.append((str(name), round(float(values[j]), 3)))
             out.append(
                 Prediction(
-                    department_probabilities={
-                        label: float(p) for label, p in zip(labels, departments[i], strict=True)
-                    },
+                    department_probabilities=dict(
+                        zip(labels, departments[i].tolist(), strict=True)
+                    ),
                     urgent_score=float(urgent_scores[i]),
                     sentiment=str(sentiment[i]),
                     top_words=top_words,

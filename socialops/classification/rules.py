@@ -81,41 +81,76 @@ class RuleHit:
         return f"rule {self.rule} matched {self.matched!r}"
 
 
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.casefold())
+
+
+class _Text:
+    """A text's words (case-folded) and where each one starts and ends."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        found = list(_WORD.finditer(text.lower()))  # lower() keeps offsets; casefold may not
+        self.words = [m.group().casefold() for m in found]
+        self.spans = [m.span() for m in found]
+
+    def chars(self, first: int, end: int) -> tuple[int, int]:
+        return self.spans[first][0], self.spans[end - 1][1]
+
+
+class _Phrases:
+    """Whole-word phrase matching as word sequences: one dictionary lookup per word of the
+    text, whatever the number of phrases (a 100-phrase regex alternation was ~10x slower).
+    Punctuation between words is ignored: "A&E" is the words "a" "e"."""
+
+    def __init__(self, phrases: list[str]) -> None:
+        self.by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for phrase in phrases:
+            words = tuple(_words(phrase))
+            if words:
+                self.by_first.setdefault(words[0], []).append((words, phrase))
+        for candidates in self.by_first.values():
+            candidates.sort(key=lambda c: -len(c[0]))  # longest first
+
+    def find(self, words: list[str]) -> list[tuple[int, int, str]]:
+        """(first word index, end index, phrase) of every match, in order."""
+        found = []
+        for i, word in enumerate(words):
+            for sequence, phrase in self.by_first.get(word, ()):
+                if tuple(words[i : i + len(sequence)]) == sequence:
+                    found.append((i, i + len(sequence), phrase))
+                    break
+        return found
+
+
 class _Compiled:
     def __init__(self, target: str, rules: RuleSet) -> None:
         self.target = target
-        parts = []
-        for kind, patterns in (
-            ("phrases", [_phrase(p) for p in rules.phrases]),
-            ("regexes", rules.regexes),
-        ):
-            if patterns:
-                parts.append(f"(?P<{kind}>{'|'.join(f'(?:{p})' for p in patterns)})")
-        self.pattern = re.compile("|".join(parts), re.IGNORECASE) if parts else None
-        self.exclude = (
-            re.compile("|".join(_phrase(p) for p in rules.exclude), re.IGNORECASE)
-            if rules.exclude
+        self.phrases = _Phrases(rules.phrases)
+        self.exclude = _Phrases(rules.exclude)
+        self.regexes = (
+            re.compile("|".join(f"(?:{p})" for p in rules.regexes), re.IGNORECASE)
+            if rules.regexes
             else None
         )
 
-    def match(self, text: str) -> RuleHit | None:
-        if self.pattern is None:
-            return None
-        excluded = (
-            [m.span() for m in self.exclude.finditer(text)] if self.exclude is not None else []
-        )
-        for found in self.pattern.finditer(text):
-            start, end = found.span()
-            if any(a <= start and end <= b for a, b in excluded):
-                continue  # "french press" contains "press": the exclusion wins
-            kind = found.lastgroup or "phrases"
-            return RuleHit(self.target, f"{self.target}.{kind}", found.group(0))
+    def match(self, text: _Text) -> RuleHit | None:
+        excluded = [text.chars(first, end) for first, end, _ in self.exclude.find(text.words)]
+
+        def cancelled(start: int, end: int) -> bool:  # "french press" is not press
+            return any(a <= start and end <= b for a, b in excluded)
+
+        for first, end, phrase in self.phrases.find(text.words):
+            if not cancelled(*text.chars(first, end)):
+                return RuleHit(self.target, f"{self.target}.phrases", phrase)
+        if self.regexes is not None:
+            for found in self.regexes.finditer(text.text):
+                if not cancelled(*found.span()):
+                    return RuleHit(self.target, f"{self.target}.regexes", found.group(0))
         return None
-
-
-def _phrase(phrase: str) -> str:
-    words = [re.escape(word) for word in phrase.split()]
-    return r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)"
 
 
 class RuleBook:
@@ -126,9 +161,16 @@ class RuleBook:
         self._departments = [_Compiled(d, r) for d, r in config.departments.items()]
         self._urgent = _Compiled("urgent", config.urgent)
 
+    def match(self, text: str) -> tuple[list[RuleHit], RuleHit | None]:
+        """Department hits and the urgent hit, reading the text once."""
+        parsed = _Text(text)
+        hits = [hit for c in self._departments if (hit := c.match(parsed)) is not None]
+        return hits, self._urgent.match(parsed)
+
     def departments(self, text: str) -> list[RuleHit]:
         """Every department whose rules fire on the text (at most one hit each)."""
-        return [hit for c in self._departments if (hit := c.match(text)) is not None]
+        parsed = _Text(text)
+        return [hit for c in self._departments if (hit := c.match(parsed)) is not None]
 
     def urgent(self, text: str) -> RuleHit | None:
-        return self._urgent.match(text)
+        return self._urgent.match(_Text(text))
