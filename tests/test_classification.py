@@ -151,14 +151,16 @@ def test_the_shipped_model_was_trained_on_the_shipped_data() -> None:
     assert trained.meta["urgent_threshold_with_rules"] is True
 
 
-def test_held_out_figures_do_not_regress(classifier: Classifier) -> None:
-    """A floor under today's held-out figures (the targets themselves are in the issue)."""
+def test_held_out_figures_meet_the_targets(classifier: Classifier) -> None:
+    """The issue's targets, on the 398 held-out mentions the model never trains on."""
     heldout = [e for e in load_labelled() if e.split == "heldout"]
     assert len(heldout) == 398
     result = evaluate(heldout, classifier.classify([e.text for e in heldout]))
-    assert result.macro_f1 >= 0.82
-    assert result.urgent_recall >= 0.92
-    assert result.by_language["es"] >= 0.7 and result.by_language["de"] >= 0.7
+    assert result.macro_f1 >= 0.85
+    assert result.urgent_recall >= 0.95
+    assert result.urgent_precision >= 0.5
+    for lang in ("es", "fr", "de", "pt"):  # every language is routed, not only English
+        assert result.by_language[lang] >= 0.75, lang
 
 
 def test_save_is_idempotent_and_keeps_history(database_url: str, classifier: Classifier) -> None:
