@@ -101,56 +101,64 @@ class _Text:
         return self.spans[first][0], self.spans[end - 1][1]
 
 
-class _Phrases:
-    """Whole-word phrase matching as word sequences: one dictionary lookup per word of the
-    text, whatever the number of phrases (a 100-phrase regex alternation was ~10x slower).
-    Punctuation between words is ignored: "A&E" is the words "a" "e"."""
+class _Index:
+    """Every rule set's phrases and exclusions as word sequences, in one dictionary: a single
+    pass over a text's words finds all of them (a regex alternation per rule set was ~10x
+    slower). Punctuation between words is ignored: "A&E" is the words "a" "e"."""
 
-    def __init__(self, phrases: list[str]) -> None:
-        self.by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    def __init__(self) -> None:
+        self.by_first: dict[str, list[tuple[tuple[str, ...], str, str, bool]]] = {}
+
+    def add(self, target: str, phrases: list[str], *, exclude: bool) -> None:
         for phrase in phrases:
             words = tuple(_words(phrase))
             if words:
-                self.by_first.setdefault(words[0], []).append((words, phrase))
-        for candidates in self.by_first.values():
-            candidates.sort(key=lambda c: -len(c[0]))  # longest first
+                self.by_first.setdefault(words[0], []).append((words, phrase, target, exclude))
 
-    def find(self, words: list[str]) -> list[tuple[int, int, str]]:
-        """(first word index, end index, phrase) of every match, in order."""
-        found = []
+    def find(
+        self, text: _Text
+    ) -> dict[str, tuple[list[tuple[int, int, str]], list[tuple[int, int]]]]:
+        """Per target: (phrase matches as (start char, end char, phrase), excluded char spans)."""
+        found: dict[str, tuple[list[tuple[int, int, str]], list[tuple[int, int]]]] = {}
+        words = text.words
         for i, word in enumerate(words):
-            for sequence, phrase in self.by_first.get(word, ()):
-                if tuple(words[i : i + len(sequence)]) == sequence:
-                    found.append((i, i + len(sequence), phrase))
-                    break
+            for sequence, phrase, target, exclude in self.by_first.get(word, ()):
+                end = i + len(sequence)
+                if tuple(words[i:end]) == sequence:
+                    hits, excluded = found.setdefault(target, ([], []))
+                    start_char, end_char = text.chars(i, end)
+                    if exclude:
+                        excluded.append((start_char, end_char))
+                    else:
+                        hits.append((start_char, end_char, phrase))
         return found
 
 
-class _Compiled:
-    def __init__(self, target: str, rules: RuleSet) -> None:
-        self.target = target
-        self.phrases = _Phrases(rules.phrases)
-        self.exclude = _Phrases(rules.exclude)
-        self.regexes = (
-            re.compile("|".join(f"(?:{p})" for p in rules.regexes), re.IGNORECASE)
-            if rules.regexes
-            else None
-        )
+def _hit(
+    target: str,
+    found: dict[str, tuple[list[tuple[int, int, str]], list[tuple[int, int]]]],
+    regexes: re.Pattern[str] | None,
+    text: _Text,
+) -> RuleHit | None:
+    hits, excluded = found.get(target, ([], []))
 
-    def match(self, text: _Text) -> RuleHit | None:
-        excluded = [text.chars(first, end) for first, end, _ in self.exclude.find(text.words)]
+    def cancelled(start: int, end: int) -> bool:  # "french press" is not press
+        return any(a <= start and end <= b for a, b in excluded)
 
-        def cancelled(start: int, end: int) -> bool:  # "french press" is not press
-            return any(a <= start and end <= b for a, b in excluded)
+    for start, end, phrase in hits:
+        if not cancelled(start, end):
+            return RuleHit(target, f"{target}.phrases", phrase)
+    if regexes is not None:
+        for match in regexes.finditer(text.text):
+            if not cancelled(*match.span()):
+                return RuleHit(target, f"{target}.regexes", match.group(0))
+    return None
 
-        for first, end, phrase in self.phrases.find(text.words):
-            if not cancelled(*text.chars(first, end)):
-                return RuleHit(self.target, f"{self.target}.phrases", phrase)
-        if self.regexes is not None:
-            for found in self.regexes.finditer(text.text):
-                if not cancelled(*found.span()):
-                    return RuleHit(self.target, f"{self.target}.regexes", found.group(0))
+
+def _regexes(rules: RuleSet) -> re.Pattern[str] | None:
+    if not rules.regexes:
         return None
+    return re.compile("|".join(f"(?:{p})" for p in rules.regexes), re.IGNORECASE)
 
 
 class RuleBook:
@@ -158,19 +166,28 @@ class RuleBook:
 
     def __init__(self, config: ClassificationConfig) -> None:
         self.config = config
-        self._departments = [_Compiled(d, r) for d, r in config.departments.items()]
-        self._urgent = _Compiled("urgent", config.urgent)
+        self._index = _Index()
+        self._regexes: dict[str, re.Pattern[str] | None] = {}
+        for target, rules in (*config.departments.items(), ("urgent", config.urgent)):
+            self._index.add(target, rules.phrases, exclude=False)
+            self._index.add(target, rules.exclude, exclude=True)
+            self._regexes[target] = _regexes(rules)
+        self._departments = list(config.departments)
 
     def match(self, text: str) -> tuple[list[RuleHit], RuleHit | None]:
-        """Department hits and the urgent hit, reading the text once."""
+        """Department hits (at most one each) and the urgent hit, reading the text once."""
         parsed = _Text(text)
-        hits = [hit for c in self._departments if (hit := c.match(parsed)) is not None]
-        return hits, self._urgent.match(parsed)
+        found = self._index.find(parsed)
+        hits = [
+            hit
+            for department in self._departments
+            if (hit := _hit(department, found, self._regexes[department], parsed)) is not None
+        ]
+        return hits, _hit("urgent", found, self._regexes["urgent"], parsed)
 
     def departments(self, text: str) -> list[RuleHit]:
         """Every department whose rules fire on the text (at most one hit each)."""
-        parsed = _Text(text)
-        return [hit for c in self._departments if (hit := c.match(parsed)) is not None]
+        return self.match(text)[0]
 
     def urgent(self, text: str) -> RuleHit | None:
-        return self._urgent.match(_Text(text))
+        return self.match(text)[1]
