@@ -70,9 +70,8 @@ def main() -> None:
     seconds = time.perf_counter() - started
     rate = len(texts) / seconds
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"model {classifier.version}; {len(texts)} mentions, {sum(map(len, texts)) // len(texts)} characters on average"
-    )
+    average = sum(map(len, texts)) // len(texts)
+    print(f"model {classifier.version}; {len(texts)} mentions, {average} characters on average")
     print(
         f"load (fresh process, imports + model): {min(loads):.2f} s best, {max(loads):.2f} s worst"
     )

@@ -47,8 +47,10 @@ def run_demo(console: Console, *, fault_rate: float) -> None:
         _prepare,
         _run_classify,
         _run_ingest,
+        _run_route,
         _show_classify,
         _show_ingest,
+        _show_route,
     )
 
     started = time.perf_counter()
@@ -72,6 +74,10 @@ def run_demo(console: Console, *, fault_rate: float) -> None:
         channels_file = home / "demo-channels.yaml"
         _write_channels(channels_file, sandbox)
         os.environ["SOCIALOPS_CHANNELS"] = str(channels_file)
+        # Notifications go to the sandbox's webhook sink unless a real target is configured.
+        os.environ.setdefault(
+            "SOCIALOPS_NOTIFY_URL", f"json://127.0.0.1:{sandbox.port}/_sandbox/inbox/{{handle}}"
+        )
         reset_settings_cache()
         console.print(
             f"sandbox at {sandbox.url} ({fault_rate:.0%} of requests fail on purpose); "
@@ -81,6 +87,8 @@ def run_demo(console: Console, *, fault_rate: float) -> None:
         run, state = _run_ingest(None, None)
         _show_ingest(run)
         _show_classify(_run_classify())
+        _show_route(_run_route())
+        received = sandbox.sandbox.inbox_total
 
     settings = get_settings()
     db = make_url(settings.resolved_database_url()).render_as_string(hide_password=True)
@@ -97,6 +105,8 @@ def run_demo(console: Console, *, fault_rate: float) -> None:
             f"[bold]channels[/]  {channels_file}\n"
             f"[bold]runs[/]      {prefect_where}\n"
             f"[bold]flow run[/]  {state.state_details.flow_run_id} ({state.type.value})\n"
+            f"[bold]notified[/]  {received} messages reached the sandbox's webhook sink "
+            "(set SOCIALOPS_NOTIFY_URL to an Apprise URL for Slack, email, ntfy...)\n"
             "[bold]next[/]      socialops inbox \\[--department legal] | socialops quarantine"
             " | socialops run\n"
             f"[bold]took[/]      {time.perf_counter() - started:.1f} s",

@@ -8,7 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
-from socialops import storage
+from socialops import routing, storage
 from socialops.db import session_scope
 
 
@@ -31,6 +31,8 @@ def inbox_rows(
             stmt = stmt.where(storage.MentionRow.channel == channel)
         if department:
             stmt = stmt.where(storage.ClassificationRow.department == department)
+        pairs = session.execute(stmt).all()
+        owners = routing.assignments_for(session=session, mention_ids=[m.id for m, _ in pairs])
         return [
             {
                 "id": row.id,
@@ -50,8 +52,12 @@ def inbox_rows(
                 "confidence": decision.confidence if decision else None,
                 "why": decision.explanation.get("summary") if decision else None,
                 "model_version": decision.model_version if decision else None,
+                "assignee": owners[row.id].assignee if row.id in owners else None,
+                "due_at": owners[row.id].due_at.isoformat() if row.id in owners else None,
+                "status": owners[row.id].status if row.id in owners else None,
+                "escalation_level": (owners[row.id].escalation_level if row.id in owners else None),
             }
-            for row, decision in session.execute(stmt).all()
+            for row, decision in pairs
         ]
 
 
@@ -71,6 +77,10 @@ def inbox_table(rows: list[dict[str, Any]]) -> Table:
         if row["why"]:
             text += f"\n[dim]{escape(row['why'])}[/]"
         owner = row["department"] or "[dim]unclassified[/]"
+        if row["assignee"]:
+            owner += f"\n{escape(row['assignee'])}\n[dim]due {_when(row['due_at'])}[/]"
+            if row["escalation_level"]:
+                owner += f"\n[yellow]escalated x{row['escalation_level']}[/]"
         if row["urgent"]:
             owner = f"[bold red]URGENT[/]\n{owner}"
         table.add_row(

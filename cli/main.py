@@ -155,8 +155,9 @@ def run() -> None:
     _check_channels(org, None)
     ingest_run, _state = _run_ingest(None, None)
     _show_ingest(ingest_run)
-    # Classify even when a channel failed: what was stored still needs an owner.
+    # Classify and route even when a channel failed: what was stored still needs an owner.
     _show_classify(_run_classify())
+    _show_route(_run_route())
     if ingest_run.failures:
         raise CommandFailed(
             f"{len(ingest_run.failures)} channel(s) failed: {', '.join(ingest_run.failures)}"
@@ -259,6 +260,29 @@ def _run_classify(since: Any = None, until: Any = None) -> list[Any]:
     if isinstance(outcome, BaseException):
         raise CommandFailed(f"the classify flow ended {state.type.value}: {state.message}")
     return list(outcome)
+
+
+def _run_route() -> Any:
+    """Route everything classified and not yet owned, then one escalation pass."""
+    from flows.escalate_overdue import escalate_overdue
+    from flows.route_mentions import route_mentions
+
+    routed = route_mentions(limit=1_000_000, return_state=True)
+    cycle = routed.result(raise_on_failure=False)
+    if isinstance(cycle, BaseException):
+        raise CommandFailed(f"the route flow ended {routed.type.value}: {routed.message}")
+    escalated = escalate_overdue(return_state=True)
+    if isinstance(escalated.result(raise_on_failure=False), BaseException):
+        raise CommandFailed(
+            f"the escalation flow ended {escalated.type.value}: {escalated.message}"
+        )
+    return cycle
+
+
+def _show_route(cycle: Any) -> None:
+    from cli.render import route_table
+
+    console.print(route_table(cycle))
 
 
 def _show_classify(batches: list[Any]) -> None:
@@ -391,6 +415,13 @@ def demo(
     from cli.demo import run_demo
 
     run_demo(console, fault_rate=fault_rate)
+
+
+# Rotas and manual assignment live in cli/rota.py (it uses this module's helpers lazily).
+from cli.rota import assign, rota_app  # noqa: E402
+
+app.add_typer(rota_app, name="rota")
+app.command()(assign)
 
 
 def main() -> None:

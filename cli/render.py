@@ -51,3 +51,28 @@ def classify_table(batches: Sequence[Any]) -> Table:
     table.add_row("[bold]total[/]", f"[bold]{sum(departments.values())}[/]")
     table.add_row("[red]urgent[/]", f"[red]{urgent}[/]")
     return table
+
+
+def route_table(cycle: Any) -> Table:
+    """Who got what: per department and per person, and what was sent."""
+    routed = cycle.route
+    table = Table(title="Mentions routed", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("owner", no_wrap=True)
+    table.add_column("mentions", justify="right")
+    if routed is None or not routed.routed:
+        table.add_row("[dim]nothing new to route[/]", "")
+        return table
+    for department, n in sorted(routed.by_department.items(), key=lambda x: -x[1]):
+        table.add_row(department, str(n))
+    table.add_section()
+    for person, n in sorted(routed.by_assignee.items(), key=lambda x: -x[1])[:8]:
+        table.add_row(f"[dim]{person}[/]", f"[dim]{n}[/]")
+    table.add_section()
+    table.add_row("[red]urgent (on-call notified)[/]", f"[red]{routed.urgent}[/]")
+    delivery = cycle.delivery
+    table.add_row(
+        "notifications",
+        f"{delivery.sent} sent"
+        + (f", {delivery.no_target} no URL set" if delivery.no_target else ""),
+    )
+    return table

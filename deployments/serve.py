@@ -13,7 +13,9 @@ from typing import Any
 from prefect import serve
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 
+from flows.escalate_overdue import escalate_overdue
 from flows.ingest_mentions import ingest_mentions
+from flows.route_mentions import route_mentions
 
 # An ingest still running when the next one is due: skip the new one, the old one catches up.
 ONE_AT_A_TIME = ConcurrencyLimitConfig(
@@ -21,8 +23,39 @@ ONE_AT_A_TIME = ConcurrencyLimitConfig(
 )
 
 
+ROUTE_EVERY = timedelta(minutes=1)
+ESCALATE_EVERY = timedelta(minutes=2)
+
+
 def deployments(ingest_every: timedelta = timedelta(minutes=5)) -> list[Any]:
     """Every scheduled stage of the pipeline, as Prefect deployments."""
+    return [*_ingest(ingest_every), *routing_deployments()]
+
+
+def routing_deployments(
+    route_every: timedelta = ROUTE_EVERY, escalate_every: timedelta = ESCALATE_EVERY
+) -> list[Any]:
+    """Routing every minute (an urgent mention is notified within a minute of being
+    classified); escalation, hand-over, reminders and notification retries every two."""
+    return [
+        route_mentions.to_deployment(
+            name="scheduled",
+            interval=route_every,
+            concurrency_limit=ONE_AT_A_TIME,
+            description="Assign classified mentions to the person on duty and notify them.",
+            tags=["socialops", "routing"],
+        ),
+        escalate_overdue.to_deployment(
+            name="scheduled",
+            interval=escalate_every,
+            concurrency_limit=ONE_AT_A_TIME,
+            description="Hand over at shift ends, escalate overdue items, remind, retry sends.",
+            tags=["socialops", "routing", "escalation"],
+        ),
+    ]
+
+
+def _ingest(ingest_every: timedelta) -> list[Any]:
     return [
         ingest_mentions.to_deployment(
             name="scheduled",

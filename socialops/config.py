@@ -13,10 +13,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from socialops.classification.rules import ClassificationConfig
 from socialops.mentions import Platform
+from socialops.rota import models as rota_models
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
@@ -65,10 +74,21 @@ class Channel(_Strict):
 
 
 class Department(_Strict):
-    """A team that owns a share of social media."""
+    """A team that owns a share of social media: its hours, SLAs, escalation and sign-off."""
 
     name: str
     description: str = ""
+    timezone: rota_models.TimeZoneName | None = Field(
+        default=None, description="Business hours are in this zone (default: the organisation's)."
+    )
+    business_hours: rota_models.WeeklyHours = Field(default_factory=dict)
+    holidays: str | None = Field(default=None, description="A calendar name under `holidays:`.")
+    sla: rota_models.Sla = rota_models.Sla()
+    escalation: rota_models.EscalationChain = Field(
+        default_factory=lambda: list(rota_models.DEFAULT_ESCALATION)
+    )
+    sign_off: rota_models.SignOff = rota_models.SignOff()
+    notify_env: rota_models.EnvName | None = None
 
 
 class Organisation(_Strict):
@@ -92,6 +112,29 @@ class OrgConfig(_Strict):
     channels: list[Channel] = Field(default_factory=list)
     departments: dict[DepartmentId, Department] = Field(default_factory=dict)
     classification: ClassificationConfig = Field(default_factory=ClassificationConfig)
+    people: list[rota_models.Person] = Field(default_factory=list)
+    holidays: dict[str, list[rota_models.Holiday]] = Field(default_factory=dict)
+    rotas: rota_models.Rotas | None = None
+    notifications: rota_models.Notifications = rota_models.Notifications()
+
+    @model_validator(mode="after")
+    def _references(self) -> OrgConfig:
+        rota_models.raise_problems(
+            "OrgConfig",
+            rota_models.reference_problems(
+                departments={str(key): value for key, value in self.departments.items()},
+                people=self.people,
+                holidays=self.holidays,
+                rotas=self.rotas,
+            ),
+        )
+        return self
+
+    def person(self, handle: str) -> rota_models.Person:
+        for person in self.people:
+            if person.handle == handle:
+                return person
+        raise ConfigError(f"no person with handle {handle!r}")
 
     @field_validator("channels")
     @classmethod

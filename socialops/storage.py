@@ -314,3 +314,87 @@ def recent_mentions(
     if channel:
         stmt = stmt.where(MentionRow.channel == channel)
     return session.execute(stmt.limit(limit)).scalars().all()
+
+
+# --------------------------------------------------------------------------------------------
+# Routing: assignments, escalation steps, notifications (migration 0003)
+# --------------------------------------------------------------------------------------------
+
+
+class AssignmentRow(Base):
+    """Who owns a mention now, and by when it needs a first response. One row per mention."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        Index("ix_assignments_status_escalation", "status", "next_escalation_at"),
+        Index("ix_assignments_assignee_status", "assignee", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    mention_id: Mapped[int] = mapped_column(
+        ForeignKey("mentions.id", ondelete="CASCADE"), unique=True
+    )
+    classification_id: Mapped[int | None] = mapped_column(BigIntId)
+    department: Mapped[str] = mapped_column(String(32))
+    assignee: Mapped[str] = mapped_column(String(64))
+    urgent: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(16))  # rota, fallback, manual, escalation
+    status: Mapped[str] = mapped_column(String(16))  # open, acted
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the SLA clock's start
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_escalation_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acted_by: Mapped[str | None] = mapped_column(String(128))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EscalationStepRow(Base):
+    """One step of an overdue item's escalation chain, fired once."""
+
+    __tablename__ = "escalation_steps"
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "level", name="uq_escalation_steps_assignment_level"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"))
+    level: Mapped[int] = mapped_column(Integer)  # 1 = the first step of the chain
+    target: Mapped[str] = mapped_column(String(16))  # backup, lead, duty_manager
+    from_person: Mapped[str | None] = mapped_column(String(64))
+    to_person: Mapped[str | None] = mapped_column(String(64))  # None: nobody to hand it to
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    fired_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class NotificationRow(Base):
+    """A message to a person (through Apprise), sent once, retried with backoff on failure."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_status_next", "status", "next_attempt_at"),
+        Index("ix_notifications_assignment", "assignment_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    event: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(64))  # a handle, or department:<id>
+    assignment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assignments.id", ondelete="CASCADE")
+    )
+    mention_id: Mapped[int | None] = mapped_column(BigIntId)
+    urgent: Mapped[bool] = mapped_column(Boolean)
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    # pending, sending, sent, failed (retried later), gave_up, no_target (no URL configured)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -42,7 +42,9 @@ def test_only_transient_errors_are_retried(error: Exception, attempts: int) -> N
 
 
 def test_served_deployments_schedule_ingest_one_at_a_time() -> None:
-    scheduled, backfill = deployments(timedelta(minutes=7))
+    by_name = {(d.flow_name, d.name): d for d in deployments(timedelta(minutes=7))}
+    scheduled = by_name[("ingest-mentions", "scheduled")]
+    backfill = by_name[("ingest-mentions", "backfill")]
     assert scheduled.name == "scheduled" and scheduled.flow_name == "ingest-mentions"
     assert scheduled.schedules[0].schedule.interval == timedelta(minutes=7)
     assert scheduled.concurrency_limit == 1

@@ -13,6 +13,7 @@ import random
 import re
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -120,6 +121,9 @@ class Sandbox:
         self._windows: dict[str, tuple[int, int]] = {}
         # Mastodon keys them per account; every token here acts as the brand's account.
         self._idempotency: dict[tuple[str, str], tuple[str, datetime]] = {}
+        # A webhook sink for notifications (Apprise's json:// posts), newest last, bounded.
+        self.inbox: deque[dict[str, Any]] = deque(maxlen=5000)
+        self.inbox_total = 0
 
     # -- cross-cutting -----------------------------------------------------------------------
 
@@ -334,6 +338,28 @@ class Sandbox:
         }
         return Response(dumps(body), 200, {"content-type": _JSON})
 
+    async def inbox_view(self, request: Request) -> Response:
+        """POST /_sandbox/inbox/{recipient}: record a notification; GET: the recorded ones."""
+        if request.method == "POST":
+            try:
+                body: Any = json.loads(await request.body() or b"null")
+            except json.JSONDecodeError:
+                return Response(dumps({"error": "not JSON"}), 400, {"content-type": _JSON})
+            self.inbox.append(
+                {
+                    "recipient": request.path_params.get("recipient", ""),
+                    "received_at": _iso_us(self.config.clock()),
+                    "body": body,
+                }
+            )
+            self.inbox_total += 1
+            return Response(dumps({"ok": True}), 200, {"content-type": _JSON})
+        return Response(
+            dumps({"total": self.inbox_total, "recent": list(self.inbox)[-100:]}),
+            200,
+            {"content-type": _JSON},
+        )
+
     async def stats_view(self, request: Request) -> Response:
         return Response(dumps(self.stats.as_json()), 200, {"content-type": _JSON})
 
@@ -398,6 +424,8 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/_sandbox/health", sandbox.health, methods=["GET"]),
         Route("/_sandbox/stats", sandbox.stats_view, methods=["GET"]),
+        Route("/_sandbox/inbox", sandbox.inbox_view, methods=["GET"]),
+        Route("/_sandbox/inbox/{recipient}", sandbox.inbox_view, methods=["POST"]),
         Route("/_sandbox/faults", sandbox.faults_view, methods=["GET", "POST"]),
         Mount("/i/{instance}", routes=api),
         *api,

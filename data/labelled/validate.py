@@ -11,7 +11,18 @@ import sys
 from pathlib import Path
 
 PATH = Path(__file__).with_name("mentions.jsonl")
-KEYS = ["id", "platform", "lang", "text", "department", "urgent", "sentiment", "hard", "note", "split"]
+KEYS = [
+    "id",
+    "platform",
+    "lang",
+    "text",
+    "department",
+    "urgent",
+    "sentiment",
+    "hard",
+    "note",
+    "split",
+]
 DEPARTMENTS = ["customer_relations", "marketing", "public_relations", "hr", "legal", "none"]
 SENTIMENTS = {"negative", "neutral", "positive"}
 PLATFORMS = {"mastodon", "bluesky", "reddit", "x"}
@@ -67,7 +78,11 @@ def main() -> None:
             fail(f"{r['id']}: platform/lang/split {r['platform']}/{r['lang']}/{r['split']}")
         if not isinstance(r["urgent"], bool) or not isinstance(r["hard"], bool):
             fail(f"{r['id']}: urgent/hard must be booleans")
-        if not isinstance(r["text"], str) or not r["text"].strip() or not isinstance(r["note"], str):
+        if (
+            not isinstance(r["text"], str)
+            or not r["text"].strip()
+            or not isinstance(r["note"], str)
+        ):
             fail(f"{r['id']}: empty text or non-string note")
         rows.append(r)
 
@@ -90,7 +105,7 @@ def main() -> None:
         hc = collections.Counter(key(r) for r in held)
         print(f"{title:<22}{'total':>7}{'train':>7}{'heldout':>9}{'share':>7}")
         for v in order or sorted(allc, key=lambda x: (-allc[x], str(x))):
-            print(f"{str(v):<22}{allc[v]:>7}{allc[v] - hc[v]:>7}{hc[v]:>9}{hc[v] / allc[v]:>7.0%}")
+            print(f"{v!s:<22}{allc[v]:>7}{allc[v] - hc[v]:>7}{hc[v]:>9}{hc[v] / allc[v]:>7.0%}")
         print()
 
     table("department", lambda r: r["department"], DEPARTMENTS)

@@ -1,0 +1,360 @@
+"""``socialops rota who|check|export`` and ``socialops assign``."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guarded(fn: F) -> F:
+    """cli.main's guard (one-line errors, exit codes), looked up when the command runs: this
+    module is imported while cli.main is still loading (also as ``python -m cli.main``)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from cli.main import guarded as main_guarded
+
+        return main_guarded(fn)(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _failed(message: str) -> Exception:
+    """cli.main's CommandFailed: the command ran but did not succeed (exit 1, one line)."""
+    from cli.main import CommandFailed
+
+    return CommandFailed(message)
+
+
+def _console() -> Console:
+    from cli.main import console
+
+    return console
+
+
+rota_app = typer.Typer(
+    no_args_is_help=True,
+    help="Who is on duty, coverage and fairness checks, calendar export.",
+)
+
+
+def _org() -> Any:
+    from socialops.config import load_config
+    from socialops.settings import get_settings
+
+    settings = get_settings()
+    return load_config(settings.config, channels_path=settings.channels)
+
+
+def _engine(org: Any) -> Any:
+    from socialops.rota.schedule import engine_for
+
+    if org.rotas is None:
+        raise _failed(f"no rotas configured in {_config_path()} (add a `rotas:` section)")
+    return engine_for(org)
+
+
+def _config_path() -> Path:
+    from socialops.settings import get_settings
+
+    return get_settings().config
+
+
+def parse_instant(text: str, default_tz: str) -> datetime:
+    """ISO 8601; without an offset, the organisation's time zone."""
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise _failed(
+            f"--at {text!r} is not an ISO 8601 instant (e.g. 2026-11-28T03:00:00Z)"
+        ) from None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=ZoneInfo(default_tz))
+    return at.astimezone(UTC)
+
+
+def _start(text: str | None, default_tz: str) -> datetime:
+    if text is None:
+        today = datetime.now(ZoneInfo(default_tz)).date()
+    else:
+        try:
+            today = date.fromisoformat(text)
+        except ValueError:
+            raise _failed(f"--from {text!r} is not a date (YYYY-MM-DD)") from None
+    return datetime.combine(today, time(), ZoneInfo(default_tz)).astimezone(UTC)
+
+
+def _department(org: Any, department: str | None) -> list[str]:
+    if department is None:
+        return list(org.departments)
+    if department not in org.departments:
+        known = ", ".join(org.departments)
+        raise _failed(f"unknown department {department!r} (configured: {known})")
+    return [department]
+
+
+def _who(engine: Any, handle: str | None) -> dict[str, str] | None:
+    if handle is None:
+        return None
+    person = engine.people[handle]
+    return {"name": person.name, "handle": person.handle, "timezone": person.timezone}
+
+
+def who_rows(org: Any, engine: Any, departments: list[str], at: datetime) -> list[dict[str, Any]]:
+    """The JSON shape of ``rota who``: one object per department."""
+    rows = []
+    for department in departments:
+        duty = engine.on_duty(department, at)
+        rows.append(
+            {
+                "department": department,
+                "at": at.isoformat().replace("+00:00", "Z"),
+                "shift": duty.shift,
+                "primary": _who(engine, duty.primary),
+                "backup": _who(engine, duty.backup),
+            }
+        )
+    return rows
+
+
+@rota_app.command("who")
+@guarded
+def who(
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            help="ISO 8601 instant (default: now); without an offset, the organisation's zone.",
+        ),
+    ] = None,
+    department: Annotated[str | None, typer.Option(help="Only this department.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="A JSON list, for scripts.")] = False,
+) -> None:
+    """Who is on duty at an instant, for each department (or one)."""
+    org = _org()
+    engine = _engine(org)
+    tz = org.organisation.timezone
+    instant = parse_instant(at, tz) if at else datetime.now(UTC)
+    rows = who_rows(org, engine, _department(org, department), instant)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+        return
+    local = instant.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y %H:%M %Z")
+    table = Table(
+        title=f"On duty at {local}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
+    )
+    for column in ("department", "shift", "primary", "backup"):
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        names = [
+            escape(person["name"]) if person else "[red]nobody[/]"
+            for person in (row["primary"], row["backup"])
+        ]
+        table.add_row(escape(row["department"]), row["shift"], *names)
+    _console().print(table)
+
+
+@rota_app.command("check")
+@guarded
+def check(
+    weeks: Annotated[int, typer.Option(min=1, max=104, help="How many weeks to check.")] = 4,
+    start: Annotated[
+        str | None, typer.Option("--from", help="First day (YYYY-MM-DD, default today).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object, for scripts.")] = False,
+) -> None:
+    """List every uncovered hour and everyone over their limits; fail if there are any."""
+    from socialops.rota.checks import check as run_check
+
+    org = _org()
+    engine = _engine(org)
+    tz = org.organisation.timezone
+    result = run_check(engine, _start(start, tz), weeks)
+    if as_json:
+        sys.stdout.write(json.dumps(check_json(result), ensure_ascii=False) + "\n")
+    else:
+        _show_check(result, tz)
+    if not result.ok:
+        raise _failed(
+            f"{len(result.gaps)} uncovered stretch(es) "
+            f"({sum(g.hours for g in result.gaps):g} hours), "
+            f"{len(result.breaches)} limit breach(es)"
+        )
+
+
+def check_json(result: Any) -> dict[str, Any]:
+    fairness = result.fairness
+    return {
+        "from": result.start.isoformat(),
+        "to": result.end.isoformat(),
+        "ok": result.ok,
+        "uncovered": [
+            {
+                "department": g.department,
+                "start": g.start.isoformat(),
+                "end": g.end.isoformat(),
+                "hours": g.hours,
+                "shift": g.shift,
+            }
+            for g in result.gaps
+        ],
+        "over_limits": [
+            {
+                "person": b.person,
+                "kind": b.kind,
+                "from": b.start.isoformat(),
+                "value": b.value,
+                "limit": b.limit,
+            }
+            for b in result.breaches
+        ],
+        "fairness": None
+        if fairness is None
+        else {
+            "window_days": fairness.window_days,
+            "worst_ratio": fairness.worst_ratio,
+            "worst_window": fairness.worst_window.isoformat() if fairness.worst_window else None,
+            "hours_per_week": fairness.hours_per_week,
+            "max_consecutive_nights": fairness.max_consecutive_nights,
+            "duty_manager_ratio": fairness.duty_manager_ratio,
+        },
+    }
+
+
+def _show_check(result: Any, tz: str) -> None:
+    zone = ZoneInfo(tz)
+
+    def when(at: datetime) -> str:
+        return at.astimezone(zone).strftime("%a %d %b %H:%M")
+
+    first = result.start.astimezone(zone).date()
+    last = (result.end - timedelta(seconds=1)).astimezone(zone).date()
+    _console().print(f"[bold]Rota check[/] {first} to {last} ({tz})")
+    if result.gaps:
+        _console().print(f"[red]Uncovered[/] ({sum(g.hours for g in result.gaps):g} hours):")
+        for gap in result.gaps:
+            _console().print(
+                f"  {gap.department}: {when(gap.start)} to {when(gap.end)} "
+                f"({gap.hours:g} h, {gap.shift}): nobody on duty",
+                highlight=False,
+                soft_wrap=True,
+            )
+    else:
+        _console().print("[green]Every department is covered every hour.[/]")
+    if result.breaches:
+        _console().print("[red]Over their limits:[/]")
+        for breach in result.breaches:
+            _console().print(f"  {breach.describe()}", highlight=False, soft_wrap=True)
+    else:
+        _console().print("[green]Nobody is over their limits.[/]")
+    fairness = result.fairness
+    if fairness is not None and fairness.worst_ratio is not None:
+        hours = fairness.hours_per_week.values()
+        _console().print(
+            f"Fairness: out-of-hours hours per person as primary, "
+            f"{min(hours):.1f} to {max(hours):.1f} a week; worst {fairness.window_days}-day "
+            f"window max/min {fairness.worst_ratio:.2f} (from {fairness.worst_window}); "
+            f"longest run on call {fairness.max_consecutive_nights} nights"
+            + (
+                f"; duty managers max/min {fairness.duty_manager_ratio:.2f}"
+                if fairness.duty_manager_ratio
+                else ""
+            ),
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@rota_app.command("export")
+@guarded
+def export(
+    ics: Annotated[bool, typer.Option("--ics", help="iCalendar (the only format).")] = False,
+    person: Annotated[str | None, typer.Option(help="One person's shifts (a handle).")] = None,
+    department: Annotated[str | None, typer.Option(help="Who is on call for a department.")] = None,
+    weeks: Annotated[int, typer.Option(min=1, max=104)] = 8,
+    start: Annotated[
+        str | None, typer.Option("--from", help="First day (YYYY-MM-DD, default today).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Shifts as an iCalendar file, so people see their duty in their calendar app."""
+    from socialops.rota import ics as ics_export
+
+    if not ics:
+        raise _failed("give the format: --ics")
+    if (person is None) == (department is None):
+        raise _failed("give exactly one of --person HANDLE or --department ID")
+    org = _org()
+    engine = _engine(org)
+    first = _start(start, org.organisation.timezone)
+    now = datetime.now(UTC).replace(microsecond=0)
+    if person is not None:
+        if person not in engine.people:
+            raise _failed(f"no person with handle {person!r}")
+        text = ics_export.person_calendar(engine, person, start=first, weeks=weeks, now=now)
+    else:
+        dept = _department(org, department)[0]
+        text = ics_export.department_calendar(engine, dept, start=first, weeks=weeks, now=now)
+    if output is not None:
+        output.write_text(text, encoding="utf-8", newline="")
+        _console().print(
+            f"wrote {output} ({text.count('BEGIN:VEVENT')} events)", soft_wrap=True, highlight=False
+        )
+        return
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8"))  # bytes: keep iCalendar's CRLF line ends
+    sys.stdout.buffer.flush()
+
+
+@guarded
+def assign(
+    mention_id: Annotated[int, typer.Argument(help="The mention's id (see `socialops inbox`).")],
+    to: Annotated[str, typer.Option("--to", help="The person's handle.")],
+    by: Annotated[
+        str | None, typer.Option(help="Who is assigning (audited; default: your login).")
+    ] = None,
+) -> None:
+    """Give a mention to a person (audited; they are notified)."""
+    from cli.main import _prepare
+    from socialops import routing
+    from socialops.db import session_scope
+    from socialops.rota.schedule import engine_for
+
+    settings, org = _prepare()
+    actor = f"cli:{by or getpass.getuser()}"
+    try:
+        with session_scope(settings.resolved_database_url()) as session:
+            view = routing.assign_manually(
+                session=session,
+                org=org,
+                engine=engine_for(org),
+                mention_id=mention_id,
+                handle=to,
+                actor=actor,
+                now=datetime.now(UTC),
+            )
+    except routing.RoutingError as exc:
+        raise _failed(str(exc)) from None
+    person = org.person(view.assignee)
+    due = view.due_at.astimezone(ZoneInfo(person.timezone)).strftime("%a %d %b %H:%M %Z")
+    _console().print(
+        f"mention {view.mention_id} ({view.department}) is now {person.name}'s, due {due}",
+        highlight=False,
+    )

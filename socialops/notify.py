@@ -1,0 +1,368 @@
+"""Notifications: templates per event, delivery through Apprise, retries that never block.
+
+Routing and escalation only *queue* a notification (a row, in the same transaction as the
+assignment it announces). Delivery is separate: claim due rows, send each with Apprise (one URL
+format for Slack, email, Teams, PagerDuty, ntfy, webhooks), record the outcome. A failed send is
+retried later with backoff, by whichever flow delivers next; routing never waits for it.
+
+Apprise URLs carry secrets, so the configuration names the environment variables that hold
+them (``notify_env`` per person and department, ``notifications.default_url_env``); URLs are
+never logged or stored, and error messages are scrubbed of every part of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from socialops import storage
+from socialops.rota.models import Event, Template
+
+if TYPE_CHECKING:
+    from socialops.config import OrgConfig
+
+log = logging.getLogger("socialops.notify")
+
+DEFAULT_TEMPLATES: dict[str, Template] = {
+    "assigned": Template(
+        title="[{department_name}] Mention {mention_id} is yours",
+        body="{assignee_name}, mention {mention_id} from {author} is yours ({urgency}). "
+        "First response due {due_local}.\n\n{text}\n{url}",
+    ),
+    "urgent": Template(
+        title="URGENT [{department_name}] mention {mention_id}: respond by {due_local}",
+        body="{assignee_name}, an urgent mention from {author} is yours. First response due "
+        "{due_local}.\n\n{text}\n{url}",
+    ),
+    "due_soon": Template(
+        title="Due soon: mention {mention_id} ({department_name})",
+        body="{assignee_name}, mention {mention_id} from {author} needs a first response by "
+        "{due_local}.\n\n{text}\n{url}",
+    ),
+    "escalated": Template(
+        title="Escalated to you ({step}): mention {mention_id} ({department_name})",
+        body="{assignee_name}, mention {mention_id} from {author} was due {due_local} and has "
+        "not been acted on: it passes from {previous} to you (escalation step {level}, {step})."
+        "\n\n{text}\n{url}",
+    ),
+    "handover": Template(
+        title="Hand-over: {count} open item(s) are now yours",
+        body="{assignee_name}, {reason}. Now yours:\n{items}",
+    ),
+    "reassigned": Template(
+        title="[{department_name}] Mention {mention_id} assigned to you",
+        body="{assignee_name}, {previous} assigned mention {mention_id} from {author} to you. "
+        "First response due {due_local}.\n\n{text}\n{url}",
+    ),
+}
+
+RETRY_BASE = timedelta(minutes=1)
+RETRY_CAP = timedelta(minutes=30)
+CLAIM_FOR = timedelta(minutes=5)
+_TEXT_LIMIT = 500
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------------------------
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def render(org: OrgConfig, event: Event, values: Mapping[str, object]) -> tuple[str, str]:
+    """The event's title and body: the organisation's template, else the default one."""
+    template = org.notifications.templates.get(event) or DEFAULT_TEMPLATES[event]
+    fields = _Blank({key: "" if value is None else str(value) for key, value in values.items()})
+    return template.title.format_map(fields), template.body.format_map(fields)
+
+
+def local_time(at: datetime, tz: str) -> str:
+    """``Mon 30 Nov 13:00 GMT``: a time as the recipient reads it."""
+    local = at.astimezone(ZoneInfo(tz))
+    return local.strftime("%a %d %b %H:%M %Z")
+
+
+def clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _TEXT_LIMIT else text[: _TEXT_LIMIT - 1] + "…"
+
+
+# --------------------------------------------------------------------------------------------
+# Targets (secret) and delivery
+# --------------------------------------------------------------------------------------------
+
+
+def target_urls(
+    org: OrgConfig, recipient: str, *, urgent: bool, environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """The Apprise URLs for a recipient (a handle or ``department:<id>``): empty if none set.
+
+    A person's urgent variable first (for urgent items), then theirs, then the organisation's
+    default; ``{handle}`` in a URL becomes the recipient's handle. The result is secret.
+    """
+    env = os.environ if environ is None else environ
+    names: list[str | None] = []
+    handle = recipient
+    if recipient.startswith("department:"):
+        wanted = recipient.removeprefix("department:")
+        department = next((d for k, d in org.departments.items() if k == wanted), None)
+        names.append(department.notify_env if department else None)
+    else:
+        person = next((p for p in org.people if p.handle == recipient), None)
+        if person is not None:
+            names += [person.urgent_notify_env if urgent else None, person.notify_env]
+    names.append(org.notifications.default_url_env)
+    for name in names:
+        value = env.get(name, "").strip() if name else ""
+        if value:
+            urls = [u for u in re.split(r"[\s,]+", value) if u]
+            return [u.replace("{handle}", quote(handle, safe="")) for u in urls]
+    return []
+
+
+@dataclass(frozen=True)
+class Delivery:
+    ok: bool
+    error: str | None = None
+
+
+class Sender(Protocol):
+    """Sends one message to some Apprise URLs; never raises."""
+
+    def __call__(self, *, urls: Sequence[str], title: str, body: str, urgent: bool) -> Delivery: ...
+
+
+_APPRISE_LOCK = threading.Lock()
+_APPRISE_READY = False
+
+
+def _apprise() -> Any:
+    """Import Apprise and load its plugins once, without its own deprecation noise."""
+    global _APPRISE_READY
+    with _APPRISE_LOCK:
+        with warnings.catch_warnings():
+            # Apprise 2.0's e-mail plugin imports the stdlib's deprecated imghdr module.
+            warnings.filterwarnings(
+                "ignore", message="'imghdr' is deprecated", category=DeprecationWarning
+            )
+            import apprise
+            from apprise.manager_plugins import NotificationManager
+
+            if not _APPRISE_READY:
+                manager: Any = NotificationManager
+                manager().load_modules()
+                _APPRISE_READY = True
+        return apprise
+
+
+def scrub(message: str, urls: Sequence[str]) -> str:
+    """Remove every part of the URLs (tokens, hosts, paths) from a message."""
+    for url in urls:
+        message = message.replace(url, "***")
+        for part in re.split(r"[/:@?&=#,]+", url.split("://", 1)[-1]):
+            if len(part) >= 4:
+                message = message.replace(part, "***")
+    return message
+
+
+@dataclass(frozen=True)
+class AppriseSender:
+    """Delivers through Apprise, trying ``attempts`` times before reporting a failure."""
+
+    timeout: float = 10.0
+    attempts: int = 2
+    pause: float = 0.5
+
+    def __call__(self, *, urls: Sequence[str], title: str, body: str, urgent: bool) -> Delivery:
+        apprise = _apprise()
+        notifier = apprise.Apprise()
+        for url in urls:
+            if not notifier.add(url):
+                return Delivery(False, "an Apprise URL in the configured variable is not valid")
+        kind = apprise.NotifyType.WARNING if urgent else apprise.NotifyType.INFO
+        error = "not delivered"
+        for attempt in range(self.attempts):
+            if attempt:
+                time.sleep(self.pause)
+            try:
+                result = notifier.notify(
+                    body=body, title=title, notify_type=kind, timeout=self.timeout
+                )
+            except Exception as exc:  # a plugin bug must not stop the other notifications
+                error = f"{type(exc).__name__}: {exc}"
+                continue
+            if result:
+                return Delivery(True)
+            messages = [e.message for e in result.logs() if e.level in ("WARNING", "ERROR")]
+            error = "; ".join(messages) or f"Apprise: {getattr(result.status, 'name', 'FAILURE')}"
+        return Delivery(False, scrub(error, urls)[:500])
+
+
+# --------------------------------------------------------------------------------------------
+# Data functions (the caller owns the transaction)
+# --------------------------------------------------------------------------------------------
+
+
+def enqueue(
+    *,
+    session: Session,
+    org: OrgConfig,
+    dedupe_key: str,
+    event: Event,
+    recipient: str,
+    urgent: bool,
+    values: Mapping[str, object],
+    now: datetime,
+    assignment_id: int | None = None,
+    mention_id: int | None = None,
+) -> int | None:
+    """Queue a notification once per ``dedupe_key``; return its id (None if already queued)."""
+    title, body = render(org, event, values)
+    table = storage.NotificationRow.__table__
+    stmt = (
+        storage._insert(session, table)
+        .values(
+            dedupe_key=dedupe_key[:200],
+            event=event,
+            recipient=recipient,
+            assignment_id=assignment_id,
+            mention_id=mention_id,
+            urgent=urgent,
+            title=title,
+            body=body,
+            status="pending",
+            attempts=0,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table.c.id)
+    )
+    row = session.execute(stmt).first()
+    return int(row[0]) if row else None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    id: int
+    recipient: str
+    urgent: bool
+    title: str
+    body: str
+    attempts: int
+
+
+def claim_due(*, session: Session, now: datetime, limit: int = 200) -> list[Outgoing]:
+    """Claim notifications due for a (re)try: pending, failed and due, or a stale claim.
+
+    Each claim is a conditional UPDATE, so two deliverers never send the same row at once.
+    """
+    n = storage.NotificationRow
+    stmt = (
+        select(n)
+        .where(
+            or_(
+                (n.status.in_(("pending", "failed"))) & (n.next_attempt_at <= now),
+                (n.status == "sending") & (n.claimed_until < now),
+            )
+        )
+        .order_by(n.urgent.desc(), n.id)
+        .limit(limit)
+    )
+    claimed: list[Outgoing] = []
+    for row in session.execute(stmt).scalars().all():
+        result = session.execute(
+            update(n)
+            .where(n.id == row.id, n.status == row.status, n.attempts == row.attempts)
+            .values(status="sending", claimed_until=now + CLAIM_FOR)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            claimed.append(
+                Outgoing(row.id, row.recipient, row.urgent, row.title, row.body, row.attempts)
+            )
+    return claimed
+
+
+def record(
+    *,
+    session: Session,
+    org: OrgConfig,
+    outgoing: Outgoing,
+    delivery: Delivery | None,
+    now: datetime,
+) -> str:
+    """Store a send's outcome and return the new status. ``delivery`` None: nowhere to send."""
+    attempts = outgoing.attempts + (0 if delivery is None else 1)
+    values: dict[str, object] = {"attempts": attempts, "claimed_until": None}
+    if delivery is None:
+        values |= {"status": "no_target", "last_error": "no Apprise URL configured"}
+    elif delivery.ok:
+        values |= {"status": "sent", "sent_at": now, "last_error": None}
+    elif attempts >= org.notifications.max_attempts:
+        values |= {"status": "gave_up", "last_error": delivery.error}
+    else:
+        delay = min(RETRY_CAP, RETRY_BASE * 2 ** (attempts - 1))
+        values |= {"status": "failed", "last_error": delivery.error, "next_attempt_at": now + delay}
+    n = storage.NotificationRow
+    session.execute(update(n).where(n.id == outgoing.id).values(**values))
+    status = str(values["status"])
+    if status in ("gave_up", "no_target"):
+        storage.audit(
+            session=session,
+            actor="socialops:notify",
+            action=f"notification-{status.replace('_', '-')}",
+            subject_type="notification",
+            subject_id=str(outgoing.id),
+            details={
+                "recipient": outgoing.recipient,
+                "attempts": attempts,
+                "error": values["last_error"],
+            },
+        )
+    if status != "sent":
+        # Nowhere to send is a configuration state (counted in every run's summary); a send
+        # that failed or was given up on is worth a warning.
+        log.log(
+            logging.INFO if status == "no_target" else logging.WARNING,
+            "notification %s to %s: %s (%s)",
+            outgoing.id,
+            outgoing.recipient,
+            status,
+            values["last_error"],
+        )
+    return status
+
+
+class DeliveryRun(BaseModel):
+    """What one delivery pass did."""
+
+    sent: int = 0
+    failed: int = 0
+    gave_up: int = 0
+    no_target: int = 0
+
+    def count(self, status: str) -> None:
+        if status in ("sent", "failed", "gave_up", "no_target"):
+            setattr(self, status, getattr(self, status) + 1)
+
+
+def utc(now: datetime | None) -> datetime:
+    return (now or datetime.now(UTC)).astimezone(UTC)

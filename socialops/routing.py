@@ -1,0 +1,791 @@
+"""Routing: every classified mention gets an owner, a due time and a notification.
+
+- ``route_classified``: mentions with a current classification and no assignment yet (urgent
+  first; ``none``, spam and chit-chat, only when urgent) go to their department (``triage``
+  and anything unknown to the community desk), to the person on duty at
+  that instant: in business hours the least-loaded of those on shift (round-robin on ties),
+  otherwise the on-call primary. The due time comes from the department's SLA, counted from
+  when the mention was stored (business hours for normal items, around the clock for urgent).
+- ``hand_over``: an open item whose owner's shift has ended (or who is on leave) moves to
+  whoever is on duty now.
+- ``escalate``: past due and not acted on, an item climbs the department's chain (backup,
+  lead, duty manager), one step per configured delay.
+- ``remind_due_soon``: the owner hears once before the due time.
+
+Every change is audited and queues a notification in the same transaction (delivery is
+separate, see :mod:`socialops.notify`). Data functions take the session, keyword-only, and
+never commit. Assignments are one row per mention, so routing twice assigns once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.orm import Session
+
+from socialops import notify, storage
+from socialops.rota.models import Event
+from socialops.rota.schedule import Duty, RotaEngine
+
+if TYPE_CHECKING:
+    from socialops.config import OrgConfig
+
+ROUTER = "socialops:route"
+ESCALATOR = "socialops:escalate"
+MANUAL_GRACE = timedelta(minutes=30)
+NO_ACTION = "none"  # the classifier's department for spam and chit-chat
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class RoutingError(Exception):
+    """A routing request that cannot be done (unknown mention or person). For people."""
+
+
+@dataclass(frozen=True)
+class AssignmentView:
+    """What the inbox shows about a mention's owner."""
+
+    mention_id: int
+    department: str
+    assignee: str
+    urgent: bool
+    status: str  # open, acted
+    due_at: datetime
+    assigned_at: datetime
+    escalation_level: int
+    source: str
+
+    def overdue(self, now: datetime) -> bool:
+        return self.status == "open" and now >= self.due_at
+
+
+def _view(row: storage.AssignmentRow) -> AssignmentView:
+    return AssignmentView(
+        mention_id=row.mention_id,
+        department=row.department,
+        assignee=row.assignee,
+        urgent=row.urgent,
+        status=row.status,
+        due_at=row.due_at,
+        assigned_at=row.assigned_at,
+        escalation_level=row.escalation_level,
+        source=row.source,
+    )
+
+
+def assignments_for(*, session: Session, mention_ids: Sequence[int]) -> dict[int, AssignmentView]:
+    """Owner, due time and state of the given mentions (absent: not routed yet)."""
+    if not mention_ids:
+        return {}
+    a = storage.AssignmentRow
+    rows = session.execute(select(a).where(a.mention_id.in_(list(mention_ids)))).scalars()
+    return {row.mention_id: _view(row) for row in rows}
+
+
+class RouteRun(BaseModel):
+    """What one routing pass did."""
+
+    at: datetime
+    routed: int = 0
+    urgent: int = 0
+    unassigned: int = 0  # nobody on duty, no fallback: left for the next run
+    by_department: dict[str, int] = Field(default_factory=dict)
+    by_assignee: dict[str, int] = Field(default_factory=dict)
+    notifications: list[int] = Field(default_factory=list)
+
+
+class EscalationRun(BaseModel):
+    """What one escalation pass (hand-over, escalation, reminders) did."""
+
+    at: datetime
+    handed_over: int = 0
+    escalated: int = 0
+    skipped_steps: int = 0
+    reminded: int = 0
+    steps: list[str] = Field(default_factory=list)  # "mention 12: ann -> bob (backup)"
+    notifications: list[int] = Field(default_factory=list)
+
+
+class RoutingCycle(BaseModel):
+    """The result of a routing or escalation flow run: what changed, what was delivered."""
+
+    route: RouteRun | None = None
+    escalation: EscalationRun | None = None
+    delivery: notify.DeliveryRun = Field(default_factory=notify.DeliveryRun)
+
+    @staticmethod
+    def combine(
+        at: datetime,
+        hand_over: EscalationRun,
+        escalated: EscalationRun,
+        reminded: EscalationRun,
+        delivery: notify.DeliveryRun,
+    ) -> RoutingCycle:
+        merged = EscalationRun(
+            at=at,
+            handed_over=hand_over.handed_over,
+            escalated=escalated.escalated,
+            skipped_steps=escalated.skipped_steps,
+            reminded=reminded.reminded,
+            steps=escalated.steps,
+            notifications=hand_over.notifications
+            + escalated.notifications
+            + reminded.notifications,
+        )
+        return RoutingCycle(escalation=merged, delivery=delivery)
+
+
+# --------------------------------------------------------------------------------------------
+# Choosing a person
+# --------------------------------------------------------------------------------------------
+
+
+def open_load(*, session: Session) -> dict[str, int]:
+    a = storage.AssignmentRow
+    stmt = select(a.assignee, func.count()).where(a.status == "open").group_by(a.assignee)
+    return {handle: int(count) for handle, count in session.execute(stmt).all()}
+
+
+def _last_assigned(session: Session) -> dict[str, datetime]:
+    a = storage.AssignmentRow
+    stmt = select(a.assignee, func.max(a.updated_at)).group_by(a.assignee)
+    out: dict[str, datetime] = {}
+    for handle, at in session.execute(stmt).all():
+        if at is not None:
+            out[handle] = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return out
+
+
+class _Picker:
+    """Chooses the person on duty, keeping the open load current within one pass."""
+
+    def __init__(self, session: Session, engine: RotaEngine, now: datetime) -> None:
+        self.engine = engine
+        self.now = now
+        self.load = defaultdict(int, open_load(session=session))
+        self.last = _last_assigned(session)
+        self._duty: dict[str, Duty] = {}
+
+    def duty(self, department: str) -> Duty:
+        if department not in self._duty:
+            self._duty[department] = self.engine.on_duty(department, self.now)
+        return self._duty[department]
+
+    def on_duty(self, department: str) -> set[str]:
+        return set(self.duty(department).on_shift)
+
+    def choose(self, department: str) -> tuple[str | None, str]:
+        """(person, source): the rota's choice, or a fallback when nobody is on duty."""
+        duty = self.duty(department)
+        if duty.shift == "business-hours" and len(duty.on_shift) > 1:
+            order = list(duty.on_shift)
+            handle: str | None = min(
+                order,
+                key=lambda h: (self.load[h], self.last.get(h, _NEVER), order.index(h)),
+            )
+            source = "rota"
+        elif duty.primary is not None:
+            handle, source = duty.primary, "rota"
+        else:
+            manager = self.engine.duty_manager(self.now)
+            candidates = [
+                duty.backup,
+                self.engine.lead(department, self.now),
+                manager.primary if manager else None,
+            ]
+            handle, source = next((c for c in candidates if c), None), "fallback"
+        if handle is not None:
+            self.take(handle)
+        return handle, source
+
+    def take(self, handle: str, *, from_handle: str | None = None) -> None:
+        self.load[handle] += 1
+        self.last[handle] = self.now
+        if from_handle is not None:
+            self.load[from_handle] = max(0, self.load[from_handle] - 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Notification values
+# --------------------------------------------------------------------------------------------
+
+
+def _values(
+    org: OrgConfig,
+    engine: RotaEngine,
+    *,
+    recipient: str,
+    department: str,
+    mention: storage.MentionRow,
+    due_at: datetime,
+    urgent: bool,
+    **extra: object,
+) -> dict[str, object]:
+    person = engine.people.get(recipient)
+    tz = person.timezone if person else str(engine.calendars[department].tz)
+    return {
+        "mention_id": mention.id,
+        "department": department,
+        "department_name": engine.departments[department].name,
+        "assignee": recipient,
+        "assignee_name": person.name if person else recipient,
+        "due_at": due_at.isoformat(),
+        "due_local": notify.local_time(due_at, tz),
+        "urgency": "urgent" if urgent else "normal",
+        "author": mention.author_handle,
+        "url": mention.url or "",
+        "text": notify.clip(mention.text),
+        **extra,
+    }
+
+
+def _queue(
+    session: Session,
+    org: OrgConfig,
+    *,
+    key: str,
+    event: Event,
+    recipient: str,
+    urgent: bool,
+    values: dict[str, object],
+    now: datetime,
+    assignment_id: int | None,
+    mention_id: int | None,
+    into: list[int],
+) -> None:
+    nid = notify.enqueue(
+        session=session,
+        org=org,
+        dedupe_key=key,
+        event=event,
+        recipient=recipient,
+        urgent=urgent,
+        values=values,
+        now=now,
+        assignment_id=assignment_id,
+        mention_id=mention_id,
+    )
+    if nid is not None:
+        into.append(nid)
+
+
+def _department_of(org: OrgConfig, classified: str) -> str:
+    """The department that owns a classification ("triage" for anything unknown)."""
+    return classified if classified in org.departments else "triage"
+
+
+def _first_step_at(engine: RotaEngine, department: str, due_at: datetime) -> datetime | None:
+    chain = engine.departments[department].escalation
+    return due_at + chain[0].after if chain else None
+
+
+# --------------------------------------------------------------------------------------------
+# Routing
+# --------------------------------------------------------------------------------------------
+
+
+def route_classified(
+    *, session: Session, org: OrgConfig, engine: RotaEngine, now: datetime, limit: int = 500
+) -> RouteRun:
+    """Assign every classified, unassigned mention (urgent first) and queue its notification."""
+    now = now.astimezone(UTC)
+    run = RouteRun(at=now)
+    c, m, a = storage.ClassificationRow, storage.MentionRow, storage.AssignmentRow
+    stmt = (
+        select(c, m)
+        .join(m, m.id == c.mention_id)
+        .where(
+            c.is_current.is_(True),
+            ~exists().where(a.mention_id == c.mention_id),
+            # Spam and chit-chat need nobody, unless something in them is urgent.
+            (c.department != NO_ACTION) | c.urgent.is_(True),
+        )
+        .order_by(c.urgent.desc(), m.fetched_at, m.id)
+        .limit(limit)
+    )
+    picker = _Picker(session, engine, now)
+    for classification, mention in session.execute(stmt).all():
+        department = _department_of(org, classification.department)
+        if department not in engine.calendars:
+            run.unassigned += 1
+            continue
+        handle, source = picker.choose(department)
+        if handle is None:
+            run.unassigned += 1
+            continue
+        urgent = bool(classification.urgent)
+        due_at = engine.due_at(department, urgent=urgent, start=mention.fetched_at)
+        table = a.__table__
+        inserted = session.execute(
+            storage._insert(session, table)
+            .values(
+                mention_id=mention.id,
+                classification_id=classification.id,
+                department=department,
+                assignee=handle,
+                urgent=urgent,
+                source=source,
+                status="open",
+                escalation_level=0,
+                received_at=mention.fetched_at,
+                assigned_at=now,
+                due_at=due_at,
+                next_escalation_at=_first_step_at(engine, department, due_at),
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["mention_id"])
+            .returning(table.c.id)
+        ).first()
+        if inserted is None:  # routed meanwhile by another run
+            continue
+        assignment_id = int(inserted[0])
+        duty = picker.duty(department)
+        storage.audit(
+            session=session,
+            actor=ROUTER,
+            action="assigned",
+            subject_type="mention",
+            subject_id=str(mention.id),
+            details={
+                "assignee": handle,
+                "department": department,
+                "classified_as": classification.department,
+                "urgent": urgent,
+                "due_at": due_at.isoformat(),
+                "shift": duty.shift,
+                "source": source,
+                "at": now.isoformat(),
+            },
+        )
+        event: Event = "urgent" if urgent else "assigned"
+        _queue(
+            session,
+            org,
+            key=f"assigned:{assignment_id}",
+            event=event,
+            recipient=handle,
+            urgent=urgent,
+            values=_values(
+                org,
+                engine,
+                recipient=handle,
+                department=department,
+                mention=mention,
+                due_at=due_at,
+                urgent=urgent,
+            ),
+            now=now,
+            assignment_id=assignment_id,
+            mention_id=mention.id,
+            into=run.notifications,
+        )
+        run.routed += 1
+        run.urgent += int(urgent)
+        run.by_department[department] = run.by_department.get(department, 0) + 1
+        run.by_assignee[handle] = run.by_assignee.get(handle, 0) + 1
+    return run
+
+
+# --------------------------------------------------------------------------------------------
+# Hand-over, escalation, reminders
+# --------------------------------------------------------------------------------------------
+
+
+def hand_over(
+    *, session: Session, org: OrgConfig, engine: RotaEngine, now: datetime, run: EscalationRun
+) -> None:
+    """Open items whose owner is off duty (shift over, or on leave) go to whoever is on duty.
+
+    Items already escalated stay with the person they were escalated to; an item someone
+    assigned by hand stays put unless its owner is on leave.
+    """
+    now = now.astimezone(UTC)
+    a, m = storage.AssignmentRow, storage.MentionRow
+    rows = session.execute(
+        select(a, m)
+        .join(m, m.id == a.mention_id)
+        .where(a.status == "open", a.escalation_level == 0)
+        .order_by(a.urgent.desc(), a.due_at, a.id)
+    ).all()
+    picker = _Picker(session, engine, now)
+    moved: dict[str, list[tuple[storage.AssignmentRow, storage.MentionRow, str]]] = defaultdict(
+        list
+    )
+    for assignment, mention in rows:
+        if assignment.department not in engine.calendars:
+            continue
+        owner = assignment.assignee
+        on_leave = owner in engine.people and not engine.available(owner, now)
+        if assignment.source == "manual" and not on_leave:
+            continue
+        on_duty = picker.on_duty(assignment.department)
+        if owner in on_duty or not on_duty:
+            continue
+        handle, _source = picker.choose(assignment.department)
+        if handle is None or handle == owner:
+            continue
+        changed = session.execute(
+            update(a)
+            .where(a.id == assignment.id, a.assignee == owner, a.escalation_level == 0)
+            .values(assignee=handle, source="rota", updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if changed.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        picker.load[owner] = max(0, picker.load[owner] - 1)
+        reason = "on leave" if on_leave else "shift ended"
+        storage.audit(
+            session=session,
+            actor=ESCALATOR,
+            action="handover",
+            subject_type="mention",
+            subject_id=str(assignment.mention_id),
+            details={
+                "from": owner,
+                "to": handle,
+                "reason": reason,
+                "department": assignment.department,
+                "at": now.isoformat(),
+            },
+        )
+        moved[handle].append((assignment, mention, owner))
+        run.handed_over += 1
+    for handle, items in moved.items():
+        person = engine.people.get(handle)
+        tz = person.timezone if person else "UTC"
+        lines = [
+            f"- mention {mention.id} ({assignment.department}, "
+            f"{'urgent' if assignment.urgent else 'normal'}) from {previous}, due "
+            f"{notify.local_time(assignment.due_at, tz)}"
+            for assignment, mention, previous in items
+        ]
+        previous_owners = sorted({previous for _a, _m, previous in items})
+        _queue(
+            session,
+            org,
+            key=f"handover:{handle}:{now.isoformat()}",
+            event="handover",
+            recipient=handle,
+            urgent=any(assignment.urgent for assignment, _m, _p in items),
+            values={
+                "assignee": handle,
+                "assignee_name": person.name if person else handle,
+                "count": len(items),
+                "items": "\n".join(lines),
+                "previous": ", ".join(previous_owners),
+                "reason": f"shifts changed: {', '.join(previous_owners)} handed over to you",
+            },
+            now=now,
+            assignment_id=None,
+            mention_id=None,
+            into=run.notifications,
+        )
+
+
+def _escalation_target(
+    engine: RotaEngine, department: str, target: str, now: datetime, current: str
+) -> str | None:
+    if target == "backup":
+        duty = engine.on_duty(department, now)
+        candidates = [duty.backup, duty.primary, *duty.on_shift]
+    elif target == "lead":
+        candidates = [engine.lead(department, now)]
+    else:
+        manager = engine.duty_manager(now)
+        candidates = [manager.primary, manager.backup] if manager else []
+    return next((c for c in candidates if c is not None and c != current), None)
+
+
+def escalate(
+    *, session: Session, org: OrgConfig, engine: RotaEngine, now: datetime, run: EscalationRun
+) -> None:
+    """Past due and not acted on: climb the department's chain, one step per delay passed."""
+    now = now.astimezone(UTC)
+    a, m = storage.AssignmentRow, storage.MentionRow
+    rows = session.execute(
+        select(a, m)
+        .join(m, m.id == a.mention_id)
+        .where(a.status == "open", a.next_escalation_at.is_not(None), a.next_escalation_at <= now)
+        .order_by(a.next_escalation_at, a.id)
+    ).all()
+    for assignment, mention in rows:
+        department = assignment.department
+        chain = engine.departments[department].escalation
+        level, current = assignment.escalation_level, assignment.assignee
+        fired: list[tuple[int, str, str | None, str]] = []  # level, target, to, from
+        while level < len(chain) and assignment.due_at + chain[level].after <= now:
+            step = chain[level]
+            to = _escalation_target(engine, department, step.to, now, current)
+            level += 1
+            fired.append((level, step.to, to, current))
+            if to is not None:
+                current = to
+        next_at = assignment.due_at + chain[level].after if level < len(chain) else None
+        claimed = session.execute(
+            update(a)
+            .where(a.id == assignment.id, a.escalation_level == assignment.escalation_level)
+            .values(
+                assignee=current,
+                escalation_level=level,
+                next_escalation_at=next_at,
+                source="escalation" if current != assignment.assignee else assignment.source,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            continue  # another pass escalated it first
+        for step_level, target, to, previous in fired:
+            session.add(
+                storage.EscalationStepRow(
+                    assignment_id=assignment.id,
+                    level=step_level,
+                    target=target,
+                    from_person=previous,
+                    to_person=to,
+                    due_at=assignment.due_at,
+                    fired_at=now,
+                    note="" if to else f"nobody to hand it to as {target}",
+                )
+            )
+            storage.audit(
+                session=session,
+                actor=ESCALATOR,
+                action="escalated" if to else "escalation-skipped",
+                subject_type="mention",
+                subject_id=str(assignment.mention_id),
+                details={
+                    "level": step_level,
+                    "step": target,
+                    "from": previous,
+                    "to": to,
+                    "due_at": assignment.due_at.isoformat(),
+                    "at": now.isoformat(),
+                },
+            )
+            if to is None:
+                run.skipped_steps += 1
+                continue
+            run.escalated += 1
+            run.steps.append(f"mention {assignment.mention_id}: {previous} -> {to} ({target})")
+            values = _values(
+                org,
+                engine,
+                recipient=to,
+                department=department,
+                mention=mention,
+                due_at=assignment.due_at,
+                urgent=assignment.urgent,
+                previous=previous,
+                level=step_level,
+                step=target.replace("_", " "),
+            )
+            _queue(
+                session,
+                org,
+                key=f"escalated:{assignment.id}:{step_level}",
+                event="escalated",
+                recipient=to,
+                urgent=True,
+                values=values,
+                now=now,
+                assignment_id=assignment.id,
+                mention_id=mention.id,
+                into=run.notifications,
+            )
+            if engine.departments[department].notify_env:
+                _queue(
+                    session,
+                    org,
+                    key=f"escalated:{assignment.id}:{step_level}:department",
+                    event="escalated",
+                    recipient=f"department:{department}",
+                    urgent=True,
+                    values=values,
+                    now=now,
+                    assignment_id=assignment.id,
+                    mention_id=mention.id,
+                    into=run.notifications,
+                )
+
+
+def remind_due_soon(
+    *, session: Session, org: OrgConfig, engine: RotaEngine, now: datetime, run: EscalationRun
+) -> None:
+    """Tell the owner once, ``notifications.due_soon_before`` ahead of the due time (items
+    that were assigned inside that window already said when they are due)."""
+    now = now.astimezone(UTC)
+    before = org.notifications.due_soon_before
+    a, m = storage.AssignmentRow, storage.MentionRow
+    rows = session.execute(
+        select(a, m)
+        .join(m, m.id == a.mention_id)
+        .where(
+            a.status == "open",
+            a.reminded_at.is_(None),
+            a.due_at > now,
+            a.due_at <= now + before,
+        )
+    ).all()
+    for assignment, mention in rows:
+        if assignment.assigned_at >= assignment.due_at - before:
+            continue  # assigned inside the window: its notification already gave the due time
+        claimed = session.execute(
+            update(a)
+            .where(a.id == assignment.id, a.reminded_at.is_(None))
+            .values(reminded_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        _queue(
+            session,
+            org,
+            key=f"due_soon:{assignment.id}",
+            event="due_soon",
+            recipient=assignment.assignee,
+            urgent=assignment.urgent,
+            values=_values(
+                org,
+                engine,
+                recipient=assignment.assignee,
+                department=assignment.department,
+                mention=mention,
+                due_at=assignment.due_at,
+                urgent=assignment.urgent,
+            ),
+            now=now,
+            assignment_id=assignment.id,
+            mention_id=mention.id,
+            into=run.notifications,
+        )
+        run.reminded += 1
+
+
+# --------------------------------------------------------------------------------------------
+# People acting on items
+# --------------------------------------------------------------------------------------------
+
+
+def assign_manually(
+    *,
+    session: Session,
+    org: OrgConfig,
+    engine: RotaEngine,
+    mention_id: int,
+    handle: str,
+    actor: str,
+    now: datetime,
+) -> AssignmentView:
+    """Give a mention to a named person (audited, notified). Escalation restarts for them."""
+    now = now.astimezone(UTC)
+    if handle not in engine.people:
+        known = ", ".join(sorted(engine.people)) or "none configured"
+        raise RoutingError(f"no person with handle {handle!r} (people: {known})")
+    mention = session.get(storage.MentionRow, mention_id)
+    if mention is None:
+        raise RoutingError(f"no mention with id {mention_id}")
+    a = storage.AssignmentRow
+    assignment = session.execute(select(a).where(a.mention_id == mention_id)).scalar_one_or_none()
+    previous: str | None = None
+    if assignment is None:
+        c = storage.ClassificationRow
+        classification = session.execute(
+            select(c).where(c.mention_id == mention_id, c.is_current.is_(True)).limit(1)
+        ).scalar_one_or_none()
+        department = _department_of(org, classification.department if classification else "")
+        urgent = bool(classification.urgent) if classification else False
+        due_at = engine.due_at(department, urgent=urgent, start=mention.fetched_at)
+        assignment = a(
+            mention_id=mention_id,
+            classification_id=classification.id if classification else None,
+            department=department,
+            assignee=handle,
+            urgent=urgent,
+            source="manual",
+            status="open",
+            escalation_level=0,
+            received_at=mention.fetched_at,
+            assigned_at=now,
+            due_at=due_at,
+            next_escalation_at=_first_step_at(engine, department, max(due_at, now + MANUAL_GRACE)),
+            updated_at=now,
+        )
+        session.add(assignment)
+        session.flush()
+    else:
+        previous = assignment.assignee
+        assignment.assignee = handle
+        assignment.source = "manual"
+        assignment.escalation_level = 0
+        if assignment.status == "open":
+            assignment.next_escalation_at = _first_step_at(
+                engine, assignment.department, max(assignment.due_at, now + MANUAL_GRACE)
+            )
+        assignment.updated_at = now
+        session.flush()
+    storage.audit(
+        session=session,
+        actor=actor,
+        action="assign",
+        subject_type="mention",
+        subject_id=str(mention_id),
+        details={"from": previous, "to": handle, "department": assignment.department},
+    )
+    notify_values: dict[str, Any] = _values(
+        org,
+        engine,
+        recipient=handle,
+        department=assignment.department,
+        mention=mention,
+        due_at=assignment.due_at,
+        urgent=assignment.urgent,
+        previous=actor,
+    )
+    notify.enqueue(
+        session=session,
+        org=org,
+        dedupe_key=f"reassigned:{assignment.id}:{handle}:{now.isoformat()}",
+        event="reassigned",
+        recipient=handle,
+        urgent=assignment.urgent,
+        values=notify_values,
+        now=now,
+        assignment_id=assignment.id,
+        mention_id=mention_id,
+    )
+    return _view(assignment)
+
+
+def mark_acted(*, session: Session, mention_id: int, actor: str, now: datetime) -> bool:
+    """Someone acted on the mention (replied, drafted, closed): escalation stops. Audited."""
+    a = storage.AssignmentRow
+    result = session.execute(
+        update(a)
+        .where(a.mention_id == mention_id, a.status == "open")
+        .values(
+            status="acted",
+            acted_at=now.astimezone(UTC),
+            acted_by=actor,
+            next_escalation_at=None,
+            updated_at=now.astimezone(UTC),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    storage.audit(
+        session=session,
+        actor=actor,
+        action="acted",
+        subject_type="mention",
+        subject_id=str(mention_id),
+        details={"at": now.astimezone(UTC).isoformat()},
+    )
+    return True

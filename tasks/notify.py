@@ -1,0 +1,57 @@
+"""Delivering queued notifications through Apprise: failures are recorded and retried later."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from socialops import notify
+from socialops.config import load_config
+from socialops.db import session_scope
+from socialops.settings import get_settings
+
+SENDERS = 8
+
+
+@task(name="send-notifications", cache_policy=NO_CACHE)
+def send_notifications(now: datetime | None = None, limit: int = 200) -> notify.DeliveryRun:
+    """Send what is due (new, or a failed send whose retry time has come); never raises for
+    a failed send: it is recorded and retried by the next run."""
+    settings = get_settings()
+    org = load_config(settings.config, channels_path=settings.channels)
+    url = settings.resolved_database_url()
+    with session_scope(url) as session:
+        claimed = notify.claim_due(session=session, now=notify.utc(now), limit=limit)
+    sender = notify.AppriseSender()
+
+    def deliver(item: notify.Outgoing) -> notify.Delivery | None:
+        urls = notify.target_urls(org, item.recipient, urgent=item.urgent)
+        if not urls:
+            return None
+        return sender(urls=urls, title=item.title, body=item.body, urgent=item.urgent)
+
+    run = notify.DeliveryRun()
+    with ThreadPoolExecutor(max_workers=SENDERS) as pool:
+        outcomes = list(pool.map(deliver, claimed))
+    with session_scope(url) as session:
+        for item, delivery in zip(claimed, outcomes, strict=True):
+            run.count(
+                notify.record(
+                    session=session,
+                    org=org,
+                    outgoing=item,
+                    delivery=delivery,
+                    now=notify.utc(now),
+                )
+            )
+    get_run_logger().info(
+        "notifications: %d sent, %d failed (retried later), %d gave up, %d with no target",
+        run.sent,
+        run.failed,
+        run.gave_up,
+        run.no_target,
+    )
+    return run
