@@ -237,7 +237,7 @@ def enqueue(
     title, body = render(org, event, values)
     table = storage.NotificationRow.__table__
     stmt = (
-        storage._insert(session, table)
+        storage.dialect_insert(session, table)
         .values(
             dedupe_key=dedupe_key[:200],
             event=event,

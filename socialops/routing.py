@@ -323,7 +323,7 @@ def route_classified(
         due_at = engine.due_at(department, urgent=urgent, start=mention.fetched_at)
         table = a.__table__
         inserted = session.execute(
-            storage._insert(session, table)
+            storage.dialect_insert(session, table)
             .values(
                 mention_id=mention.id,
                 classification_id=classification.id,

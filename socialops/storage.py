@@ -163,7 +163,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _insert(session: Session, table: Any) -> Any:
+def dialect_insert(session: Session, table: Any) -> Any:
     name = session.get_bind().dialect.name
     if name == "postgresql":
         return postgresql.insert(table)
@@ -210,7 +210,7 @@ def store_mentions(*, session: Session, mentions: Sequence[Mention]) -> int:
     ]
     table = MentionRow.__table__
     stmt = (
-        _insert(session, table)
+        dialect_insert(session, table)
         .on_conflict_do_nothing(index_elements=["platform", "external_id"])
         .returning(table.c.id)
     )
@@ -244,7 +244,7 @@ def quarantine_items(
         return 0
     table = QuarantineRow.__table__
     stmt = (
-        _insert(session, table)
+        dialect_insert(session, table)
         .on_conflict_do_nothing(index_elements=["fingerprint"])
         .returning(table.c.id)
     )
@@ -272,7 +272,7 @@ def save_channel_state(
         "backfill_newest": backfill_newest,
         "updated_at": utcnow(),
     }
-    stmt = _insert(session, ChannelState).values(values)
+    stmt = dialect_insert(session, ChannelState).values(values)
     stmt = stmt.on_conflict_do_update(
         index_elements=["channel"], set_={k: v for k, v in values.items() if k != "channel"}
     )
