@@ -111,6 +111,11 @@ class TrainedModel:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # Stored sparse (small on disk), used dense: a sparse-by-dense product is faster
+        # than sparse-by-sparse at prediction time (about 24 MB in memory).
+        for linear in (self.department, self.urgent, self.sentiment):
+            if hasattr(linear.coef_, "toarray"):
+                linear.densify()
         words = self.features.transformer_list[0][1]
         self._word_names = np.asarray(words.get_feature_names_out())
         self._n_words = len(self._word_names)

@@ -85,20 +85,23 @@ _WORD = re.compile(r"\w+")
 
 
 def _words(text: str) -> list[str]:
-    return _WORD.findall(text.casefold())
+    # lower(), not casefold(): it keeps character offsets, so a match maps back to the text.
+    return _WORD.findall(text.lower())
 
 
 class _Text:
-    """A text's words (case-folded) and where each one starts and ends."""
+    """A text's words, lower-cased; where each one stands is worked out only when a phrase
+    matched, which few texts need."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        found = list(_WORD.finditer(text.lower()))  # lower() keeps offsets; casefold may not
-        self.words = [m.group().casefold() for m in found]
-        self.spans = [m.span() for m in found]
+        self.words = _words(text)
+        self._spans: list[tuple[int, int]] | None = None
 
     def chars(self, first: int, end: int) -> tuple[int, int]:
-        return self.spans[first][0], self.spans[end - 1][1]
+        if self._spans is None:
+            self._spans = [m.span() for m in _WORD.finditer(self.text.lower())]
+        return self._spans[first][0], self._spans[end - 1][1]
 
 
 class _Index:
