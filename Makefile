@@ -58,6 +58,7 @@ sandbox: install
 bench: install
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/classify.py
+	$(BIN)/python benchmarks/routing.py
 
 model: $(STAMP)
 	$(BIN)/socialops classify-train

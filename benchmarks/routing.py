@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/routing.py [--rounds 4] [--rate 600] [--step-minutes 5]
 
 1. Through the sandbox, in a warm process on Prefect's local server: every round ingests what
-   arrived (the ingest flow), classifies it (``--classify oracle``: the sandbox's ground truth;
-   the classify flow once it exists), and routes it (the route flow). Apprise delivers to a
+   arrived (the ingest flow), classifies it (the classify flow; ``--classify oracle`` uses the
+   sandbox's ground truth instead), and routes it (the route flow). Apprise delivers to a
    local HTTP endpoint; for each urgent mention, latency = notification arrival - the moment
    it was stored. Target: every urgent mention within one route interval (60 s).
 2. Escalation, in real time on a scaled-down schedule (the flow started every
@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--rate", type=float, default=600, help="mentions per hour per channel")
     parser.add_argument("--step-minutes", type=float, default=5, help="sandbox time per round")
-    parser.add_argument("--classify", choices=["oracle", "flow"], default="oracle")
+    parser.add_argument("--classify", choices=["oracle", "flow"], default="flow")
     parser.add_argument(
         "--escalate-seconds", type=float, default=10, help="the scaled-down escalation interval"
     )
