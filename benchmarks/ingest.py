@@ -109,7 +109,7 @@ class SandboxProcess:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mentions", type=int, default=20_000)
-    parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--batch-size", type=int, default=20_000)
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="socialops-bench-"))

@@ -17,6 +17,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Self, TypeVar
 
 import httpx
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from connectors.errors import OutcomeUnknown, RateLimited, Rejected, Retryable
@@ -501,7 +502,9 @@ class MastodonClient:
                     continue
                 if 200 <= status < 300:
                     try:
-                        return parse(response.json(), response.headers.get("link"))
+                        # orjson: a page of 80 notifications is ~260 KB; stdlib json was a
+                        # third of the fetching thread's time in the ingest benchmark.
+                        return parse(orjson.loads(response.content), response.headers.get("link"))
                     except (ValueError, _UnreadableBody) as exc:
                         failure = f"HTTP {status} with an unreadable body ({_short_reason(exc)})"
                         if is_write:
