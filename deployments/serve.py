@@ -13,6 +13,7 @@ from typing import Any
 from prefect import serve
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 
+from flows.classify_mentions import classify_mentions
 from flows.escalate_overdue import escalate_overdue
 from flows.ingest_mentions import ingest_mentions
 from flows.route_mentions import route_mentions
@@ -23,13 +24,32 @@ ONE_AT_A_TIME = ConcurrencyLimitConfig(
 )
 
 
+CLASSIFY_EVERY = timedelta(minutes=1)
 ROUTE_EVERY = timedelta(minutes=1)
 ESCALATE_EVERY = timedelta(minutes=2)
 
 
 def deployments(ingest_every: timedelta = timedelta(minutes=5)) -> list[Any]:
     """Every scheduled stage of the pipeline, as Prefect deployments."""
-    return [*_ingest(ingest_every), *routing_deployments()]
+    return [*_ingest(ingest_every), *_classify(), *routing_deployments()]
+
+
+def _classify() -> list[Any]:
+    # Routing only takes classified mentions: without this schedule nothing would be routed.
+    return [
+        classify_mentions.to_deployment(
+            name="scheduled",
+            interval=CLASSIFY_EVERY,
+            concurrency_limit=ONE_AT_A_TIME,
+            description="Classify newly stored mentions: department, urgency, sentiment.",
+            tags=["socialops", "classify"],
+        ),
+        classify_mentions.to_deployment(
+            name="reclassify",
+            description="Ad-hoc: classify a date range again (set since and until).",
+            tags=["socialops", "classify", "backfill"],
+        ),
+    ]
 
 
 def routing_deployments(
