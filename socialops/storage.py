@@ -307,15 +307,6 @@ def count_rows(*, session: Session, model: type[Base], **filters: Any) -> int:
     return int(session.execute(stmt).scalar_one())
 
 
-def recent_mentions(
-    *, session: Session, limit: int, channel: str | None = None
-) -> Sequence[MentionRow]:
-    stmt = select(MentionRow).order_by(MentionRow.created_at.desc(), MentionRow.id.desc())
-    if channel:
-        stmt = stmt.where(MentionRow.channel == channel)
-    return session.execute(stmt.limit(limit)).scalars().all()
-
-
 # --------------------------------------------------------------------------------------------
 # Routing: assignments, escalation steps, notifications (migration 0003)
 # --------------------------------------------------------------------------------------------
