@@ -24,7 +24,6 @@ ONE_AT_A_TIME = ConcurrencyLimitConfig(
 )
 
 
-CLASSIFY_EVERY = timedelta(minutes=1)
 ROUTE_EVERY = timedelta(minutes=1)
 ESCALATE_EVERY = timedelta(minutes=2)
 
@@ -35,15 +34,8 @@ def deployments(ingest_every: timedelta = timedelta(minutes=5)) -> list[Any]:
 
 
 def _classify() -> list[Any]:
-    # Routing only takes classified mentions: without this schedule nothing would be routed.
+    # Scheduled classification runs inside route-mentions; this is the on-demand re-run.
     return [
-        classify_mentions.to_deployment(
-            name="scheduled",
-            interval=CLASSIFY_EVERY,
-            concurrency_limit=ONE_AT_A_TIME,
-            description="Classify newly stored mentions: department, urgency, sentiment.",
-            tags=["socialops", "classify"],
-        ),
         classify_mentions.to_deployment(
             name="reclassify",
             description="Ad-hoc: classify a date range again (set since and until).",

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from prefect import flow
 
+from flows.classify_mentions import classify_mentions
 from socialops.routing import RoutingCycle
 from tasks.notify import send_notifications
 from tasks.route import route_classified
@@ -13,7 +14,10 @@ from tasks.route import route_classified
 
 @flow(name="route-mentions")
 def route_mentions(now: datetime | None = None, limit: int = 500) -> RoutingCycle:
-    """Assign classified mentions to the person on duty, with an SLA due time, and notify them."""
+    """Classify what is new, assign it to the person on duty with an SLA due time, notify."""
+    # Classifying here, not on a schedule of its own, keeps "stored -> owner notified" within
+    # one routing interval, and means only one scheduled run ever classifies (no race).
+    classify_mentions()
     routed = route_classified(now, limit)
     delivered = send_notifications(now)
     return RoutingCycle(route=routed, delivery=delivered)

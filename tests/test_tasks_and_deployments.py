@@ -45,9 +45,9 @@ def test_served_deployments_schedule_ingest_one_at_a_time() -> None:
     by_name = {(d.flow_name, d.name): d for d in deployments(timedelta(minutes=7))}
     scheduled = by_name[("ingest-mentions", "scheduled")]
     backfill = by_name[("ingest-mentions", "backfill")]
-    classify = by_name[("classify-mentions", "scheduled")]  # routing needs classified mentions
-    assert classify.schedules[0].schedule.interval == timedelta(minutes=1)
-    assert classify.concurrency_limit == 1
+    # Scheduled classification runs inside route-mentions (every minute); re-runs on demand.
+    assert ("classify-mentions", "scheduled") not in by_name
+    assert by_name[("route-mentions", "scheduled")].schedules
     assert not by_name[("classify-mentions", "reclassify")].schedules
     assert scheduled.name == "scheduled" and scheduled.flow_name == "ingest-mentions"
     assert scheduled.schedules[0].schedule.interval == timedelta(minutes=7)
