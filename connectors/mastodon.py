@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from connectors.errors import OutcomeUnknown, RateLimited, Rejected, Retryable
 from connectors.html_text import html_to_text
-from socialops.mentions import InvalidItem, Mention, MentionPage, SkippedItem
+from socialops.mentions import InvalidItem, Mention, MentionPage, RawJSON, SkippedItem
 
 
 class _Payload(BaseModel):
@@ -118,7 +118,9 @@ def parse_rfc3339(value: object) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def to_mention(notification: Notification, *, channel: str, raw: dict[str, Any]) -> Mention:
+def to_mention(
+    notification: Notification, *, channel: str, raw: dict[str, Any] | RawJSON
+) -> Mention:
     """Map a ``mention`` notification (with its status) to our ``Mention``.
 
     ``raw`` is the notification as received, kept whole for the quarantine and for audits.
@@ -232,7 +234,7 @@ def _map_item(item: Any, *, channel: str) -> Mention | InvalidItem | SkippedItem
             reason="status is null (deleted or not visible to this account)",
         )
     try:
-        return to_mention(notification, channel=channel, raw=item)
+        return to_mention(notification, channel=channel, raw=RawJSON.of(item))
     except ValidationError as exc:
         return InvalidItem(raw=item, reason=describe_validation_error(exc))
     except (ValueError, TypeError) as exc:  # one bad item must never fail the page

@@ -188,7 +188,7 @@ def validate_mentions(
     for index, mention in enumerate(mentions):
         reasons = row_reasons.get(index)
         if reasons:
-            report.invalid.append(InvalidItem(raw=mention.raw, reason="; ".join(reasons)))
+            report.invalid.append(InvalidItem(raw=mention.raw.value(), reason="; ".join(reasons)))
         else:
             report.valid.append(mention)
     return report

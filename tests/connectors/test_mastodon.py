@@ -230,7 +230,7 @@ def test_documentation_example_status() -> None:
         "\n\nhttps://www.theguardian.com/money/2019/dec/07/"
         "i-lost-my-193000-inheritance-with-one-wrong-digit-on-my-sort-code"
     )
-    assert mention.raw == notification
+    assert mention.raw.value() == notification  # kept whole, as received
 
 
 def test_content_warning_on_a_media_only_status() -> None:
