@@ -209,6 +209,13 @@ class ChannelIngest:
             )
         return self.result
 
+    @property
+    def _prefetch_depth(self) -> int:
+        # A batch's worth of pages ahead: the next batch is fetched and mapped while this one is
+        # validated and committed (SQLite and the sockets release the interpreter lock). Memory
+        # stays bounded at about two batches.
+        return max(3, -(-self.batch_size // self.channel.page_size))
+
     def _load_position(self) -> _Position:
         with session_scope(self.database_url) as session:
             state = storage.get_channel_state(session=session, channel=self.channel.name)
@@ -230,7 +237,7 @@ class ChannelIngest:
             ),
         )
         batch = _Batch()
-        for page in prefetched(walk.pages()):
+        for page in prefetched(walk.pages(), depth=self._prefetch_depth):
             top = top or page.newest_cursor
             self._take(page, batch, cutoff=cutoff)
             cursor = page.oldest_cursor
@@ -259,7 +266,7 @@ class ChannelIngest:
             last=lambda page: False,
         )
         batch = _Batch()
-        for page in prefetched(walk.pages()):
+        for page in prefetched(walk.pages(), depth=self._prefetch_depth):
             self._take(page, batch, cutoff=None)
             position = _Position(page.newest_cursor, None, None)
             if len(batch) >= self.batch_size:

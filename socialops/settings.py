@@ -35,7 +35,7 @@ class Settings(BaseSettings):
         description="Optional YAML whose `channels:` list replaces the organisation's.",
     )
     ingest_batch_size: int = Field(
-        default=20_000, ge=1, description="Mentions validated and stored per transaction."
+        default=5_000, ge=1, description="Mentions validated and stored per transaction."
     )
     clock_skew_seconds: int = Field(
         default=300, ge=0, description="How far in the future a created_at may be."
