@@ -1,6 +1,6 @@
 """Ingest benchmark: N mentions from the sandbox into SQLite, through the real flow.
 
-    .venv/bin/python benchmarks/ingest.py [--mentions 20000] [--batch-size 1000]
+    .venv/bin/python benchmarks/ingest.py [--mentions 20000] [--batch-size 5000]
 
 Prints the flow's mentions per second, then the same fetch-and-insert done by a bare script
 (httpx and sqlite3: no Prefect, no mapping, no validation) against the same sandbox, and the
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sqlite3
 import sys
 import tempfile
@@ -109,7 +110,7 @@ class SandboxProcess:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mentions", type=int, default=20_000)
-    parser.add_argument("--batch-size", type=int, default=20_000)
+    parser.add_argument("--batch-size", type=int, default=5_000)
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="socialops-bench-"))
@@ -153,6 +154,7 @@ def main() -> None:
         t = time.perf_counter()
         from prefect import flow
 
+        from flows import run_sync
         from flows.ingest_mentions import ingest_mentions
         from socialops import quality
         from socialops.db import migrate
@@ -172,7 +174,7 @@ def main() -> None:
         prefect_start = time.perf_counter() - t
 
         t = time.perf_counter()
-        state = ingest_mentions(return_state=True)
+        state = run_sync(ingest_mentions(return_state=True))
         flow_seconds = time.perf_counter() - t
         run = state.result()
         stored = sum(r.stored for r in run.results)
@@ -197,6 +199,12 @@ def main() -> None:
         ("bare", bare_stored, bare_seconds, bare_rate),
     ):
         print(f"{label} : {count:6d} mentions in {seconds:6.2f} s = {rate:8.0f} mentions/s")
+    walk = sum(r.seconds for r in run.results)
+    print(
+        f"flow time: {walk:.2f} s fetching, validating and storing (batches of {args.batch_size}),"
+        f" {flow_seconds - walk:.2f} s Prefect (runs, tasks, artifact);"
+        f" peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
     print(f"ratio: {ratio:.0%} of bare")
     ok_rate, ok_ratio = flow_rate >= 3000, ratio >= 0.40
     print(

@@ -89,6 +89,7 @@ def main() -> None:
     from connectors.sandbox.server import SandboxServer
     from connectors.sandbox.world import SandboxConfig
     from deployments.serve import ESCALATE_EVERY, ROUTE_EVERY
+    from flows import run_sync
     from flows.escalate_overdue import escalate_overdue
     from flows.ingest_mentions import ingest_mentions
     from flows.route_mentions import route_mentions
@@ -124,7 +125,7 @@ def main() -> None:
         migrate(url)
         classify = classify_stage(args.classify, sandbox.world, url)
         started = time.perf_counter()
-        ingest_mentions(return_state=True)  # warm: Prefect's server, Great Expectations
+        run_sync(ingest_mentions(return_state=True))  # warm: Prefect's server, Great Expectations
         print(f"warm-up (Prefect server, first ingest): {time.perf_counter() - started:.1f} s")
 
         seconds: list[float] = []
@@ -133,7 +134,7 @@ def main() -> None:
         for round_no in range(args.rounds + 1):
             if round_no:
                 clock.at += timedelta(minutes=args.step_minutes)
-                ingest_mentions(return_state=True).result()
+                run_sync(ingest_mentions(return_state=True)).result()
             seen = len(endpoint.arrivals)
             classify()
             t0 = time.perf_counter()

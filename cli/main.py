@@ -109,10 +109,13 @@ def _check_channels(org: Any, names: list[str] | None) -> None:
 
 
 def _run_ingest(channels: list[str] | None, backfill_hours: float | None) -> Any:
+    from flows import run_sync
     from flows.ingest_mentions import ingest_mentions
     from socialops.ingest import IngestRun
 
-    state = ingest_mentions(channels=channels, backfill_hours=backfill_hours, return_state=True)
+    state = run_sync(
+        ingest_mentions(channels=channels, backfill_hours=backfill_hours, return_state=True)
+    )
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, IngestRun):
         return outcome, state

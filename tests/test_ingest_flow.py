@@ -17,6 +17,7 @@ from sqlalchemy import select, text
 
 from connectors.sandbox.server import SandboxServer
 from connectors.sandbox.world import SandboxConfig
+from flows import run_sync
 from flows.ingest_mentions import ingest_mentions
 from socialops import storage
 from socialops.db import get_engine, session_scope
@@ -103,7 +104,7 @@ def sandboxed(
 
 
 def run_flow(**params: Any) -> tuple[Any, IngestRun]:
-    state = ingest_mentions(return_state=True, **params)
+    state = run_sync(ingest_mentions(return_state=True, **params))
     outcome = state.result(raise_on_failure=False)
     assert isinstance(outcome, IngestRun), outcome
     return state, outcome

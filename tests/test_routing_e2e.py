@@ -13,6 +13,7 @@ import yaml
 from connectors.sandbox.server import SandboxServer
 from connectors.sandbox.world import SandboxConfig
 from deployments.serve import ROUTE_EVERY
+from flows import run_sync
 from flows.classify_mentions import classify_mentions
 from flows.ingest_mentions import ingest_mentions
 from flows.route_mentions import route_mentions
@@ -54,7 +55,7 @@ def test_every_urgent_mention_is_notified_within_one_schedule_interval(
         reset_settings_cache()
         url = get_settings().resolved_database_url()
         stages = [
-            lambda: ingest_mentions(return_state=True).result(),
+            lambda: run_sync(ingest_mentions(return_state=True)).result(),
             lambda: classify_mentions(return_state=True).result(),
             lambda: route_mentions(return_state=True).result(),
         ]
