@@ -28,6 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     select,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -114,6 +115,14 @@ class ClassificationRow(Base):
     __table_args__ = (
         Index("ix_classifications_current", "mention_id", "is_current"),
         Index("ix_classifications_department", "department", "is_current"),
+        # At most one current decision per mention, even with two classifiers at once.
+        Index(
+            "uq_classifications_one_current",
+            "mention_id",
+            unique=True,
+            sqlite_where=text("is_current"),
+            postgresql_where=text("is_current"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -154,6 +155,48 @@ def test_held_out_figures_meet_the_targets(classifier: Classifier) -> None:
     assert result.urgent_precision >= 0.5
     for lang in ("es", "fr", "de", "pt"):  # every language is routed, not only English
         assert result.by_language[lang] >= 0.75, lang
+
+
+def test_two_classifiers_at_once_leave_one_current_decision(
+    database_url: str, classifier: Classifier
+) -> None:
+    with session_scope(database_url) as session:
+        storage.store_mentions(session=session, mentions=[mention("1", text="refund please")])
+    with session_scope(database_url) as session:
+        [mention_id] = store.pending_mention_ids(session=session)
+    [decision] = classifier.classify(["refund please"])
+    other = replace(decision, department="hr" if decision.department != "hr" else "legal")
+    results: dict[str, store.SaveResult] = {}
+
+    def second_classifier() -> None:
+        # Reads "no current decision" too, then has to wait for the first one's transaction.
+        with session_scope(database_url) as session:
+            results["second"] = store.save_classifications(
+                session=session, decisions=[(mention_id, other)]
+            )
+
+    with session_scope(database_url) as session:
+        results["first"] = store.save_classifications(
+            session=session, decisions=[(mention_id, decision)]
+        )
+        racer = threading.Thread(target=second_classifier)
+        racer.start()
+        racer.join(timeout=0.5)  # blocked on the uncommitted first decision
+    racer.join(timeout=30)
+    assert not racer.is_alive()
+    with session_scope(database_url) as session:
+        current = (
+            session.execute(
+                select(storage.ClassificationRow.department).where(
+                    storage.ClassificationRow.mention_id == mention_id,
+                    storage.ClassificationRow.is_current.is_(True),
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert current == [decision.department]
+    assert (results["first"].new, results["second"].new, results["second"].changed) == (1, 0, 0)
 
 
 def test_save_is_idempotent_and_keeps_history(database_url: str, classifier: Classifier) -> None:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from socialops.classification.classifier import Classification
-from socialops.storage import ClassificationRow, MentionRow, utcnow
+from socialops.storage import ClassificationRow, MentionRow, dialect_insert, utcnow
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,6 @@ def save_classifications(
         ).scalars()
     }
     now = utcnow()
-    new = changed = unchanged = 0
     replaced: list[int] = []
     rows = []
     for mention_id, decision in decisions:
@@ -90,12 +89,8 @@ def save_classifications(
             old.urgent,
             old.sentiment,
         ) == (decision.model_version, decision.department, decision.urgent, decision.sentiment):
-            unchanged += 1
             continue
-        if old is None:
-            new += 1
-        else:
-            changed += 1
+        if old is not None:
             replaced.append(old.id)
         rows.append(
             {
@@ -116,9 +111,22 @@ def save_classifications(
             .where(ClassificationRow.id.in_(replaced))
             .values(is_current=False)
         )
+    inserted: set[int] = set()
     if rows:
-        session.execute(insert(ClassificationRow), rows)
-    return SaveResult(new, changed, unchanged)
+        # A classifier running at the same time may have made its decision current first
+        # (the partial unique index allows one current row per mention): then this one is
+        # not written, and the other stays current.
+        stmt = (
+            dialect_insert(session, ClassificationRow.__table__)
+            .on_conflict_do_nothing(
+                index_elements=["mention_id"], index_where=ClassificationRow.is_current
+            )
+            .returning(ClassificationRow.mention_id)
+        )
+        inserted = set(session.execute(stmt, rows).scalars())
+    new = sum(1 for mention_id in inserted if mention_id not in current)
+    changed = len(inserted) - new
+    return SaveResult(new, changed, len(decisions) - new - changed)
 
 
 def current_classifications(
