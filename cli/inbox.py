@@ -77,7 +77,10 @@ def inbox_table(rows: list[dict[str, Any]]) -> Table:
         if row["why"]:
             text += f"\n[dim]{escape(row['why'])}[/]"
         owner = row["department"] or "[dim]unclassified[/]"
-        if row["assignee"]:
+        if row["assignee"] and row["status"] == "withdrawn":
+            # Reclassified as spam or chit-chat after it was routed: nobody needs to act.
+            owner += f"\n[dim]{escape(row['assignee'])}: withdrawn[/]"
+        elif row["assignee"]:
             owner += f"\n{escape(row['assignee'])}\n[dim]due {_when(row['due_at'])}[/]"
             if row["escalation_level"]:
                 owner += f"\n[yellow]escalated x{row['escalation_level']}[/]"

@@ -59,7 +59,7 @@ def route_table(cycle: Any) -> Table:
     table = Table(title="Mentions routed", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("owner", no_wrap=True)
     table.add_column("mentions", justify="right")
-    if routed is None or not routed.routed:
+    if routed is None or not (routed.routed or routed.changes):
         table.add_row("[dim]nothing new to route[/]", "")
         return table
     for department, n in sorted(routed.by_department.items(), key=lambda x: -x[1]):
@@ -69,10 +69,14 @@ def route_table(cycle: Any) -> Table:
         table.add_row(f"[dim]{person}[/]", f"[dim]{n}[/]")
     table.add_section()
     table.add_row("[red]urgent (on-call notified)[/]", f"[red]{routed.urgent}[/]")
+    moved = routed.rerouted + routed.withdrawn + routed.reopened + routed.raised
+    if moved:
+        table.add_row("followed a reclassification", str(moved))
     delivery = cycle.delivery
     table.add_row(
         "notifications",
         f"{delivery.sent} sent"
-        + (f", {delivery.no_target} no URL set" if delivery.no_target else ""),
+        + (f", {delivery.no_target} no URL set" if delivery.no_target else "")
+        + (f", {routed.deferred} held for business hours" if routed.deferred else ""),
     )
     return table

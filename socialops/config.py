@@ -89,6 +89,11 @@ class Department(_Strict):
     )
     sign_off: rota_models.SignOff = rota_models.SignOff()
     notify_env: rota_models.EnvName | None = None
+    quiet_out_of_hours: bool = Field(
+        default=True,
+        description="A normal (not urgent) item assigned while the department is closed is "
+        "announced when it next opens, not at once (urgent items always notify at once).",
+    )
 
 
 class Organisation(_Strict):

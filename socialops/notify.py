@@ -68,6 +68,11 @@ DEFAULT_TEMPLATES: dict[str, Template] = {
         body="{assignee_name}, {previous} assigned mention {mention_id} from {author} to you. "
         "First response due {due_local}.\n\n{text}\n{url}",
     ),
+    "released": Template(
+        title="[{department_name}] Mention {mention_id} is no longer yours",
+        body="{assignee_name}, mention {mention_id} from {author} no longer needs you: "
+        "{reason}.\n\n{text}\n{url}",
+    ),
 }
 
 RETRY_BASE = timedelta(minutes=1)
@@ -232,8 +237,14 @@ def enqueue(
     now: datetime,
     assignment_id: int | None = None,
     mention_id: int | None = None,
+    not_before: datetime | None = None,
 ) -> int | None:
-    """Queue a notification once per ``dedupe_key``; return its id (None if already queued)."""
+    """Queue a notification once per ``dedupe_key``; return its id (None if already queued).
+
+    ``not_before`` (quiet hours) holds it until then: it is marked ``deferred_until``, and
+    whoever delivers it first checks it still applies (:func:`skip`).
+    """
+    deferred = not_before if not_before is not None and not_before > now else None
     title, body = render(org, event, values)
     table = storage.NotificationRow.__table__
     stmt = (
@@ -250,13 +261,57 @@ def enqueue(
             status="pending",
             attempts=0,
             created_at=now,
-            next_attempt_at=now,
+            next_attempt_at=deferred or now,
+            deferred_until=deferred,
         )
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(table.c.id)
     )
     row = session.execute(stmt).first()
     return int(row[0]) if row else None
+
+
+UNSENT = ("pending", "failed")
+
+
+def skip(*, session: Session, notification_id: int, reason: str, now: datetime) -> bool:
+    """Cancel an unsent notification that no longer applies (not a failure): audited."""
+    n = storage.NotificationRow
+    result = session.execute(
+        update(n)
+        .where(n.id == notification_id, n.status.in_(UNSENT))
+        .values(status="skipped", skip_reason=reason[:500], claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    storage.audit(
+        session=session,
+        actor="socialops:notify",
+        action="notification-skipped",
+        subject_type="notification",
+        subject_id=str(notification_id),
+        details={"reason": reason, "at": now.isoformat()},
+    )
+    return True
+
+
+def skip_unsent(
+    *, session: Session, assignment_id: int, recipient: str, reason: str, now: datetime
+) -> list[str]:
+    """Cancel what is still waiting to go to ``recipient`` about an assignment (superseded by
+    a change); returns the events cancelled."""
+    n = storage.NotificationRow
+    rows = session.execute(
+        select(n.id, n.event).where(
+            n.assignment_id == assignment_id, n.recipient == recipient, n.status.in_(UNSENT)
+        )
+    ).all()
+    return [
+        str(event)
+        for nid, event in rows
+        if skip(session=session, notification_id=int(nid), reason=reason, now=now)
+    ]
 
 
 @dataclass(frozen=True)
@@ -358,9 +413,10 @@ class DeliveryRun(BaseModel):
     failed: int = 0
     gave_up: int = 0
     no_target: int = 0
+    skipped: int = 0  # held for quiet hours, then no longer applied (handed over, acted...)
 
     def count(self, status: str) -> None:
-        if status in ("sent", "failed", "gave_up", "no_target"):
+        if status in ("sent", "failed", "gave_up", "no_target", "skipped"):
             setattr(self, status, getattr(self, status) + 1)
 
 

@@ -6,6 +6,11 @@
   that instant: in business hours the least-loaded of those on shift (round-robin on ties),
   otherwise the on-call primary. The due time comes from the department's SLA, counted from
   when the mention was stored (business hours for normal items, around the clock for urgent).
+  The same pass follows reclassifications: an open item whose mention was classified again
+  moves to its new department, is withdrawn (now spam or chit-chat), or becomes urgent.
+- Quiet hours: a normal item assigned while its department is closed is announced when the
+  department next opens (``quiet_out_of_hours``), and then only if it still applies
+  (``skip_stale_deferred``); urgent items are announced at once.
 - ``hand_over``: an open item whose owner's shift has ended (or who is on leave) moves to
   whoever is on duty now.
 - ``escalate``: past due and not acted on, an item climbs the department's chain (backup,
@@ -40,6 +45,8 @@ ROUTER = "socialops:route"
 ESCALATOR = "socialops:escalate"
 MANUAL_GRACE = timedelta(minutes=30)
 NO_ACTION = "none"  # the classifier's department for spam and chit-chat
+OPEN, ACTED, WITHDRAWN = "open", "acted", "withdrawn"  # an assignment's status
+ANNOUNCEMENTS = ("assigned", "urgent", "reassigned", "handover")  # "this is yours" events
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -55,14 +62,14 @@ class AssignmentView:
     department: str
     assignee: str
     urgent: bool
-    status: str  # open, acted
+    status: str  # open, acted, withdrawn (reclassified as needing nobody)
     due_at: datetime
     assigned_at: datetime
     escalation_level: int
     source: str
 
     def overdue(self, now: datetime) -> bool:
-        return self.status == "open" and now >= self.due_at
+        return self.status == OPEN and now >= self.due_at
 
 
 def _view(row: storage.AssignmentRow) -> AssignmentView:
@@ -92,12 +99,20 @@ class RouteRun(BaseModel):
     """What one routing pass did."""
 
     at: datetime
-    routed: int = 0
+    routed: int = 0  # newly routed (the figures down to by_assignee count these)
     urgent: int = 0
     unassigned: int = 0  # nobody on duty, no fallback: left for the next run
     by_department: dict[str, int] = Field(default_factory=dict)
     by_assignee: dict[str, int] = Field(default_factory=dict)
     notifications: list[int] = Field(default_factory=list)
+    deferred: int = 0  # notifications held until the department's business hours
+    # Open items whose mention was classified again since they were routed:
+    rerouted: int = 0  # to another department, and its person on duty
+    withdrawn: int = 0  # now spam or chit-chat: nobody needs to act
+    reopened: int = 0  # withdrawn before, now needing someone again
+    raised: int = 0  # same department, now urgent: deadline tightened, owner paged
+    relabelled: int = 0  # owner and deadline kept (assigned by hand, urgency lowered, ...)
+    changes: list[str] = Field(default_factory=list)  # "mention 12: legal/ann -> triage/eve"
 
 
 class EscalationRun(BaseModel):
@@ -108,6 +123,7 @@ class EscalationRun(BaseModel):
     escalated: int = 0
     skipped_steps: int = 0
     reminded: int = 0
+    deferred: int = 0  # notifications held until the department's business hours
     steps: list[str] = Field(default_factory=list)  # "mention 12: ann -> bob (backup)"
     notifications: list[int] = Field(default_factory=list)
 
@@ -133,6 +149,7 @@ class RoutingCycle(BaseModel):
             escalated=escalated.escalated,
             skipped_steps=escalated.skipped_steps,
             reminded=reminded.reminded,
+            deferred=hand_over.deferred + reminded.deferred,
             steps=escalated.steps,
             notifications=hand_over.notifications
             + escalated.notifications
@@ -148,7 +165,7 @@ class RoutingCycle(BaseModel):
 
 def open_load(*, session: Session) -> dict[str, int]:
     a = storage.AssignmentRow
-    stmt = select(a.assignee, func.count()).where(a.status == "open").group_by(a.assignee)
+    stmt = select(a.assignee, func.count()).where(a.status == OPEN).group_by(a.assignee)
     return {handle: int(count) for handle, count in session.execute(stmt).all()}
 
 
@@ -228,11 +245,13 @@ def _values(
     **extra: object,
 ) -> dict[str, object]:
     person = engine.people.get(recipient)
-    tz = person.timezone if person else str(engine.calendars[department].tz)
+    calendar = engine.calendars.get(department)
+    tz = person.timezone if person else str(calendar.tz) if calendar else "UTC"
+    known = engine.departments.get(department)
     return {
         "mention_id": mention.id,
         "department": department,
-        "department_name": engine.departments[department].name,
+        "department_name": known.name if known else department,
         "assignee": recipient,
         "assignee_name": person.name if person else recipient,
         "due_at": due_at.isoformat(),
@@ -258,7 +277,9 @@ def _queue(
     assignment_id: int | None,
     mention_id: int | None,
     into: list[int],
-) -> None:
+    not_before: datetime | None = None,
+) -> bool:
+    """Queue a notification; True if it was new."""
     nid = notify.enqueue(
         session=session,
         org=org,
@@ -270,9 +291,11 @@ def _queue(
         now=now,
         assignment_id=assignment_id,
         mention_id=mention_id,
+        not_before=not_before,
     )
     if nid is not None:
         into.append(nid)
+    return nid is not None
 
 
 def _department_of(org: OrgConfig, classified: str) -> str:
@@ -285,6 +308,35 @@ def _first_step_at(engine: RotaEngine, department: str, due_at: datetime) -> dat
     return due_at + chain[0].after if chain else None
 
 
+def _next_step_at(
+    engine: RotaEngine, department: str, due_at: datetime, level: int
+) -> datetime | None:
+    chain = engine.departments[department].escalation
+    return due_at + chain[level].after if level < len(chain) else None
+
+
+def quiet_until(
+    engine: RotaEngine, department: str, *, urgent: bool, due_at: datetime, now: datetime
+) -> datetime | None:
+    """When to announce an item assigned now: None for at once, else the start of the
+    department's next business-hours period.
+
+    Only normal items wait, only while the department is closed (nights, weekends, its
+    holidays) and ``quiet_out_of_hours`` is on, and never past the item's due time (a normal
+    SLA counted around the clock may fall due before the department opens).
+    """
+    dept = engine.departments.get(department)
+    calendar = engine.calendars.get(department)
+    if urgent or dept is None or calendar is None or not dept.quiet_out_of_hours:
+        return None
+    if calendar.period_at(now) is not None:
+        return None
+    opens = calendar.next_open(now)
+    if opens is None or opens <= now or opens >= due_at:
+        return None
+    return opens
+
+
 # --------------------------------------------------------------------------------------------
 # Routing
 # --------------------------------------------------------------------------------------------
@@ -293,7 +345,8 @@ def _first_step_at(engine: RotaEngine, department: str, due_at: datetime) -> dat
 def route_classified(
     *, session: Session, org: OrgConfig, engine: RotaEngine, now: datetime, limit: int = 500
 ) -> RouteRun:
-    """Assign every classified, unassigned mention (urgent first) and queue its notification."""
+    """Assign every classified, unassigned mention (urgent first) and queue its notification;
+    then follow reclassifications of the items already routed (:func:`_follow_reclassified`)."""
     now = now.astimezone(UTC)
     run = RouteRun(at=now)
     c, m, a = storage.ClassificationRow, storage.MentionRow, storage.AssignmentRow
@@ -331,7 +384,7 @@ def route_classified(
                 assignee=handle,
                 urgent=urgent,
                 source=source,
-                status="open",
+                status=OPEN,
                 escalation_level=0,
                 received_at=mention.fetched_at,
                 assigned_at=now,
@@ -364,6 +417,7 @@ def route_classified(
             },
         )
         event: Event = "urgent" if urgent else "assigned"
+        not_before = quiet_until(engine, department, urgent=urgent, due_at=due_at, now=now)
         _queue(
             session,
             org,
@@ -384,17 +438,449 @@ def route_classified(
             assignment_id=assignment_id,
             mention_id=mention.id,
             into=run.notifications,
+            not_before=not_before,
         )
+        run.deferred += int(not_before is not None)
         run.routed += 1
         run.urgent += int(urgent)
         run.by_department[department] = run.by_department.get(department, 0) + 1
         run.by_assignee[handle] = run.by_assignee.get(handle, 0) + 1
+    _follow_reclassified(
+        session=session, org=org, engine=engine, now=now, picker=picker, run=run, limit=limit
+    )
     return run
+
+
+# --------------------------------------------------------------------------------------------
+# Following reclassifications
+# --------------------------------------------------------------------------------------------
+
+
+def _needs_someone(classification: storage.ClassificationRow) -> bool:
+    return classification.department != NO_ACTION or bool(classification.urgent)
+
+
+@dataclass
+class _Reclassified:
+    """One routing pass's handling of items whose mention was classified again."""
+
+    session: Session
+    org: OrgConfig
+    engine: RotaEngine
+    now: datetime
+    picker: _Picker
+    run: RouteRun
+
+    def handle(
+        self,
+        assignment: storage.AssignmentRow,
+        classification: storage.ClassificationRow,
+        mention: storage.MentionRow,
+    ) -> None:
+        department = _department_of(self.org, classification.department)
+        urgent = bool(classification.urgent)
+        if assignment.status == WITHDRAWN:
+            if _needs_someone(classification):
+                self.move(assignment, classification, mention, department, reopen=True)
+            else:  # still nothing to do: only remember which decision this is
+                self.claim(assignment, classification_id=classification.id)
+        elif assignment.source == "manual":
+            # A person chose the owner: that outranks the model. A rise in urgency still
+            # tightens the deadline and pages the owner they chose.
+            if urgent and not assignment.urgent:
+                self.raise_urgency(assignment, classification, mention, kept="assigned by hand")
+            else:
+                self.relabel(assignment, classification, kept="assigned by hand")
+        elif not _needs_someone(classification):
+            self.withdraw(assignment, classification, mention)
+        elif department != assignment.department:
+            self.move(assignment, classification, mention, department, reopen=False)
+        elif urgent and not assignment.urgent:
+            self.raise_urgency(assignment, classification, mention, kept=None)
+        else:  # urgency lowered (the deadline is never loosened), or nothing routing uses
+            self.relabel(assignment, classification, kept=None)
+
+    # ----------------------------------------------------------------------------------------
+
+    def claim(self, assignment: storage.AssignmentRow, **values: Any) -> bool:
+        """Update the row only if nobody changed it since it was read (another pass, a
+        hand-over, someone acting on it): then it is left for the next pass to look at."""
+        a = storage.AssignmentRow
+        same_decision = (
+            a.classification_id.is_(None)
+            if assignment.classification_id is None
+            else a.classification_id == assignment.classification_id
+        )
+        result = self.session.execute(
+            update(a)
+            .where(
+                a.id == assignment.id,
+                a.status == assignment.status,
+                a.assignee == assignment.assignee,
+                same_decision,
+            )
+            .values(updated_at=self.now, **values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def audit(self, action: str, mention_id: int, details: dict[str, Any]) -> None:
+        storage.audit(
+            session=self.session,
+            actor=ROUTER,
+            action=action,
+            subject_type="mention",
+            subject_id=str(mention_id),
+            details={**details, "at": self.now.isoformat()},
+        )
+
+    def supersede(self, assignment: storage.AssignmentRow, reason: str) -> bool:
+        """Cancel what still waits to go to the previous owner; True if they had been told
+        the item was theirs (nothing announcing it was still waiting)."""
+        cancelled = notify.skip_unsent(
+            session=self.session,
+            assignment_id=assignment.id,
+            recipient=assignment.assignee,
+            reason=reason,
+            now=self.now,
+        )
+        return not any(event in ANNOUNCEMENTS for event in cancelled)
+
+    def release(
+        self,
+        assignment: storage.AssignmentRow,
+        classification: storage.ClassificationRow,
+        mention: storage.MentionRow,
+        reason: str,
+    ) -> None:
+        """Tell the previous owner the item is no longer theirs (at once: it stops them
+        working on it; only sent to someone who had been told it was theirs)."""
+        _queue(
+            self.session,
+            self.org,
+            key=f"released:{assignment.id}:{classification.id}",
+            event="released",
+            recipient=assignment.assignee,
+            urgent=assignment.urgent,
+            values=_values(
+                self.org,
+                self.engine,
+                recipient=assignment.assignee,
+                department=assignment.department,
+                mention=mention,
+                due_at=assignment.due_at,
+                urgent=assignment.urgent,
+                reason=reason,
+            ),
+            now=self.now,
+            assignment_id=assignment.id,
+            mention_id=mention.id,
+            into=self.run.notifications,
+        )
+
+    def announce(
+        self,
+        assignment_id: int,
+        mention: storage.MentionRow,
+        *,
+        key: str,
+        event: Event,
+        recipient: str,
+        department: str,
+        urgent: bool,
+        due_at: datetime,
+        quiet: bool,
+    ) -> None:
+        not_before = (
+            quiet_until(self.engine, department, urgent=urgent, due_at=due_at, now=self.now)
+            if quiet
+            else None
+        )
+        queued = _queue(
+            self.session,
+            self.org,
+            key=key,
+            event=event,
+            recipient=recipient,
+            urgent=urgent,
+            values=_values(
+                self.org,
+                self.engine,
+                recipient=recipient,
+                department=department,
+                mention=mention,
+                due_at=due_at,
+                urgent=urgent,
+            ),
+            now=self.now,
+            assignment_id=assignment_id,
+            mention_id=mention.id,
+            into=self.run.notifications,
+            not_before=not_before,
+        )
+        self.run.deferred += int(queued and not_before is not None)
+
+    # ----------------------------------------------------------------------------------------
+
+    def move(
+        self,
+        assignment: storage.AssignmentRow,
+        classification: storage.ClassificationRow,
+        mention: storage.MentionRow,
+        department: str,
+        *,
+        reopen: bool,
+    ) -> None:
+        """To the new department's person on duty, with its SLA counted from when the mention
+        was stored, a fresh escalation chain, and a notification; the old owner is told."""
+        if department not in self.engine.calendars:
+            self.run.unassigned += 1
+            return
+        owner, picker = assignment.assignee, self.picker
+        if not reopen:  # the item leaves its owner's open load before anyone is chosen
+            picker.load[owner] = max(0, picker.load[owner] - 1)
+        handle, source = picker.choose(department)
+        if handle is None:
+            if not reopen:
+                picker.load[owner] += 1
+            self.run.unassigned += 1  # nobody to take it: the next pass tries again
+            return
+        urgent = bool(classification.urgent)
+        due_at = self.engine.due_at(department, urgent=urgent, start=assignment.received_at)
+        if not self.claim(
+            assignment,
+            classification_id=classification.id,
+            department=department,
+            assignee=handle,
+            urgent=urgent,
+            source=source,
+            status=OPEN,
+            escalation_level=0,
+            assigned_at=self.now,
+            due_at=due_at,
+            next_escalation_at=_first_step_at(self.engine, department, due_at),
+            reminded_at=None,
+        ):
+            return
+        details = {
+            "from_department": assignment.department,
+            "to_department": department,
+            "from": owner,
+            "to": handle,
+            "classified_as": classification.department,
+            "urgent": urgent,
+            "due_at": due_at.isoformat(),
+            "source": source,
+            "classification_id": classification.id,
+            "previous_classification_id": assignment.classification_id,
+        }
+        if reopen:
+            self.audit("reopened", mention.id, details)
+            self.run.reopened += 1
+        else:
+            self.audit("rerouted", mention.id, details)
+            self.run.rerouted += 1
+            name = self.engine.departments[department].name
+            told = self.supersede(assignment, f"superseded: mention re-routed to {name}")
+            if told and handle != owner:
+                self.release(
+                    assignment,
+                    classification,
+                    mention,
+                    f"it was reclassified for {name}, and {handle} has it now",
+                )
+        self.announce(
+            assignment.id,
+            mention,
+            key=f"{'reopened' if reopen else 'rerouted'}:{assignment.id}:{classification.id}",
+            event="urgent" if urgent else "assigned",
+            recipient=handle,
+            department=department,
+            urgent=urgent,
+            due_at=due_at,
+            quiet=True,
+        )
+        self.run.changes.append(
+            f"mention {mention.id}: {assignment.department}/{owner} -> {department}/{handle}"
+            + (" (reopened)" if reopen else "")
+        )
+
+    def withdraw(
+        self,
+        assignment: storage.AssignmentRow,
+        classification: storage.ClassificationRow,
+        mention: storage.MentionRow,
+    ) -> None:
+        """Now spam or chit-chat, and not urgent: nobody needs to act, so it is closed rather
+        than left open to escalate."""
+        if not self.claim(
+            assignment,
+            classification_id=classification.id,
+            status=WITHDRAWN,
+            urgent=False,
+            next_escalation_at=None,
+        ):
+            return
+        owner = assignment.assignee
+        self.picker.load[owner] = max(0, self.picker.load[owner] - 1)
+        reason = "reclassified as spam or chit-chat: nobody needs to act"
+        self.audit(
+            "withdrawn",
+            mention.id,
+            {
+                "reason": reason,
+                "department": assignment.department,
+                "assignee": owner,
+                "classified_as": classification.department,
+                "classification_id": classification.id,
+                "previous_classification_id": assignment.classification_id,
+            },
+        )
+        if self.supersede(assignment, f"superseded: {reason}"):
+            self.release(assignment, classification, mention, reason)
+        self.run.withdrawn += 1
+        self.run.changes.append(f"mention {mention.id}: {assignment.department}/{owner} withdrawn")
+
+    def raise_urgency(
+        self,
+        assignment: storage.AssignmentRow,
+        classification: storage.ClassificationRow,
+        mention: storage.MentionRow,
+        *,
+        kept: str | None,
+    ) -> None:
+        """Now urgent: the urgent SLA from when it was stored (never a later deadline than
+        it had), and the owner is paged at once."""
+        department = assignment.department
+        due_at = assignment.due_at
+        if department in self.engine.calendars:
+            urgent_due = self.engine.due_at(department, urgent=True, start=assignment.received_at)
+            due_at = min(due_at, urgent_due)
+        before = self.org.notifications.due_soon_before
+        if not self.claim(
+            assignment,
+            classification_id=classification.id,
+            urgent=True,
+            due_at=due_at,
+            next_escalation_at=(
+                _next_step_at(self.engine, department, due_at, assignment.escalation_level)
+                if department in self.engine.departments
+                else assignment.next_escalation_at
+            ),
+            # The page gives the new due time: no separate reminder if it is that close.
+            reminded_at=self.now if due_at <= self.now + before else None,
+        ):
+            return
+        self.audit(
+            "urgency-raised",
+            mention.id,
+            {
+                "department": department,
+                "assignee": assignment.assignee,
+                "classified_as": classification.department,
+                "from_due_at": assignment.due_at.isoformat(),
+                "due_at": due_at.isoformat(),
+                "kept_owner": kept,
+                "classification_id": classification.id,
+                "previous_classification_id": assignment.classification_id,
+            },
+        )
+        self.supersede(assignment, "superseded: the mention is urgent now")
+        self.announce(
+            assignment.id,
+            mention,
+            key=f"urgent:{assignment.id}:{classification.id}",
+            event="urgent",
+            recipient=assignment.assignee,
+            department=department,
+            urgent=True,
+            due_at=due_at,
+            quiet=False,
+        )
+        self.run.raised += 1
+        self.run.changes.append(
+            f"mention {mention.id}: {department}/{assignment.assignee} now urgent"
+        )
+
+    def relabel(
+        self,
+        assignment: storage.AssignmentRow,
+        classification: storage.ClassificationRow,
+        *,
+        kept: str | None,
+    ) -> None:
+        """Owner and deadline stay: only the decision (and a lowered urgency flag) change."""
+        urgent = bool(classification.urgent)
+        if not self.claim(assignment, classification_id=classification.id, urgent=urgent):
+            return
+        self.audit(
+            "reclassified",
+            assignment.mention_id,
+            {
+                "department": assignment.department,
+                "assignee": assignment.assignee,
+                "classified_as": classification.department,
+                "urgent": urgent,
+                "was_urgent": assignment.urgent,
+                "kept_owner": kept,
+                "due_at": assignment.due_at.isoformat(),
+                "classification_id": classification.id,
+                "previous_classification_id": assignment.classification_id,
+            },
+        )
+        self.run.relabelled += 1
+
+
+def _follow_reclassified(
+    *,
+    session: Session,
+    org: OrgConfig,
+    engine: RotaEngine,
+    now: datetime,
+    picker: _Picker,
+    run: RouteRun,
+    limit: int,
+) -> None:
+    """Open (and withdrawn) items whose mention's current classification is not the one they
+    were routed on: moved, withdrawn, reopened, made urgent or relabelled, each audited.
+
+    Each item then carries its current classification, so a second pass changes nothing.
+    """
+    a, c, m = storage.AssignmentRow, storage.ClassificationRow, storage.MentionRow
+    rows = session.execute(
+        select(a, c, m)
+        .join(c, (c.mention_id == a.mention_id) & c.is_current.is_(True))
+        .join(m, m.id == a.mention_id)
+        .where(
+            a.status.in_((OPEN, WITHDRAWN)),
+            a.classification_id.is_(None) | (a.classification_id != c.id),
+        )
+        .order_by(c.urgent.desc(), a.id)
+        .limit(limit)
+    ).all()
+    follow = _Reclassified(session, org, engine, now, picker, run)
+    for assignment, classification, mention in rows:
+        follow.handle(assignment, classification, mention)
 
 
 # --------------------------------------------------------------------------------------------
 # Hand-over, escalation, reminders
 # --------------------------------------------------------------------------------------------
+
+
+def _handover_reason(
+    engine: RotaEngine, assignment: storage.AssignmentRow, on_duty: set[str], now: datetime
+) -> str | None:
+    """Why hand-over moves an open, unescalated item now ("on leave", "shift ended"), or None
+    when it stays: its owner is on duty, nobody is, or a person assigned it by hand (unless
+    its owner is on leave)."""
+    owner = assignment.assignee
+    on_leave = owner in engine.people and not engine.available(owner, now)
+    if assignment.source == "manual" and not on_leave:
+        return None
+    if owner in on_duty or not on_duty:
+        return None
+    return "on leave" if on_leave else "shift ended"
 
 
 def hand_over(
@@ -403,14 +889,16 @@ def hand_over(
     """Open items whose owner is off duty (shift over, or on leave) go to whoever is on duty.
 
     Items already escalated stay with the person they were escalated to; an item someone
-    assigned by hand stays put unless its owner is on leave.
+    assigned by hand stays put unless its owner is on leave. The new owner gets one notice
+    for what they took over, except normal items of a closed department (quiet hours): each
+    of those is announced when the department opens, if it is still theirs.
     """
     now = now.astimezone(UTC)
     a, m = storage.AssignmentRow, storage.MentionRow
     rows = session.execute(
         select(a, m)
         .join(m, m.id == a.mention_id)
-        .where(a.status == "open", a.escalation_level == 0)
+        .where(a.status == OPEN, a.escalation_level == 0)
         .order_by(a.urgent.desc(), a.due_at, a.id)
     ).all()
     picker = _Picker(session, engine, now)
@@ -421,11 +909,8 @@ def hand_over(
         if assignment.department not in engine.calendars:
             continue
         owner = assignment.assignee
-        on_leave = owner in engine.people and not engine.available(owner, now)
-        if assignment.source == "manual" and not on_leave:
-            continue
-        on_duty = picker.on_duty(assignment.department)
-        if owner in on_duty or not on_duty:
+        reason = _handover_reason(engine, assignment, picker.on_duty(assignment.department), now)
+        if reason is None:
             continue
         handle, _source = picker.choose(assignment.department)
         if handle is None or handle == owner:
@@ -439,7 +924,6 @@ def hand_over(
         if changed.rowcount != 1:  # type: ignore[attr-defined]
             continue
         picker.load[owner] = max(0, picker.load[owner] - 1)
-        reason = "on leave" if on_leave else "shift ended"
         storage.audit(
             session=session,
             actor=ESCALATOR,
@@ -457,35 +941,75 @@ def hand_over(
         moved[handle].append((assignment, mention, owner))
         run.handed_over += 1
     for handle, items in moved.items():
-        person = engine.people.get(handle)
-        tz = person.timezone if person else "UTC"
-        lines = [
-            f"- mention {mention.id} ({assignment.department}, "
-            f"{'urgent' if assignment.urgent else 'normal'}) from {previous}, due "
-            f"{notify.local_time(assignment.due_at, tz)}"
-            for assignment, mention, previous in items
-        ]
-        previous_owners = sorted({previous for _a, _m, previous in items})
+        # Quiet hours: normal items handed over while their department is closed are each
+        # announced when it opens (if still this person's); the rest in one notice now.
+        at_once = []
+        for item in items:
+            assignment, mention, _previous = item
+            not_before = quiet_until(
+                engine,
+                assignment.department,
+                urgent=assignment.urgent,
+                due_at=assignment.due_at,
+                now=now,
+            )
+            if not_before is None:
+                at_once.append(item)
+                continue
+            queued = _queue(
+                session,
+                org,
+                key=f"handover:{handle}:{assignment.id}:{now.isoformat()}",
+                event="handover",
+                recipient=handle,
+                urgent=False,
+                values=_handover_values(engine, handle, [item]),
+                now=now,
+                assignment_id=assignment.id,
+                mention_id=mention.id,
+                into=run.notifications,
+                not_before=not_before,
+            )
+            run.deferred += int(queued)
+        if not at_once:
+            continue
         _queue(
             session,
             org,
             key=f"handover:{handle}:{now.isoformat()}",
             event="handover",
             recipient=handle,
-            urgent=any(assignment.urgent for assignment, _m, _p in items),
-            values={
-                "assignee": handle,
-                "assignee_name": person.name if person else handle,
-                "count": len(items),
-                "items": "\n".join(lines),
-                "previous": ", ".join(previous_owners),
-                "reason": f"shifts changed: {', '.join(previous_owners)} handed over to you",
-            },
+            urgent=any(assignment.urgent for assignment, _m, _p in at_once),
+            values=_handover_values(engine, handle, at_once),
             now=now,
             assignment_id=None,
             mention_id=None,
             into=run.notifications,
         )
+
+
+def _handover_values(
+    engine: RotaEngine,
+    handle: str,
+    items: Sequence[tuple[storage.AssignmentRow, storage.MentionRow, str]],
+) -> dict[str, object]:
+    person = engine.people.get(handle)
+    tz = person.timezone if person else "UTC"
+    lines = [
+        f"- mention {mention.id} ({assignment.department}, "
+        f"{'urgent' if assignment.urgent else 'normal'}) from {previous}, due "
+        f"{notify.local_time(assignment.due_at, tz)}"
+        for assignment, mention, previous in items
+    ]
+    previous_owners = sorted({previous for _a, _m, previous in items})
+    return {
+        "assignee": handle,
+        "assignee_name": person.name if person else handle,
+        "count": len(items),
+        "items": "\n".join(lines),
+        "previous": ", ".join(previous_owners),
+        "reason": f"shifts changed: {', '.join(previous_owners)} handed over to you",
+    }
 
 
 def _escalation_target(
@@ -502,6 +1026,23 @@ def _escalation_target(
     return next((c for c in candidates if c is not None and c != current), None)
 
 
+def _chain_for(session: Session, assignment_id: int, first_level: int) -> int:
+    """The escalation chain new steps belong to: the latest one, unless it already reached
+    this level (the item was re-routed or assigned by hand since, and climbs again)."""
+    s = storage.EscalationStepRow
+    latest = session.execute(
+        select(s.chain, func.max(s.level))
+        .where(s.assignment_id == assignment_id)
+        .group_by(s.chain)
+        .order_by(s.chain.desc())
+        .limit(1)
+    ).first()
+    if latest is None:
+        return 0
+    chain, top = int(latest[0]), int(latest[1])
+    return chain + 1 if first_level <= top else chain
+
+
 def escalate(
     *, session: Session, org: OrgConfig, engine: RotaEngine, now: datetime, run: EscalationRun
 ) -> None:
@@ -511,7 +1052,7 @@ def escalate(
     rows = session.execute(
         select(a, m)
         .join(m, m.id == a.mention_id)
-        .where(a.status == "open", a.next_escalation_at.is_not(None), a.next_escalation_at <= now)
+        .where(a.status == OPEN, a.next_escalation_at.is_not(None), a.next_escalation_at <= now)
         .order_by(a.next_escalation_at, a.id)
     ).all()
     for assignment, mention in rows:
@@ -541,10 +1082,12 @@ def escalate(
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             continue  # another pass escalated it first
+        chain_no = _chain_for(session, assignment.id, fired[0][0]) if fired else 0
         for step_level, target, to, previous in fired:
             session.add(
                 storage.EscalationStepRow(
                     assignment_id=assignment.id,
+                    chain=chain_no,
                     level=step_level,
                     target=target,
                     from_person=previous,
@@ -627,7 +1170,7 @@ def remind_due_soon(
         select(a, m)
         .join(m, m.id == a.mention_id)
         .where(
-            a.status == "open",
+            a.status == OPEN,
             a.reminded_at.is_(None),
             a.due_at > now,
             a.due_at <= now + before,
@@ -644,6 +1187,13 @@ def remind_due_soon(
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             continue
+        not_before = quiet_until(
+            engine,
+            assignment.department,
+            urgent=assignment.urgent,
+            due_at=assignment.due_at,
+            now=now,
+        )
         _queue(
             session,
             org,
@@ -664,8 +1214,61 @@ def remind_due_soon(
             assignment_id=assignment.id,
             mention_id=mention.id,
             into=run.notifications,
+            not_before=not_before,
         )
+        run.deferred += int(not_before is not None)
         run.reminded += 1
+
+
+# --------------------------------------------------------------------------------------------
+# Quiet hours: held notifications whose time has come
+# --------------------------------------------------------------------------------------------
+
+
+def skip_stale_deferred(*, session: Session, engine: RotaEngine, now: datetime) -> int:
+    """Before delivery: skip (not fail) held notifications that are due but no longer apply.
+
+    A notification held for quiet hours goes out only if its recipient still owns the item and
+    it is still open. It is skipped, with the reason, when the item was acted on or withdrawn,
+    when it has another owner (a hand-over notice told them), or when its owner is now off duty
+    and the hand-over about to run will give it to whoever is on duty (and tell them).
+    Returns how many were skipped.
+    """
+    now = now.astimezone(UTC)
+    n, a = storage.NotificationRow, storage.AssignmentRow
+    rows = session.execute(
+        select(n.id, n.recipient, a)
+        .join(a, a.id == n.assignment_id)
+        .where(
+            n.deferred_until.is_not(None),
+            n.status.in_(notify.UNSENT),
+            n.next_attempt_at <= now,
+        )
+        .order_by(n.id)
+    ).all()
+    on_duty: dict[str, set[str]] = {}
+    skipped = 0
+    for nid, recipient, assignment in rows:
+        item = f"mention {assignment.mention_id}"
+        reason: str | None = None
+        if assignment.status == ACTED:
+            reason = f"{item} was acted on by {assignment.acted_by or 'someone'}"
+        elif assignment.status != OPEN:
+            reason = f"{item} was {assignment.status}"
+        elif assignment.assignee != recipient:
+            reason = f"{item} is now {assignment.assignee}'s"
+        elif assignment.escalation_level == 0 and assignment.department in engine.calendars:
+            department = assignment.department
+            if department not in on_duty:
+                on_duty[department] = set(engine.on_duty(department, now).on_shift)
+            why = _handover_reason(engine, assignment, on_duty[department], now)
+            if why is not None:
+                reason = f"{recipient} is off duty ({why}): the hand-over passes {item} on"
+        if reason is not None and notify.skip(
+            session=session, notification_id=int(nid), reason=reason, now=now
+        ):
+            skipped += 1
+    return skipped
 
 
 # --------------------------------------------------------------------------------------------
@@ -709,7 +1312,7 @@ def assign_manually(
             assignee=handle,
             urgent=urgent,
             source="manual",
-            status="open",
+            status=OPEN,
             escalation_level=0,
             received_at=mention.fetched_at,
             assigned_at=now,
@@ -724,7 +1327,9 @@ def assign_manually(
         assignment.assignee = handle
         assignment.source = "manual"
         assignment.escalation_level = 0
-        if assignment.status == "open":
+        if assignment.status == WITHDRAWN:  # a person wants it acted on after all
+            assignment.status = OPEN
+        if assignment.status == OPEN:
             assignment.next_escalation_at = _first_step_at(
                 engine, assignment.department, max(assignment.due_at, now + MANUAL_GRACE)
             )
@@ -768,9 +1373,9 @@ def mark_acted(*, session: Session, mention_id: int, actor: str, now: datetime) 
     a = storage.AssignmentRow
     result = session.execute(
         update(a)
-        .where(a.mention_id == mention_id, a.status == "open")
+        .where(a.mention_id == mention_id, a.status == OPEN)
         .values(
-            status="acted",
+            status=ACTED,
             acted_at=now.astimezone(UTC),
             acted_by=actor,
             next_escalation_at=None,

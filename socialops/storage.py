@@ -339,7 +339,8 @@ class AssignmentRow(Base):
     assignee: Mapped[str] = mapped_column(String(64))
     urgent: Mapped[bool] = mapped_column(Boolean)
     source: Mapped[str] = mapped_column(String(16))  # rota, fallback, manual, escalation
-    status: Mapped[str] = mapped_column(String(16))  # open, acted
+    # open; acted (someone acted on it); withdrawn (reclassified as needing nobody)
+    status: Mapped[str] = mapped_column(String(16))
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the SLA clock's start
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -352,15 +353,23 @@ class AssignmentRow(Base):
 
 
 class EscalationStepRow(Base):
-    """One step of an overdue item's escalation chain, fired once."""
+    """One step of an overdue item's escalation chain, fired once per chain.
+
+    An item's chain starts again when it changes hands by decision (re-routed to another
+    department, assigned by hand): its steps then go into the next ``chain``, and the earlier
+    ones stay as history.
+    """
 
     __tablename__ = "escalation_steps"
     __table_args__ = (
-        UniqueConstraint("assignment_id", "level", name="uq_escalation_steps_assignment_level"),
+        UniqueConstraint(
+            "assignment_id", "chain", "level", name="uq_escalation_steps_assignment_chain_level"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"))
+    chain: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0 = the first
     level: Mapped[int] = mapped_column(Integer)  # 1 = the first step of the chain
     target: Mapped[str] = mapped_column(String(16))  # backup, lead, duty_manager
     from_person: Mapped[str | None] = mapped_column(String(64))
@@ -390,7 +399,9 @@ class NotificationRow(Base):
     urgent: Mapped[bool] = mapped_column(Boolean)
     title: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
-    # pending, sending, sent, failed (retried later), gave_up, no_target (no URL configured)
+    # pending, sending, sent, failed (retried later), gave_up, no_target (no URL configured),
+    # skipped (no longer applied before it was sent, e.g. held for quiet hours and handed
+    # over meanwhile, or superseded by a reclassification: see skip_reason)
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -398,3 +409,6 @@ class NotificationRow(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Quiet hours: held until the department opens, then sent only if it still applies.
+    deferred_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    skip_reason: Mapped[str | None] = mapped_column(Text)

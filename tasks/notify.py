@@ -8,9 +8,10 @@ from datetime import datetime
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from socialops import notify
+from socialops import notify, routing
 from socialops.config import load_config
 from socialops.db import session_scope
+from socialops.rota.schedule import engine_for
 from socialops.settings import get_settings
 
 SENDERS = 8
@@ -18,13 +19,16 @@ SENDERS = 8
 
 @task(name="send-notifications", cache_policy=NO_CACHE)
 def send_notifications(now: datetime | None = None, limit: int = 200) -> notify.DeliveryRun:
-    """Send what is due (new, or a failed send whose retry time has come); never raises for
-    a failed send: it is recorded and retried by the next run."""
+    """Send what is due (new, a failed send whose retry time has come, or one held for quiet
+    hours that still applies); never raises for a failed send: it is recorded and retried by
+    the next run."""
     settings = get_settings()
     org = load_config(settings.config, channels_path=settings.channels)
     url = settings.resolved_database_url()
+    at = notify.utc(now)
     with session_scope(url) as session:
-        claimed = notify.claim_due(session=session, now=notify.utc(now), limit=limit)
+        skipped = routing.skip_stale_deferred(session=session, engine=engine_for(org), now=at)
+        claimed = notify.claim_due(session=session, now=at, limit=limit)
     sender = notify.AppriseSender()
 
     def deliver(item: notify.Outgoing) -> notify.Delivery | None:
@@ -33,7 +37,7 @@ def send_notifications(now: datetime | None = None, limit: int = 200) -> notify.
             return None
         return sender(urls=urls, title=item.title, body=item.body, urgent=item.urgent)
 
-    run = notify.DeliveryRun()
+    run = notify.DeliveryRun(skipped=skipped)
     with ThreadPoolExecutor(max_workers=SENDERS) as pool:
         outcomes = list(pool.map(deliver, claimed))
     with session_scope(url) as session:
@@ -48,10 +52,12 @@ def send_notifications(now: datetime | None = None, limit: int = 200) -> notify.
                 )
             )
     get_run_logger().info(
-        "notifications: %d sent, %d failed (retried later), %d gave up, %d with no target",
+        "notifications: %d sent, %d failed (retried later), %d gave up, %d with no target, "
+        "%d held for quiet hours skipped (no longer applied)",
         run.sent,
         run.failed,
         run.gave_up,
         run.no_target,
+        run.skipped,
     )
     return run

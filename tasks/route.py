@@ -24,19 +24,34 @@ def _org() -> tuple[OrgConfig, RotaEngine]:
 @task(name="route-classified", cache_policy=NO_CACHE)
 def route_classified(now: datetime | None = None, limit: int = 500) -> routing.RouteRun:
     """Give each classified, unassigned mention an owner on duty and a due time (committed
-    with its queued notification, before anything is sent)."""
+    with its queued notification, before anything is sent), and follow reclassifications of
+    open items (re-route, withdraw, raise urgency)."""
     org, engine = _org()
     with session_scope(get_settings().resolved_database_url()) as session:
         run = routing.route_classified(
             session=session, org=org, engine=engine, now=utc(now), limit=limit
         )
-    get_run_logger().info(
-        "routed %d (%d urgent), %d left without anyone on duty: %s",
+    logger = get_run_logger()
+    logger.info(
+        "routed %d (%d urgent), %d left without anyone on duty, %d notifications held for "
+        "business hours: %s",
         run.routed,
         run.urgent,
         run.unassigned,
+        run.deferred,
         run.by_department,
     )
+    if run.changes or run.relabelled:
+        logger.info(
+            "reclassified: %d re-routed, %d withdrawn, %d reopened, %d now urgent, "
+            "%d relabelled (owner kept)%s",
+            run.rerouted,
+            run.withdrawn,
+            run.reopened,
+            run.raised,
+            run.relabelled,
+            "".join(f"\n- {line}" for line in run.changes[:50]),
+        )
     return run
 
 
@@ -48,7 +63,11 @@ def hand_over(now: datetime | None = None) -> routing.EscalationRun:
     run = routing.EscalationRun(at=at)
     with session_scope(get_settings().resolved_database_url()) as session:
         routing.hand_over(session=session, org=org, engine=engine, now=at, run=run)
-    get_run_logger().info("handed over %d open items", run.handed_over)
+    get_run_logger().info(
+        "handed over %d open items (%d notices held for business hours)",
+        run.handed_over,
+        run.deferred,
+    )
     return run
 
 

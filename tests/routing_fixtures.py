@@ -228,6 +228,39 @@ def add_classified(
     return mention.id
 
 
+def reclassify(
+    session: Session,
+    mention_id: int,
+    *,
+    department: str,
+    urgent: bool = False,
+    model_version: str = "test-2",
+) -> int:
+    """A new current decision for a mention, stored as the classification stage stores one
+    (the previous decision stays as history); returns the new classification's id."""
+    from sqlalchemy import select
+
+    from socialops.classification.classifier import Classification
+    from socialops.classification.store import save_classifications
+
+    decision = Classification(
+        department=department,
+        confidence=0.8,
+        urgent=urgent,
+        sentiment="negative" if urgent else "neutral",
+        explanation={"test": "reclassified"},
+        model_version=model_version,
+    )
+    result = save_classifications(session=session, decisions=[(mention_id, decision)])
+    assert result.changed == 1, result
+    c = storage.ClassificationRow
+    return int(
+        session.execute(
+            select(c.id).where(c.mention_id == mention_id, c.is_current.is_(True))
+        ).scalar_one()
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # End to end: ingest -> classify -> route, and how long urgent notifications take
 # --------------------------------------------------------------------------------------------

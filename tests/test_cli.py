@@ -159,3 +159,33 @@ def test_demo_runs_twice_cleanly(tmp_path: Path) -> None:
         assert "Traceback" not in output and "ERROR" not in output
         assert "COMPLETED" in output
     assert "mastodon-main" in outputs[0]
+
+
+def test_inbox_shows_an_item_withdrawn_after_reclassification(env: Path) -> None:
+    from datetime import UTC, datetime
+
+    from socialops import routing
+    from socialops.config import load_config
+    from socialops.rota.schedule import RotaEngine
+    from tests.routing_fixtures import add_classified, reclassify
+
+    settings = get_settings()
+    org = load_config(settings.config)
+    engine = RotaEngine(org)
+    url = settings.resolved_database_url()
+    stored = datetime(2026, 11, 30, 10, tzinfo=UTC)
+    with session_scope(url) as session:
+        spam = add_classified(session, external_id="w1", department="legal", fetched_at=stored)
+        kept = add_classified(
+            session, external_id="w2", department="legal", fetched_at=stored, text="a question"
+        )
+        routing.route_classified(session=session, org=org, engine=engine, now=stored)
+    with session_scope(url) as session:
+        reclassify(session, spam, department="none")
+        run = routing.route_classified(session=session, org=org, engine=engine, now=stored)
+        assert run.withdrawn == 1
+    code, out, _err = invoke("inbox", "--json")
+    status = {line["id"]: line["status"] for line in map(json.loads, out.splitlines())}
+    assert code == 0 and status == {spam: "withdrawn", kept: "open"}
+    code, out, _err = invoke("inbox")
+    assert code == 0 and out.count("withdrawn") == 1 and out.count("due") == 1

@@ -173,3 +173,75 @@ def test_a_stale_claim_is_retried_and_no_target_is_final(database_url: str) -> N
         row = session.get(storage.NotificationRow, nid)
         assert row is not None and row.status == "no_target" and row.attempts == 0
         assert notify.claim_due(session=session, now=NOW + timedelta(days=1)) == []
+
+
+def test_a_held_notification_waits_and_a_skipped_one_is_final(database_url: str) -> None:
+    org = org_from(small_org())
+    opens = NOW + timedelta(hours=10)
+
+    def queue(key: str, not_before: datetime) -> int:
+        with session_scope(database_url) as session:
+            nid = notify.enqueue(
+                session=session,
+                org=org,
+                dedupe_key=key,
+                event="assigned",
+                recipient="ann",
+                urgent=False,
+                values={"mention_id": 1},
+                now=NOW,
+                not_before=not_before,
+            )
+        assert nid is not None
+        return nid
+
+    held = queue("held", opens)
+    now_anyway = queue("past", NOW - timedelta(minutes=1))  # a time already passed: at once
+    with session_scope(database_url) as session:
+        row = session.get(storage.NotificationRow, held)
+        assert row is not None and row.deferred_until == row.next_attempt_at == opens
+        other = session.get(storage.NotificationRow, now_anyway)
+        assert other is not None and other.deferred_until is None and other.next_attempt_at == NOW
+        [claimed] = notify.claim_due(session=session, now=NOW)
+        assert claimed.id == now_anyway
+        notify.record(
+            session=session, org=org, outgoing=claimed, delivery=notify.Delivery(True), now=NOW
+        )
+        assert notify.claim_due(session=session, now=opens - timedelta(seconds=1)) == []
+        assert notify.skip(session=session, notification_id=held, reason="acted on", now=opens)
+        assert not notify.skip(session=session, notification_id=held, reason="again", now=opens)
+    with session_scope(database_url) as session:
+        row = session.get(storage.NotificationRow, held)
+        assert row is not None and (row.status, row.skip_reason, row.attempts) == (
+            "skipped",
+            "acted on",
+            0,
+        )
+        assert notify.claim_due(session=session, now=opens + timedelta(days=1)) == []
+        audit = session.execute(
+            select(storage.AuditRow).where(storage.AuditRow.action == "notification-skipped")
+        ).scalar_one()
+        assert audit.subject_id == str(held) and audit.details["reason"] == "acted on"
+    run = notify.DeliveryRun()
+    run.count("skipped")
+    assert run.skipped == 1
+
+
+def test_the_released_template_says_why() -> None:
+    org = org_from(small_org())
+    title, body = notify.render(
+        org,
+        "released",
+        {
+            "department_name": "Legal",
+            "mention_id": 7,
+            "assignee_name": "Ann",
+            "author": "zed@social.example",
+            "reason": "it was reclassified for Care, and eve has it now",
+        },
+    )
+    assert title == "[Legal] Mention 7 is no longer yours"
+    assert body.startswith(
+        "Ann, mention 7 from zed@social.example no longer needs you: it was reclassified for "
+        "Care, and eve has it now."
+    )

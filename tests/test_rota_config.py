@@ -39,6 +39,7 @@ def test_default_organisation_has_people_rotas_and_policies() -> None:
     assert legal.sla.normal.clock == "business-hours"
     assert [step.to for step in legal.escalation] == ["backup", "lead", "duty_manager"]
     assert legal.sign_off.approvals_required == 2
+    assert all(d.quiet_out_of_hours for d in org.departments.values())  # the default
     assert org.rotas is not None and org.rotas.departments["legal"].on_call.shared_with == "hr"
     assert org.person("uma.shah").timezone == "America/New_York"
     # Loading with a channels override revalidates a dump of the whole file: it round-trips.
@@ -135,6 +136,14 @@ def test_a_rota_member_outside_the_departments_it_covers(tmp_path: Path) -> None
                 {"escalation": [{"to": "lead", "after": "1h"}, {"to": "backup", "after": "0m"}]}
             ),
             "departments.legal.escalation: escalation steps must be in order",
+        ),
+        (
+            lambda d: d["departments"]["legal"].update({"quiet_out_of_hours": "sometimes"}),
+            "departments.legal.quiet_out_of_hours: Input should be a valid boolean",
+        ),
+        (
+            lambda d: d["departments"]["legal"].update({"quiet_hours": True}),
+            "departments.legal.quiet_hours: unknown key",
         ),
     ],
 )

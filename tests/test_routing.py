@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from socialops import routing, storage
+from socialops import notify, routing, storage
 from socialops.config import OrgConfig
 from socialops.db import session_scope
 from socialops.rota.schedule import RotaEngine
-from tests.routing_fixtures import add_classified, org_from, small_org
+from tests.routing_fixtures import add_classified, org_from, reclassify, small_org
 
 
 def at(*parts: int) -> datetime:
@@ -66,6 +66,27 @@ def assignment(url: str, mention_id: int) -> storage.AssignmentRow:
         ).scalar_one()
         session.expunge(row)
         return row
+
+
+def reclass(url: str, mention_id: int, department: str, **kwargs: Any) -> int:
+    with session_scope(url) as session:
+        return reclassify(session, mention_id, department=department, **kwargs)
+
+
+def deliver(
+    url: str, org: OrgConfig, engine: RotaEngine, now: datetime
+) -> tuple[int, list[notify.Outgoing]]:
+    """What the send task does, with a chat service that always accepts: skip held
+    notifications that no longer apply, claim what is due, record it as sent."""
+    with session_scope(url) as session:
+        skipped = routing.skip_stale_deferred(session=session, engine=engine, now=now)
+        claimed = notify.claim_due(session=session, now=now)
+    with session_scope(url) as session:
+        for item in claimed:
+            notify.record(
+                session=session, org=org, outgoing=item, delivery=notify.Delivery(True), now=now
+            )
+    return skipped, claimed
 
 
 def rows(url: str, model: type[Any], **where: Any) -> list[Any]:
@@ -144,6 +165,11 @@ def test_urgent_at_night_goes_to_the_on_call_person_at_once(
     assert page.urgent and page.recipient == on_call.primary and page.status == "pending"
     assert page.title.startswith("URGENT [Legal] mention") and "I will sue you" in page.body
     assert run.notifications[0] == page.id  # urgent first
+    # Both go out now: urgent, and already overdue (quiet hours never hold past the due time).
+    [late] = rows(database_url, storage.NotificationRow, event="assigned")
+    assert late.mention_id == saturday and run.deferred == 0
+    for note in (page, late):
+        assert note.next_attempt_at == night and note.deferred_until is None
 
 
 def test_triage_and_unknown_departments_go_to_the_community_desk(
@@ -204,6 +230,8 @@ def test_hand_over_at_shift_end_and_when_someone_goes_on_leave(
     [note] = rows(database_url, storage.NotificationRow, event="handover")
     assert note.recipient == on_call and note.title == "Hand-over: 1 open item(s) are now yours"
     assert f"mention {care} (customer_relations, normal) from eve" in note.body
+    # The desk has closed, but the item was due at 14:00: no holding it for the morning.
+    assert run.deferred == 0 and note.deferred_until is None and note.next_attempt_at == evening
     # Tuesday 10:00: back to the desk; Bob is on leave (1-3 December), so his item moves too.
     tuesday = at(2026, 12, 1, 10)
     assert hand_over(database_url, org, engine, tuesday).handed_over == 2
@@ -354,3 +382,457 @@ def test_nobody_on_shift_falls_back_to_the_lead(database_url: str) -> None:
     assert run.routed == 1
     item = assignment(database_url, mention)
     assert item.assignee == "lee" and item.source == "fallback"
+
+
+# --------------------------------------------------------------------------------------------
+# Following reclassifications
+# --------------------------------------------------------------------------------------------
+
+
+def counts(url: str) -> tuple[int, int, int]:
+    return (
+        len(rows(url, storage.NotificationRow)),
+        len(rows(url, storage.AuditRow)),
+        len(rows(url, storage.EscalationStepRow)),
+    )
+
+
+def notes_by(url: str) -> dict[tuple[str, str], storage.NotificationRow]:
+    return {(n.event, n.recipient): n for n in rows(url, storage.NotificationRow)}
+
+
+def test_a_reclassified_item_moves_to_the_new_departments_person_on_duty(
+    database_url: str, org: OrgConfig, engine: RotaEngine
+) -> None:
+    mention = add(
+        database_url, external_id="r1", department="legal", fetched_at=at(2026, 11, 30, 9, 50)
+    )
+    route(database_url, org, engine, MONDAY_10)
+    before = assignment(database_url, mention)
+    assert (before.department, before.assignee) == ("legal", "ann")
+    deliver(database_url, org, engine, MONDAY_10)  # Ann has been told it is hers
+    new_id = reclass(database_url, mention, "customer_relations")
+    later = at(2026, 11, 30, 10, 30)
+    run = route(database_url, org, engine, later)
+    assert (run.rerouted, run.routed, run.withdrawn, run.raised) == (1, 0, 0, 0)
+    assert run.changes == [f"mention {mention}: legal/ann -> customer_relations/eve"]
+    moved = assignment(database_url, mention)
+    assert (moved.department, moved.assignee, moved.source, moved.status) == (
+        "customer_relations",
+        "eve",
+        "rota",
+        "open",
+    )
+    assert moved.classification_id == new_id != before.classification_id
+    # The care desk's SLA, counted from when the mention was stored: 09:50 + 4h of 08-20.
+    assert moved.due_at == at(2026, 11, 30, 13, 50)
+    assert moved.next_escalation_at == moved.due_at and moved.escalation_level == 0
+    assert moved.assigned_at == later and moved.received_at == at(2026, 11, 30, 9, 50)
+    [audit] = rows(database_url, storage.AuditRow, action="rerouted")
+    assert audit.subject_id == str(mention) and audit.actor == routing.ROUTER
+    assert audit.details | {"at": None} == {
+        "from_department": "legal",
+        "to_department": "customer_relations",
+        "from": "ann",
+        "to": "eve",
+        "classified_as": "customer_relations",
+        "urgent": False,
+        "due_at": "2026-11-30T13:50:00+00:00",
+        "source": "rota",
+        "classification_id": new_id,
+        "previous_classification_id": before.classification_id,
+        "at": None,
+    }
+    notes = notes_by(database_url)
+    yours = notes[("assigned", "eve")]
+    assert yours.title == f"[Care] Mention {mention} is yours" and yours.assignment_id == moved.id
+    assert "First response due Mon 30 Nov 13:50 GMT" in yours.body
+    assert yours.status == "pending" and yours.next_attempt_at == later
+    assert yours.deferred_until is None  # the care desk is open
+    gone = notes[("released", "ann")]
+    assert gone.title == f"[Legal] Mention {mention} is no longer yours" and not gone.urgent
+    assert "it was reclassified for Care, and eve has it now" in gone.body
+    assert notes[("assigned", "ann")].status == "sent"  # what she was told stays as it was
+    with session_scope(database_url) as session:
+        assert routing.open_load(session=session) == {"eve": 1}
+    # A second pass changes nothing.
+    before_again = counts(database_url)
+    again = route(database_url, org, engine, later + timedelta(minutes=1))
+    assert (again.rerouted, again.relabelled, again.changes) == (0, 0, [])
+    assert counts(database_url) == before_again
+    assert assignment(database_url, mention).updated_at == later
+
+
+def test_an_unannounced_owner_hears_nothing_and_unknown_departments_stay_at_triage(
+    database_url: str, org: OrgConfig, engine: RotaEngine
+) -> None:
+    mention = add(database_url, external_id="r2", department="finance", fetched_at=MONDAY_10)
+    route(database_url, org, engine, MONDAY_10)
+    assert assignment(database_url, mention).department == "triage"
+    # "hr" is unknown to this organisation too: still the community desk, nothing moves.
+    hr = reclass(database_url, mention, "hr")
+    run = route(database_url, org, engine, MONDAY_10 + timedelta(minutes=1))
+    assert (run.rerouted, run.relabelled) == (0, 1)
+    kept = assignment(database_url, mention)
+    assert (kept.department, kept.assignee, kept.classification_id) == ("triage", "eve", hr)
+    [audit] = rows(database_url, storage.AuditRow, action="reclassified")
+    assert audit.details["classified_as"] == "hr" and audit.details["kept_owner"] is None
+    # Now legal, before Eve's notification went out: it is cancelled, and she gets no
+    # "no longer yours" about something she never heard of.
+    reclass(database_url, mention, "legal", model_version="test-3")
+    run = route(database_url, org, engine, MONDAY_10 + timedelta(minutes=2))
+    assert run.rerouted == 1
+    assert assignment(database_url, mention).assignee == "ann"
+    notes = notes_by(database_url)
+    cancelled = notes[("assigned", "eve")]
+    assert cancelled.status == "skipped"
+    assert cancelled.skip_reason == "superseded: mention re-routed to Legal"
+    assert ("released", "eve") not in notes
+    assert notes[("assigned", "ann")].status == "pending"
+    [skipped] = rows(database_url, storage.AuditRow, action="notification-skipped")
+    assert skipped.subject_id == str(cancelled.id)
+
+
+def test_urgency_raised_tightens_the_deadline_and_pages_lowered_never_loosens(
+    database_url: str, org: OrgConfig, engine: RotaEngine
+) -> None:
+    mention = add(
+        database_url, external_id="r3", department="legal", fetched_at=at(2026, 11, 30, 9, 50)
+    )
+    route(database_url, org, engine, MONDAY_10)
+    deliver(database_url, org, engine, MONDAY_10)
+    assert assignment(database_url, mention).due_at == at(2026, 11, 30, 14, 50)
+    urgent_id = reclass(database_url, mention, "legal", urgent=True)
+    t = at(2026, 11, 30, 10, 5)
+    run = route(database_url, org, engine, t)
+    assert (run.raised, run.rerouted) == (1, 0)
+    raised = assignment(database_url, mention)
+    assert raised.urgent and raised.assignee == "ann" and raised.classification_id == urgent_id
+    # 30 minutes from when it was stored, not from now.
+    assert raised.due_at == at(2026, 11, 30, 10, 20) == raised.next_escalation_at
+    assert raised.reminded_at == t  # the page says when it is due
+    [page] = rows(database_url, storage.NotificationRow, event="urgent")
+    assert page.recipient == "ann" and page.urgent and page.next_attempt_at == t
+    assert page.title == f"URGENT [Legal] mention {mention}: respond by Mon 30 Nov 10:20 GMT"
+    [audit] = rows(database_url, storage.AuditRow, action="urgency-raised")
+    assert audit.details["from_due_at"] == "2026-11-30T14:50:00+00:00"
+    assert audit.details["due_at"] == "2026-11-30T10:20:00+00:00"
+    # Lowered again: the flag follows, the deadline stays.
+    reclass(database_url, mention, "legal", urgent=False, model_version="test-3")
+    run = route(database_url, org, engine, t + timedelta(minutes=5))
+    assert (run.relabelled, run.raised) == (1, 0)
+    lowered = assignment(database_url, mention)
+    assert not lowered.urgent and lowered.due_at == at(2026, 11, 30, 10, 20)
+    [audit] = rows(database_url, storage.AuditRow, action="reclassified")
+    assert (audit.details["was_urgent"], audit.details["urgent"]) == (True, False)
+    assert len(rows(database_url, storage.NotificationRow)) == 2  # assigned, urgent
+    before = counts(database_url)
+    assert route(database_url, org, engine, t + timedelta(minutes=6)).changes == []
+    assert counts(database_url) == before
+
+
+def test_reclassified_as_spam_is_withdrawn_and_nothing_escalates_it(
+    database_url: str, org: OrgConfig, engine: RotaEngine
+) -> None:
+    mention = add(
+        database_url, external_id="r4", department="legal", fetched_at=at(2026, 11, 30, 9, 50)
+    )
+    route(database_url, org, engine, MONDAY_10)
+    deliver(database_url, org, engine, MONDAY_10)
+    spam = reclass(database_url, mention, "none")
+    run = route(database_url, org, engine, at(2026, 11, 30, 10, 30))
+    assert run.withdrawn == 1 and run.changes == [f"mention {mention}: legal/ann withdrawn"]
+    closed = assignment(database_url, mention)
+    assert (closed.status, closed.next_escalation_at, closed.classification_id) == (
+        "withdrawn",
+        None,
+        spam,
+    )
+    [audit] = rows(database_url, storage.AuditRow, action="withdrawn")
+    assert audit.details["reason"] == "reclassified as spam or chit-chat: nobody needs to act"
+    assert audit.details["assignee"] == "ann"
+    [gone] = rows(database_url, storage.NotificationRow, event="released")
+    assert gone.recipient == "ann"
+    assert "no longer needs you: reclassified as spam or chit-chat" in gone.body
+    before = counts(database_url)
+    assert route(database_url, org, engine, at(2026, 11, 30, 10, 31)).changes == []
+    assert counts(database_url) == before
+    # Past its old due time: no escalation, reminder or hand-over touches it.
+    late = step(database_url, org, engine, at(2026, 11, 30, 16))
+    assert (late.escalated, late.skipped_steps, late.reminded, late.handed_over) == (0, 0, 0, 0)
+    assert rows(database_url, storage.EscalationStepRow) == []
+    with session_scope(database_url) as session:
+        view = routing.assignments_for(session=session, mention_ids=[mention])[mention]
+        assert routing.open_load(session=session) == {}
+        assert not routing.mark_acted(
+            session=session, mention_id=mention, actor="cli:ann", now=at(2026, 11, 30, 16)
+        )
+    assert view.status == "withdrawn" and not view.overdue(at(2026, 11, 30, 16))
+    # Another model that also says spam: the decision is remembered, nothing else happens.
+    before = counts(database_url)
+    newer = reclass(database_url, mention, "none", model_version="test-3")
+    quiet = route(database_url, org, engine, at(2026, 11, 30, 16, 1))
+    assert quiet.changes == [] and quiet.relabelled == 0 and counts(database_url) == before
+    assert assignment(database_url, mention).classification_id == newer
+    # Then a care matter after all: it is opened again, at the care desk.
+    care = reclass(database_url, mention, "customer_relations", model_version="test-4")
+    run = route(database_url, org, engine, at(2026, 11, 30, 16, 5))
+    assert run.reopened == 1
+    reopened = assignment(database_url, mention)
+    assert (reopened.status, reopened.department, reopened.assignee) == (
+        "open",
+        "customer_relations",
+        "eve",
+    )
+    assert reopened.classification_id == care and reopened.due_at == at(2026, 11, 30, 13, 50)
+    [audit] = rows(database_url, storage.AuditRow, action="reopened")
+    assert (audit.details["from"], audit.details["to"]) == ("ann", "eve")
+    assert notes_by(database_url)[("assigned", "eve")].title == (
+        f"[Care] Mention {mention} is yours"
+    )
+
+
+def test_a_hand_assigned_item_keeps_its_owner_when_reclassified(
+    database_url: str, org: OrgConfig, engine: RotaEngine
+) -> None:
+    mention = add(
+        database_url, external_id="r5", department="legal", fetched_at=at(2026, 11, 30, 9, 50)
+    )
+    route(database_url, org, engine, MONDAY_10)
+    with session_scope(database_url) as session:
+        routing.assign_manually(
+            session=session,
+            org=org,
+            engine=engine,
+            mention_id=mention,
+            handle="cat",
+            actor="cli:lee",
+            now=at(2026, 11, 30, 10, 5),
+        )
+    before = counts(database_url)
+    care = reclass(database_url, mention, "customer_relations")
+    run = route(database_url, org, engine, at(2026, 11, 30, 10, 10))
+    assert (run.relabelled, run.rerouted) == (1, 0)
+    kept = assignment(database_url, mention)
+    assert (kept.assignee, kept.department, kept.source, kept.classification_id) == (
+        "cat",
+        "legal",
+        "manual",
+        care,
+    )
+    [audit] = rows(database_url, storage.AuditRow, action="reclassified")
+    assert audit.details["kept_owner"] == "assigned by hand"
+    assert audit.details["classified_as"] == "customer_relations"
+    assert counts(database_url)[0] == before[0]  # nobody is notified
+    again = route(database_url, org, engine, at(2026, 11, 30, 10, 11))
+    assert again.relabelled == 0 and counts(database_url)[1] == before[1] + 1  # one audit row
+    # Spam, says the model: a person decided someone should look, so it stays open.
+    reclass(database_url, mention, "none", model_version="test-3")
+    route(database_url, org, engine, at(2026, 11, 30, 10, 15))
+    assert assignment(database_url, mention).status == "open"
+    # Urgent: Cat keeps it, with the urgent deadline, and is paged.
+    reclass(database_url, mention, "legal", urgent=True, model_version="test-4")
+    run = route(database_url, org, engine, at(2026, 11, 30, 10, 20))
+    assert run.raised == 1
+    urgent = assignment(database_url, mention)
+    assert (urgent.assignee, urgent.urgent, urgent.due_at) == (
+        "cat",
+        True,
+        at(2026, 11, 30, 10, 20),
+    )
+    [page] = rows(database_url, storage.NotificationRow, event="urgent")
+    assert page.recipient == "cat"
+    [raised] = rows(database_url, storage.AuditRow, action="urgency-raised")
+    assert raised.details["kept_owner"] == "assigned by hand"
+
+
+def test_a_rerouted_or_hand_assigned_escalated_item_climbs_again_in_a_new_chain(
+    database_url: str, org: OrgConfig, engine: RotaEngine
+) -> None:
+    mention = add(
+        database_url, external_id="r6", department="legal", fetched_at=at(2026, 11, 30, 9, 50)
+    )
+    route(database_url, org, engine, MONDAY_10)
+    step(database_url, org, engine, at(2026, 11, 30, 16))
+    assert assignment(database_url, mention).escalation_level == 3
+    reclass(database_url, mention, "customer_relations")
+    run = route(database_url, org, engine, at(2026, 11, 30, 16, 5))
+    assert run.rerouted == 1
+    moved = assignment(database_url, mention)
+    assert (moved.assignee, moved.escalation_level, moved.source) == ("eve", 0, "rota")
+    # Already past the care desk's deadline (13:50): it climbs that chain at the next run.
+    assert moved.next_escalation_at == at(2026, 11, 30, 13, 50)
+    climbed = step(database_url, org, engine, at(2026, 11, 30, 16, 10))
+    assert climbed.steps == [
+        f"mention {mention}: eve -> fay (backup)",
+        f"mention {mention}: fay -> lee (lead)",
+        f"mention {mention}: lee -> liz (duty_manager)",
+    ]
+    # A person hands it back to Eve: a third chain, later, without clashing with the others.
+    with session_scope(database_url) as session:
+        routing.assign_manually(
+            session=session,
+            org=org,
+            engine=engine,
+            mention_id=mention,
+            handle="eve",
+            actor="cli:lee",
+            now=at(2026, 11, 30, 16, 15),
+        )
+    assert step(database_url, org, engine, at(2026, 11, 30, 16, 40)).escalated == 0
+    assert step(database_url, org, engine, at(2026, 11, 30, 16, 50)).escalated == 3
+    steps = rows(database_url, storage.EscalationStepRow)
+    assert [(s.chain, s.level) for s in steps] == [
+        (chain, level) for chain in (0, 1, 2) for level in (1, 2, 3)
+    ]
+    assert [s.to_person for s in steps[3:6]] == ["fay", "lee", "liz"]
+
+
+# --------------------------------------------------------------------------------------------
+# Quiet hours
+# --------------------------------------------------------------------------------------------
+
+TUESDAY_NIGHT = at(2026, 12, 1, 23, 12)
+WEDNESDAY_0900 = at(2026, 12, 2, 9)  # legal opens
+
+
+def test_a_normal_item_at_night_is_announced_when_the_department_opens_if_still_owned(
+    database_url: str, org: OrgConfig, engine: RotaEngine
+) -> None:
+    # Tuesday night: New York's Dan is on call; before dawn, London's Ann.
+    handed = add(
+        database_url, external_id="q1", department="legal", fetched_at=at(2026, 12, 1, 23, 10)
+    )
+    run = route(database_url, org, engine, TUESDAY_NIGHT)
+    assert run.deferred == 1 and assignment(database_url, handed).assignee == "dan"
+    dawn = at(2026, 12, 2, 4)
+    kept = add(database_url, external_id="q2", department="legal", fetched_at=dawn)
+    done = add(database_url, external_id="q3", department="legal", fetched_at=dawn)
+    assert route(database_url, org, engine, dawn).deferred == 2
+    assert {assignment(database_url, i).assignee for i in (kept, done)} == {"ann"}
+    held = {n.mention_id: n for n in rows(database_url, storage.NotificationRow)}
+    for note in held.values():
+        assert note.event == "assigned" and note.status == "pending"
+        assert note.deferred_until == note.next_attempt_at == WEDNESDAY_0900
+    # Due within business hours, which the notification says.
+    assert assignment(database_url, handed).due_at == at(2026, 12, 2, 14)
+    assert "First response due Wed 02 Dec 09:00 EST" in held[handed].body
+    with session_scope(database_url) as session:
+        routing.mark_acted(session=session, mention_id=done, actor="cli:ann", now=dawn)
+    assert deliver(database_url, org, engine, WEDNESDAY_0900 - timedelta(minutes=1)) == (0, [])
+    # 09:00: Ann is on shift and still owns hers; Dan's shift has ended (the hand-over gives
+    # his item to the day desk and tells them); the acted-on item needs no one.
+    skipped, sent = deliver(database_url, org, engine, WEDNESDAY_0900)
+    assert skipped == 2 and [(o.id, o.recipient) for o in sent] == [(held[kept].id, "ann")]
+    after = {n.mention_id: n for n in rows(database_url, storage.NotificationRow)}
+    assert after[kept].status == "sent"
+    assert (after[handed].status, after[handed].skip_reason) == (
+        "skipped",
+        f"dan is off duty (shift ended): the hand-over passes mention {handed} on",
+    )
+    assert (after[done].status, after[done].skip_reason) == (
+        "skipped",
+        f"mention {done} was acted on by cli:ann",
+    )
+    assert after[handed].attempts == 0 and after[handed].last_error is None  # not a failure
+    assert len(rows(database_url, storage.AuditRow, action="notification-skipped")) == 2
+    assert hand_over(database_url, org, engine, WEDNESDAY_0900).handed_over == 1
+    assert assignment(database_url, handed).assignee == "lee"  # fewer open items than Ann
+    [handover] = rows(database_url, storage.NotificationRow, event="handover")
+    assert handover.recipient == "lee" and f"mention {handed} (legal, normal) from dan" in (
+        handover.body
+    )
+    assert deliver(database_url, org, engine, WEDNESDAY_0900)[0] == 0  # nothing left to skip
+
+
+def test_a_held_notification_is_skipped_once_someone_else_owns_the_item(
+    database_url: str, org: OrgConfig, engine: RotaEngine
+) -> None:
+    dawn = at(2026, 12, 2, 4)
+    mention = add(database_url, external_id="q4", department="legal", fetched_at=dawn)
+    route(database_url, org, engine, dawn)
+    with session_scope(database_url) as session:
+        routing.assign_manually(
+            session=session,
+            org=org,
+            engine=engine,
+            mention_id=mention,
+            handle="lee",
+            actor="cli:liz",
+            now=dawn + timedelta(minutes=5),
+        )
+    skipped, sent = deliver(database_url, org, engine, WEDNESDAY_0900)
+    assert skipped == 1 and [o.recipient for o in sent] == ["lee"]  # the reassigned notice
+    [held] = rows(database_url, storage.NotificationRow, event="assigned")
+    assert held.recipient == "ann" and held.status == "skipped"
+    assert held.skip_reason == f"mention {mention} is now lee's"
+
+
+def test_urgent_overdue_and_unquiet_items_notify_at_once(database_url: str) -> None:
+    data = small_org()
+    data["departments"]["legal"]["quiet_out_of_hours"] = False
+    data["departments"]["customer_relations"]["sla"] = {
+        "normal": {"first_response": "2h", "clock": "around-the-clock"}
+    }
+    org = org_from(data)
+    engine = RotaEngine(org)
+    assert org.departments["triage"].quiet_out_of_hours  # the default
+    stored = at(2026, 12, 1, 23, 10)
+    ids = {
+        name: add(database_url, external_id=name, department=name, fetched_at=stored)
+        for name in ("legal", "customer_relations", "triage")
+    }
+    urgent = add(database_url, external_id="u", department="triage", urgent=True, fetched_at=stored)
+    run = route(database_url, org, engine, TUESDAY_NIGHT)
+    assert run.routed == 4 and run.deferred == 1
+    notes = {n.mention_id: n for n in rows(database_url, storage.NotificationRow)}
+    # Legal: quiet hours off. Care: due at 01:10, before the desk opens. Urgent: always.
+    for mention in (ids["legal"], ids["customer_relations"], urgent):
+        assert notes[mention].deferred_until is None
+        assert notes[mention].next_attempt_at == TUESDAY_NIGHT
+    assert assignment(database_url, ids["customer_relations"]).due_at == at(2026, 12, 2, 1, 10)
+    assert notes[ids["triage"]].deferred_until == at(2026, 12, 2, 8)
+
+
+def test_a_reroute_at_night_cancels_the_held_notice_and_waits_for_the_new_desk(
+    database_url: str, org: OrgConfig, engine: RotaEngine
+) -> None:
+    mention = add(
+        database_url, external_id="q5", department="legal", fetched_at=at(2026, 12, 1, 23, 10)
+    )
+    route(database_url, org, engine, TUESDAY_NIGHT)
+    reclass(database_url, mention, "customer_relations")
+    run = route(database_url, org, engine, at(2026, 12, 1, 23, 20))
+    assert run.rerouted == 1 and run.deferred == 1
+    moved = assignment(database_url, mention)
+    assert (moved.assignee, moved.due_at) == ("hal", at(2026, 12, 2, 12))
+    notes = notes_by(database_url)
+    assert notes[("assigned", "dan")].status == "skipped"  # Dan never heard of it...
+    assert ("released", "dan") not in notes  # ...so is not told it has gone
+    new = notes[("assigned", "hal")]
+    assert new.status == "pending" and new.deferred_until == at(2026, 12, 2, 8)
+
+
+def test_assigning_a_withdrawn_item_by_hand_reopens_it(
+    database_url: str, org: OrgConfig, engine: RotaEngine
+) -> None:
+    mention = add(database_url, external_id="r7", department="legal", fetched_at=MONDAY_10)
+    route(database_url, org, engine, MONDAY_10)
+    reclass(database_url, mention, "none")
+    assert route(database_url, org, engine, MONDAY_10 + timedelta(minutes=1)).withdrawn == 1
+    with session_scope(database_url) as session:
+        view = routing.assign_manually(
+            session=session,
+            org=org,
+            engine=engine,
+            mention_id=mention,
+            handle="lee",
+            actor="cli:liz",
+            now=MONDAY_10 + timedelta(minutes=5),
+        )
+    assert (view.status, view.assignee, view.source) == ("open", "lee", "manual")
+    reopened = assignment(database_url, mention)
+    assert reopened.next_escalation_at == reopened.due_at == at(2026, 11, 30, 15)
+    # The model still says spam, but a person wants it looked at: it stays open.
+    assert route(database_url, org, engine, MONDAY_10 + timedelta(minutes=6)).changes == []
+    assert assignment(database_url, mention).status == "open"

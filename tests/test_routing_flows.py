@@ -18,7 +18,14 @@ from socialops import storage
 from socialops.db import session_scope
 from socialops.routing import RoutingCycle
 from socialops.settings import get_settings, reset_settings_cache
-from tests.routing_fixtures import Endpoint, add_classified, small_org, start_endpoint, write_org
+from tests.routing_fixtures import (
+    Endpoint,
+    add_classified,
+    reclassify,
+    small_org,
+    start_endpoint,
+    write_org,
+)
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -64,24 +71,29 @@ def test_route_flow_assigns_and_notifies_the_person_on_duty(endpoint: Endpoint) 
         fetched_at=NIGHT - timedelta(minutes=1),
         text="Your coffee burned me, calling my lawyer",
     )
-    add(external_id="n1", department="customer_relations", fetched_at=NIGHT)
+    normal = add(external_id="n1", department="customer_relations", fetched_at=NIGHT)
     cycle = run(route_mentions, NIGHT)
     assert cycle.route is not None and cycle.route.routed == 2 and cycle.route.urgent == 1
-    assert cycle.delivery.sent == 2 and cycle.delivery.failed == 0
-    arrivals = endpoint.wait_for(2)
-    by_path = {a.path.rsplit("/", 1)[-1]: a.payload for a in arrivals}
-    on_call = set(cycle.route.by_assignee)
-    assert set(by_path) == on_call and len(on_call) == 2
-    legal = next(p for p in by_path.values() if p["title"].startswith("URGENT [Legal]"))
+    # The urgent page goes at once; the normal item waits for the care desk to open.
+    assert cycle.delivery.sent == 1 and cycle.delivery.failed == 0 and cycle.route.deferred == 1
+    [arrival] = endpoint.wait_for(1)
+    assert len(set(cycle.route.by_assignee)) == 2
+    legal = arrival.payload
+    assert legal["title"].startswith("URGENT [Legal]")
     assert legal["type"] == "warning"
     assert f"mention {urgent}" in legal["title"]
     assert "calling my lawyer" in legal["message"]
     assert "EST" in legal["message"]  # the due time in the New York on-call person's zone
-    assert {n.status for n in notifications()} == {"sent"}
+    by_mention = {n.mention_id: n for n in notifications()}
+    assert by_mention[urgent].status == "sent"
+    assert arrival.path.endswith(f"/{by_mention[urgent].recipient}")
+    held = by_mention[normal]
+    assert held.status == "pending" and held.event == "assigned"
+    assert held.next_attempt_at == held.deferred_until == datetime(2026, 12, 2, 8, tzinfo=UTC)
     # A second run routes nothing and sends nothing.
     again = run(route_mentions, NIGHT + timedelta(minutes=1))
     assert again.route is not None and again.route.routed == 0 and again.delivery.sent == 0
-    assert len(endpoint.arrivals) == 2
+    assert len(endpoint.arrivals) == 1
 
 
 def test_a_broken_notification_service_never_blocks_routing(endpoint: Endpoint) -> None:
@@ -134,6 +146,72 @@ def test_escalation_fires_within_one_interval_of_the_due_time(endpoint: Endpoint
     assert backup != owner
     escalated = [a for a in endpoint.wait_for(2) if a.path.endswith(f"/{backup}")]
     assert escalated and escalated[0].payload["title"].startswith("Escalated to you (backup)")
+
+
+def owner_of(mention_id: int) -> str:
+    with session_scope(get_settings().resolved_database_url()) as session:
+        return session.execute(
+            select(storage.AssignmentRow.assignee).where(
+                storage.AssignmentRow.mention_id == mention_id
+            )
+        ).scalar_one()
+
+
+def test_route_flow_follows_a_reclassification(endpoint: Endpoint) -> None:
+    monday = datetime(2026, 11, 30, 10, tzinfo=UTC)
+    mention = add(external_id="r1", department="legal", fetched_at=monday)
+    first = run(route_mentions, monday)
+    assert first.delivery.sent == 1 and owner_of(mention) == "ann"
+    with session_scope(get_settings().resolved_database_url()) as session:
+        reclassify(session, mention, department="customer_relations")
+    cycle = run(route_mentions, monday + timedelta(minutes=5))
+    assert cycle.route is not None and cycle.route.rerouted == 1 and cycle.route.routed == 0
+    assert cycle.delivery.sent == 2 and owner_of(mention) == "eve"
+    arrivals = endpoint.wait_for(3)
+    assert [a.payload["title"] for a in endpoint.to("eve")] == [
+        f"[Care] Mention {mention} is yours"
+    ]
+    assert [a.payload["title"] for a in endpoint.to("ann")] == [
+        f"[Legal] Mention {mention} is yours",
+        f"[Legal] Mention {mention} is no longer yours",
+    ]
+    assert len(arrivals) == 3
+    again = run(route_mentions, monday + timedelta(minutes=6))
+    assert again.route is not None and again.route.changes == [] and again.delivery.sent == 0
+
+
+def test_a_normal_item_at_night_is_announced_when_the_desk_opens(endpoint: Endpoint) -> None:
+    evening = add(external_id="q1", department="customer_relations", fetched_at=NIGHT)
+    cycle = run(route_mentions, NIGHT)
+    assert cycle.route is not None and cycle.route.deferred == 1 and cycle.delivery.sent == 0
+    dawn = datetime(2026, 12, 2, 4, tzinfo=UTC)
+    early = add(external_id="q2", department="customer_relations", fetched_at=dawn)
+    assert run(route_mentions, dawn).delivery.sent == 0
+    assert (owner_of(evening), owner_of(early)) == ("hal", "eve")  # New York, then London
+    # Before dawn London takes the night from New York: Hal's item is handed to Eve, and that
+    # hand-over too waits for the desk to open.
+    opens = datetime(2026, 12, 2, 8, tzinfo=UTC)
+    night = run(escalate_overdue, opens - timedelta(minutes=1))
+    assert night.escalation is not None and night.escalation.handed_over == 1
+    assert night.escalation.deferred == 1 and night.delivery.sent == 0
+    assert owner_of(evening) == "eve"
+    assert endpoint.arrivals == []  # a quiet night
+    # The desk opens with Eve on it: her two items are announced; Hal's held notification
+    # is skipped, not failed.
+    morning = run(escalate_overdue, opens + timedelta(seconds=30))
+    assert morning.escalation is not None and morning.escalation.handed_over == 0
+    assert (morning.delivery.sent, morning.delivery.skipped) == (2, 1)
+    endpoint.wait_for(2)
+    assert sorted(a.payload["title"] for a in endpoint.to("eve")) == [
+        "Hand-over: 1 open item(s) are now yours",
+        f"[Care] Mention {early} is yours",
+    ]
+    assert endpoint.to("hal") == [] and len(endpoint.arrivals) == 2
+    held = {(n.event, n.mention_id): n for n in notifications()}
+    assert held[("assigned", early)].status == held[("handover", evening)].status == "sent"
+    assert held[("handover", evening)].deferred_until == opens
+    assert held[("assigned", evening)].status == "skipped"
+    assert held[("assigned", evening)].skip_reason == f"mention {evening} is now eve's"
 
 
 def test_routing_deployments_are_scheduled_one_at_a_time() -> None:

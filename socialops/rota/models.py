@@ -30,7 +30,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Role = Literal["agent", "approver", "lead"]
-Event = Literal["assigned", "urgent", "due_soon", "escalated", "handover", "reassigned"]
+Event = Literal["assigned", "urgent", "due_soon", "escalated", "handover", "reassigned", "released"]
 EscalationTarget = Literal["backup", "lead", "duty_manager"]
 
 # What a notification template may use: {mention_id}, {due_local}, ...
