@@ -298,6 +298,50 @@ def _queue(
     return nid is not None
 
 
+def _queue_about(
+    session: Session,
+    org: OrgConfig,
+    engine: RotaEngine,
+    *,
+    key: str,
+    event: Event,
+    recipient: str,
+    department: str,
+    mention: storage.MentionRow,
+    due_at: datetime,
+    urgent: bool,
+    now: datetime,
+    assignment_id: int,
+    into: list[int],
+    not_before: datetime | None = None,
+    **extra: object,
+) -> bool:
+    """Queue a notification about one item to one person; True if it was new."""
+    return _queue(
+        session,
+        org,
+        key=key,
+        event=event,
+        recipient=recipient,
+        urgent=urgent,
+        values=_values(
+            org,
+            engine,
+            recipient=recipient,
+            department=department,
+            mention=mention,
+            due_at=due_at,
+            urgent=urgent,
+            **extra,
+        ),
+        now=now,
+        assignment_id=assignment_id,
+        mention_id=mention.id,
+        into=into,
+        not_before=not_before,
+    )
+
+
 def _department_of(org: OrgConfig, classified: str) -> str:
     """The department that owns a classification ("triage" for anything unknown)."""
     return classified if classified in org.departments else "triage"
@@ -418,25 +462,19 @@ def route_classified(
         )
         event: Event = "urgent" if urgent else "assigned"
         not_before = quiet_until(engine, department, urgent=urgent, due_at=due_at, now=now)
-        _queue(
+        _queue_about(
             session,
             org,
+            engine,
             key=f"assigned:{assignment_id}",
             event=event,
             recipient=handle,
+            department=department,
+            mention=mention,
+            due_at=due_at,
             urgent=urgent,
-            values=_values(
-                org,
-                engine,
-                recipient=handle,
-                department=department,
-                mention=mention,
-                due_at=due_at,
-                urgent=urgent,
-            ),
             now=now,
             assignment_id=assignment_id,
-            mention_id=mention.id,
             into=run.notifications,
             not_before=not_before,
         )
@@ -555,27 +593,21 @@ class _Reclassified:
     ) -> None:
         """Tell the previous owner the item is no longer theirs (at once: it stops them
         working on it; only sent to someone who had been told it was theirs)."""
-        _queue(
+        _queue_about(
             self.session,
             self.org,
+            self.engine,
             key=f"released:{assignment.id}:{classification.id}",
             event="released",
             recipient=assignment.assignee,
+            department=assignment.department,
+            mention=mention,
+            due_at=assignment.due_at,
             urgent=assignment.urgent,
-            values=_values(
-                self.org,
-                self.engine,
-                recipient=assignment.assignee,
-                department=assignment.department,
-                mention=mention,
-                due_at=assignment.due_at,
-                urgent=assignment.urgent,
-                reason=reason,
-            ),
             now=self.now,
             assignment_id=assignment.id,
-            mention_id=mention.id,
             into=self.run.notifications,
+            reason=reason,
         )
 
     def announce(
@@ -596,25 +628,19 @@ class _Reclassified:
             if quiet
             else None
         )
-        queued = _queue(
+        queued = _queue_about(
             self.session,
             self.org,
+            self.engine,
             key=key,
             event=event,
             recipient=recipient,
+            department=department,
+            mention=mention,
+            due_at=due_at,
             urgent=urgent,
-            values=_values(
-                self.org,
-                self.engine,
-                recipient=recipient,
-                department=department,
-                mention=mention,
-                due_at=due_at,
-                urgent=urgent,
-            ),
             now=self.now,
             assignment_id=assignment_id,
-            mention_id=mention.id,
             into=self.run.notifications,
             not_before=not_before,
         )
@@ -1194,25 +1220,19 @@ def remind_due_soon(
             due_at=assignment.due_at,
             now=now,
         )
-        _queue(
+        _queue_about(
             session,
             org,
+            engine,
             key=f"due_soon:{assignment.id}",
             event="due_soon",
             recipient=assignment.assignee,
+            department=assignment.department,
+            mention=mention,
+            due_at=assignment.due_at,
             urgent=assignment.urgent,
-            values=_values(
-                org,
-                engine,
-                recipient=assignment.assignee,
-                department=assignment.department,
-                mention=mention,
-                due_at=assignment.due_at,
-                urgent=assignment.urgent,
-            ),
             now=now,
             assignment_id=assignment.id,
-            mention_id=mention.id,
             into=run.notifications,
             not_before=not_before,
         )
