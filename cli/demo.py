@@ -12,6 +12,15 @@ from rich.console import Console
 from rich.panel import Panel
 from sqlalchemy.engine import make_url
 
+from cli.app import CommandFailed, prepare
+from cli.pipeline import (
+    run_classify,
+    run_ingest,
+    run_route,
+    show_classify,
+    show_ingest,
+    show_route,
+)
 from connectors.sandbox.server import SandboxServer
 from connectors.sandbox.world import SandboxConfig
 from socialops.settings import get_settings, reset_settings_cache
@@ -42,17 +51,6 @@ def _write_channels(path: Path, sandbox: SandboxServer) -> None:
 
 
 def run_demo(console: Console, *, fault_rate: float) -> None:
-    from cli.main import (
-        CommandFailed,
-        _prepare,
-        _run_classify,
-        _run_ingest,
-        _run_route,
-        _show_classify,
-        _show_ingest,
-        _show_route,
-    )
-
     started = time.perf_counter()
     home = Path(os.environ.get("SOCIALOPS_HOME", ".socialops")).resolve()
     os.environ["SOCIALOPS_HOME"] = str(home)
@@ -83,11 +81,11 @@ def run_demo(console: Console, *, fault_rate: float) -> None:
             f"sandbox at {sandbox.url} ({fault_rate:.0%} of requests fail on purpose); "
             "starting Prefect and running the pipeline..."
         )
-        _prepare()
-        run, state = _run_ingest(None, None)
-        _show_ingest(run)
-        _show_classify(_run_classify())
-        _show_route(_run_route())
+        prepare()
+        run, state = run_ingest(None, None)
+        show_ingest(run)
+        show_classify(run_classify())
+        show_route(run_route())
         received = sandbox.sandbox.inbox_total
 
     settings = get_settings()

@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
-from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    help="socialops: your brand's social media, around the clock, on Prefect.",
+from cli.app import CommandFailed, app, console, err, guarded, load_org, prepare
+from cli.pipeline import (
+    check_channels,
+    run_classify,
+    run_ingest,
+    run_route,
+    show_classify,
+    show_ingest,
+    show_route,
 )
-console = Console()
-err = Console(stderr=True)
 
 # Quiet by default: Prefect's console shows warnings and errors, while every INFO log still
 # reaches the Prefect API (and so the UI). Telemetry is off. Any of these can be overridden.
@@ -34,100 +31,6 @@ PREFECT_DEFAULTS = {
     # Our own loggers (retries, rate-limit waits) reach the run's logs in the UI too.
     "PREFECT_LOGGING_EXTRA_LOGGERS": "connectors,socialops",
 }
-
-
-class CommandFailed(Exception):
-    """A command ran but did not succeed; the message is the one line to print."""
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    from socialops.secrets import redact
-
-    err.print(f"[bold red]error:[/] {redact(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def guarded(fn: F) -> F:
-    """Every command: a one-line reason and a non-zero exit on error, never a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from sqlalchemy.exc import SQLAlchemyError
-
-        from connectors.errors import ConnectorError
-        from socialops.config import ConfigError
-
-        try:
-            return fn(*args, **kwargs)
-        except typer.Exit:
-            raise
-        except ConfigError as exc:
-            raise _fail(str(exc), 2) from None
-        except CommandFailed as exc:
-            raise _fail(str(exc), 1) from None
-        except ConnectorError as exc:
-            raise _fail(f"{type(exc).__name__}: {exc}", 1) from None
-        except SQLAlchemyError as exc:
-            first = str(exc).splitlines()[0]
-            raise _fail(f"database: {first}", 1) from None
-        except KeyboardInterrupt:
-            raise _fail("interrupted", 130) from None
-        except Exception as exc:
-            if os.environ.get("SOCIALOPS_DEBUG"):
-                raise
-            raise _fail(
-                f"{type(exc).__name__}: {exc} (set SOCIALOPS_DEBUG=1 for the traceback)", 1
-            ) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _load_org() -> tuple[Any, Any]:
-    from socialops.config import load_config
-    from socialops.settings import get_settings
-
-    settings = get_settings()
-    return settings, load_config(settings.config, channels_path=settings.channels)
-
-
-def _prepare() -> tuple[Any, Any]:
-    """Settings, validated organisation config, and a migrated database."""
-    from socialops.db import migrate
-
-    settings, org = _load_org()
-    migrate(settings.resolved_database_url())
-    return settings, org
-
-
-def _check_channels(org: Any, names: list[str] | None) -> None:
-    """Fail fast, before any flow starts: unknown channel names, tokens not set."""
-    channels = [org.channel(n) for n in names] if names else [c for c in org.channels if c.enabled]
-    if not channels:
-        raise CommandFailed("no enabled channels in the configuration")
-    for channel in channels:
-        channel.token()
-
-
-def _run_ingest(channels: list[str] | None, backfill_hours: float | None) -> Any:
-    from flows import run_sync
-    from flows.ingest_mentions import ingest_mentions
-    from socialops.ingest import IngestRun
-
-    state = run_sync(
-        ingest_mentions(channels=channels, backfill_hours=backfill_hours, return_state=True)
-    )
-    outcome = state.result(raise_on_failure=False)
-    if isinstance(outcome, IngestRun):
-        return outcome, state
-    raise CommandFailed(f"the ingest flow ended {state.type.value}: {state.message}")
-
-
-def _show_ingest(run: Any) -> None:
-    from cli.render import failure_lines, ingest_table
-
-    console.print(ingest_table(run.results, run.failures))
-    for line in failure_lines(run.failures):
-        console.print(line, soft_wrap=True)
 
 
 @app.command()
@@ -142,10 +45,10 @@ def ingest(
     ] = None,
 ) -> None:
     """Fetch new mentions from the channels, validate them and store them once."""
-    _settings, org = _prepare()
-    _check_channels(org, channel)
-    run, _state = _run_ingest(channel or None, backfill_hours)
-    _show_ingest(run)
+    _settings, org = prepare()
+    check_channels(org, channel)
+    run, _state = run_ingest(channel or None, backfill_hours)
+    show_ingest(run)
     if run.failures:
         raise CommandFailed(f"{len(run.failures)} channel(s) failed: {', '.join(run.failures)}")
 
@@ -154,13 +57,13 @@ def ingest(
 @guarded
 def run() -> None:
     """One full cycle of every stage: the same flows the deployments schedule."""
-    _settings, org = _prepare()
-    _check_channels(org, None)
-    ingest_run, _state = _run_ingest(None, None)
-    _show_ingest(ingest_run)
+    _settings, org = prepare()
+    check_channels(org, None)
+    ingest_run, _state = run_ingest(None, None)
+    show_ingest(ingest_run)
     # Classify and route even when a channel failed: what was stored still needs an owner.
-    _show_classify(_run_classify())
-    _show_route(_run_route())
+    show_classify(run_classify())
+    show_route(run_route())
     if ingest_run.failures:
         raise CommandFailed(
             f"{len(ingest_run.failures)} channel(s) failed: {', '.join(ingest_run.failures)}"
@@ -178,7 +81,7 @@ def inbox(
     """The newest mentions first, with who owns them."""
     from cli.inbox import inbox_rows, inbox_table
 
-    settings, org = _prepare()
+    settings, org = prepare()
     if department is not None and department not in (*org.departments, "none"):
         known = ", ".join(org.departments)
         raise CommandFailed(f"unknown department {department!r} (configured: {known})")
@@ -201,7 +104,7 @@ def quarantine(
     """Items set aside by parsing or the quality suite, newest first, with the reason."""
     from cli.inbox import quarantine_rows, quarantine_table
 
-    settings, _org = _prepare()
+    settings, _org = prepare()
     rows = quarantine_rows(settings.resolved_database_url(), limit=limit)
     if as_json:
         for row in rows:
@@ -255,45 +158,6 @@ def sandbox(
     serve(config, host=host, port=port)
 
 
-def _run_classify(since: Any = None, until: Any = None) -> list[Any]:
-    from flows.classify_mentions import classify_mentions
-
-    state = classify_mentions(since=since, until=until, return_state=True)
-    outcome = state.result(raise_on_failure=False)
-    if isinstance(outcome, BaseException):
-        raise CommandFailed(f"the classify flow ended {state.type.value}: {state.message}")
-    return list(outcome)
-
-
-def _run_route() -> Any:
-    """Route everything classified and not yet owned, then one escalation pass."""
-    from flows.escalate_overdue import escalate_overdue
-    from flows.route_mentions import route_mentions
-
-    routed = route_mentions(limit=1_000_000, return_state=True)
-    cycle = routed.result(raise_on_failure=False)
-    if isinstance(cycle, BaseException):
-        raise CommandFailed(f"the route flow ended {routed.type.value}: {routed.message}")
-    escalated = escalate_overdue(return_state=True)
-    if isinstance(escalated.result(raise_on_failure=False), BaseException):
-        raise CommandFailed(
-            f"the escalation flow ended {escalated.type.value}: {escalated.message}"
-        )
-    return cycle
-
-
-def _show_route(cycle: Any) -> None:
-    from cli.render import route_table
-
-    console.print(route_table(cycle))
-
-
-def _show_classify(batches: list[Any]) -> None:
-    from cli.render import classify_table
-
-    console.print(classify_table(batches))
-
-
 @app.command("classify")
 @guarded
 def classify_file(
@@ -306,7 +170,7 @@ def classify_file(
     from cli.classify import classify_stream
     from socialops.classification.service import default_classifier
 
-    _settings, org = _load_org()
+    _settings, org = load_org()
     classifier = default_classifier(org.classification)
     with ExitStack() as files:
         source = (
@@ -338,7 +202,7 @@ def classify_eval(
     from socialops.classification.evaluate import evaluate
     from socialops.classification.service import default_classifier
 
-    _settings, org = _load_org()
+    _settings, org = load_org()
     examples = [e for e in load_labelled(data) if split is None or e.split == split]
     if not examples:
         raise CommandFailed(
@@ -373,7 +237,7 @@ def classify_train(
     from socialops.classification.data import LABELLED_DIR, fingerprint, load_labelled
     from socialops.classification.rules import RuleBook
 
-    _settings, org = _load_org()
+    _settings, org = load_org()
     path = data or LABELLED_DIR
     train = [e for e in load_labelled(path) if e.split == "train"]
     if not train:
@@ -403,7 +267,7 @@ def serve(
 
     from deployments.serve import main as serve_deployments
 
-    _prepare()
+    prepare()
     serve_deployments(timedelta(minutes=ingest_every))
 
 
@@ -420,7 +284,6 @@ def demo(
     run_demo(console, fault_rate=fault_rate)
 
 
-# Rotas and manual assignment live in cli/rota.py (it uses this module's helpers lazily).
 from cli.rota import assign, rota_app  # noqa: E402
 
 app.add_typer(rota_app, name="rota")

@@ -2,50 +2,20 @@
 
 from __future__ import annotations
 
-import functools
 import getpass
 import json
 import sys
-from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def guarded(fn: F) -> F:
-    """cli.main's guard (one-line errors, exit codes), looked up when the command runs: this
-    module is imported while cli.main is still loading (also as ``python -m cli.main``)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from cli.main import guarded as main_guarded
-
-        return main_guarded(fn)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _failed(message: str) -> Exception:
-    """cli.main's CommandFailed: the command ran but did not succeed (exit 1, one line)."""
-    from cli.main import CommandFailed
-
-    return CommandFailed(message)
-
-
-def _console() -> Console:
-    from cli.main import console
-
-    return console
-
+from cli.app import CommandFailed, console, guarded, load_org, prepare
 
 rota_app = typer.Typer(
     no_args_is_help=True,
@@ -54,18 +24,15 @@ rota_app = typer.Typer(
 
 
 def _org() -> Any:
-    from socialops.config import load_config
-    from socialops.settings import get_settings
-
-    settings = get_settings()
-    return load_config(settings.config, channels_path=settings.channels)
+    _settings, org = load_org()
+    return org
 
 
 def _engine(org: Any) -> Any:
     from socialops.rota.schedule import engine_for
 
     if org.rotas is None:
-        raise _failed(f"no rotas configured in {_config_path()} (add a `rotas:` section)")
+        raise CommandFailed(f"no rotas configured in {_config_path()} (add a `rotas:` section)")
     return engine_for(org)
 
 
@@ -80,7 +47,7 @@ def parse_instant(text: str, default_tz: str) -> datetime:
     try:
         at = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise _failed(
+        raise CommandFailed(
             f"--at {text!r} is not an ISO 8601 instant (e.g. 2026-11-28T03:00:00Z)"
         ) from None
     if at.tzinfo is None:
@@ -95,7 +62,7 @@ def _start(text: str | None, default_tz: str) -> datetime:
         try:
             today = date.fromisoformat(text)
         except ValueError:
-            raise _failed(f"--from {text!r} is not a date (YYYY-MM-DD)") from None
+            raise CommandFailed(f"--from {text!r} is not a date (YYYY-MM-DD)") from None
     return datetime.combine(today, time(), ZoneInfo(default_tz)).astimezone(UTC)
 
 
@@ -104,7 +71,7 @@ def _department(org: Any, department: str | None) -> list[str]:
         return list(org.departments)
     if department not in org.departments:
         known = ", ".join(org.departments)
-        raise _failed(f"unknown department {department!r} (configured: {known})")
+        raise CommandFailed(f"unknown department {department!r} (configured: {known})")
     return [department]
 
 
@@ -166,7 +133,7 @@ def who(
             for person in (row["primary"], row["backup"])
         ]
         table.add_row(escape(row["department"]), row["shift"], *names)
-    _console().print(table)
+    console.print(table)
 
 
 @rota_app.command("check")
@@ -190,7 +157,7 @@ def check(
     else:
         _show_check(result, tz)
     if not result.ok:
-        raise _failed(
+        raise CommandFailed(
             f"{len(result.gaps)} uncovered stretch(es) "
             f"({sum(g.hours for g in result.gaps):g} hours), "
             f"{len(result.breaches)} limit breach(es)"
@@ -244,28 +211,28 @@ def _show_check(result: Any, tz: str) -> None:
 
     first = result.start.astimezone(zone).date()
     last = (result.end - timedelta(seconds=1)).astimezone(zone).date()
-    _console().print(f"[bold]Rota check[/] {first} to {last} ({tz})")
+    console.print(f"[bold]Rota check[/] {first} to {last} ({tz})")
     if result.gaps:
-        _console().print(f"[red]Uncovered[/] ({sum(g.hours for g in result.gaps):g} hours):")
+        console.print(f"[red]Uncovered[/] ({sum(g.hours for g in result.gaps):g} hours):")
         for gap in result.gaps:
-            _console().print(
+            console.print(
                 f"  {gap.department}: {when(gap.start)} to {when(gap.end)} "
                 f"({gap.hours:g} h, {gap.shift}): nobody on duty",
                 highlight=False,
                 soft_wrap=True,
             )
     else:
-        _console().print("[green]Every department is covered every hour.[/]")
+        console.print("[green]Every department is covered every hour.[/]")
     if result.breaches:
-        _console().print("[red]Over their limits:[/]")
+        console.print("[red]Over their limits:[/]")
         for breach in result.breaches:
-            _console().print(f"  {breach.describe()}", highlight=False, soft_wrap=True)
+            console.print(f"  {breach.describe()}", highlight=False, soft_wrap=True)
     else:
-        _console().print("[green]Nobody is over their limits.[/]")
+        console.print("[green]Nobody is over their limits.[/]")
     fairness = result.fairness
     if fairness is not None and fairness.worst_ratio is not None:
         hours = fairness.hours_per_week.values()
-        _console().print(
+        console.print(
             f"Fairness: out-of-hours hours per person as primary, "
             f"{min(hours):.1f} to {max(hours):.1f} a week; worst {fairness.window_days}-day "
             f"window max/min {fairness.worst_ratio:.2f} (from {fairness.worst_window}); "
@@ -298,23 +265,23 @@ def export(
     from socialops.rota import ics as ics_export
 
     if not ics:
-        raise _failed("give the format: --ics")
+        raise CommandFailed("give the format: --ics")
     if (person is None) == (department is None):
-        raise _failed("give exactly one of --person HANDLE or --department ID")
+        raise CommandFailed("give exactly one of --person HANDLE or --department ID")
     org = _org()
     engine = _engine(org)
     first = _start(start, org.organisation.timezone)
     now = datetime.now(UTC).replace(microsecond=0)
     if person is not None:
         if person not in engine.people:
-            raise _failed(f"no person with handle {person!r}")
+            raise CommandFailed(f"no person with handle {person!r}")
         text = ics_export.person_calendar(engine, person, start=first, weeks=weeks, now=now)
     else:
         dept = _department(org, department)[0]
         text = ics_export.department_calendar(engine, dept, start=first, weeks=weeks, now=now)
     if output is not None:
         output.write_text(text, encoding="utf-8", newline="")
-        _console().print(
+        console.print(
             f"wrote {output} ({text.count('BEGIN:VEVENT')} events)", soft_wrap=True, highlight=False
         )
         return
@@ -332,12 +299,11 @@ def assign(
     ] = None,
 ) -> None:
     """Give a mention to a person (audited; they are notified)."""
-    from cli.main import _prepare
     from socialops import routing
     from socialops.db import session_scope
     from socialops.rota.schedule import engine_for
 
-    settings, org = _prepare()
+    settings, org = prepare()
     actor = f"cli:{by or getpass.getuser()}"
     try:
         with session_scope(settings.resolved_database_url()) as session:
@@ -351,10 +317,10 @@ def assign(
                 now=datetime.now(UTC),
             )
     except routing.RoutingError as exc:
-        raise _failed(str(exc)) from None
+        raise CommandFailed(str(exc)) from None
     person = org.person(view.assignee)
     due = view.due_at.astimezone(ZoneInfo(person.timezone)).strftime("%a %d %b %H:%M %Z")
-    _console().print(
+    console.print(
         f"mention {view.mention_id} ({view.department}) is now {person.name}'s, due {due}",
         highlight=False,
     )

@@ -1,0 +1,83 @@
+"""The pipeline's stages as commands run them: each flow once, then its table on the console.
+
+Shared by ``socialops ingest``, ``run`` and ``demo``. A flow that does not finish raises
+``CommandFailed`` with its final state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cli.app import CommandFailed, console
+
+
+def check_channels(org: Any, names: list[str] | None) -> None:
+    """Fail fast, before any flow starts: unknown channel names, tokens not set."""
+    channels = [org.channel(n) for n in names] if names else [c for c in org.channels if c.enabled]
+    if not channels:
+        raise CommandFailed("no enabled channels in the configuration")
+    for channel in channels:
+        channel.token()
+
+
+def run_ingest(channels: list[str] | None, backfill_hours: float | None) -> Any:
+    """The ingest flow once: its ``IngestRun`` and final state."""
+    from flows import run_sync
+    from flows.ingest_mentions import ingest_mentions
+    from socialops.ingest import IngestRun
+
+    state = run_sync(
+        ingest_mentions(channels=channels, backfill_hours=backfill_hours, return_state=True)
+    )
+    outcome = state.result(raise_on_failure=False)
+    if isinstance(outcome, IngestRun):
+        return outcome, state
+    raise CommandFailed(f"the ingest flow ended {state.type.value}: {state.message}")
+
+
+def show_ingest(run: Any) -> None:
+    from cli.render import failure_lines, ingest_table
+
+    console.print(ingest_table(run.results, run.failures))
+    for line in failure_lines(run.failures):
+        console.print(line, soft_wrap=True)
+
+
+def run_classify(since: Any = None, until: Any = None) -> list[Any]:
+    """The classify flow once: its batches."""
+    from flows.classify_mentions import classify_mentions
+
+    state = classify_mentions(since=since, until=until, return_state=True)
+    outcome = state.result(raise_on_failure=False)
+    if isinstance(outcome, BaseException):
+        raise CommandFailed(f"the classify flow ended {state.type.value}: {state.message}")
+    return list(outcome)
+
+
+def show_classify(batches: list[Any]) -> None:
+    from cli.render import classify_table
+
+    console.print(classify_table(batches))
+
+
+def run_route() -> Any:
+    """Route everything classified and not yet owned, then one escalation pass."""
+    from flows.escalate_overdue import escalate_overdue
+    from flows.route_mentions import route_mentions
+
+    routed = route_mentions(limit=1_000_000, return_state=True)
+    cycle = routed.result(raise_on_failure=False)
+    if isinstance(cycle, BaseException):
+        raise CommandFailed(f"the route flow ended {routed.type.value}: {routed.message}")
+    escalated = escalate_overdue(return_state=True)
+    if isinstance(escalated.result(raise_on_failure=False), BaseException):
+        raise CommandFailed(
+            f"the escalation flow ended {escalated.type.value}: {escalated.message}"
+        )
+    return cycle
+
+
+def show_route(cycle: Any) -> None:
+    from cli.render import route_table
+
+    console.print(route_table(cycle))
