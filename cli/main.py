@@ -167,7 +167,7 @@ def classify_file(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Default: stdout.")] = None,
 ) -> None:
     """Classify JSON lines ({id, text, ...}); bad lines are reported by number, others still run."""
-    from cli.classify import classify_stream
+    from cli.classify_io import classify_stream
     from socialops.classification.service import default_classifier
 
     _settings, org = load_org()
@@ -197,7 +197,7 @@ def classify_eval(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Per-label precision, recall and F1, macro-F1, confusion, urgent figures, triage share."""
-    from cli.classify import evaluation_json, evaluation_tables, tradeoff_table
+    from cli.classify_io import evaluation_json, evaluation_tables, tradeoff_table
     from socialops.classification.data import load_labelled
     from socialops.classification.evaluate import evaluate
     from socialops.classification.service import default_classifier

@@ -1,4 +1,4 @@
-"""`socialops classify`, `classify-eval` and `classify-train`: the classifier outside the flows."""
+"""What `socialops classify` reads and writes (JSON lines), and `classify-eval`'s tables."""
 
 from __future__ import annotations
 
