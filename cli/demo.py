@@ -1,4 +1,7 @@
-"""``socialops demo``: the sandbox plus one run of the whole pipeline, on embedded defaults."""
+"""``socialops demo``: the sandbox plus one run of the whole pipeline, on embedded defaults.
+
+The sandbox, the database and Prefect are imported when the demo runs, not when the CLI starts.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +9,13 @@ import os
 import secrets
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
-import yaml
+import typer
 from rich.console import Console
 from rich.panel import Panel
-from sqlalchemy.engine import make_url
 
-from cli.app import CommandFailed, prepare
+from cli.app import CommandFailed, app, console, guarded, prepare
 from cli.pipeline import (
     run_classify,
     run_ingest,
@@ -21,9 +24,9 @@ from cli.pipeline import (
     show_ingest,
     show_route,
 )
-from connectors.sandbox.server import SandboxServer
-from connectors.sandbox.world import SandboxConfig
-from socialops.settings import get_settings, reset_settings_cache
+
+if TYPE_CHECKING:
+    from connectors.sandbox.server import SandboxServer
 
 DEMO_CHANNELS = (
     ("mastodon-main", "main", "SOCIALOPS_MASTODON_TOKEN"),
@@ -31,7 +34,20 @@ DEMO_CHANNELS = (
 )
 
 
+@app.command()
+@guarded
+def demo(
+    fault_rate: Annotated[
+        float, typer.Option(min=0, max=0.5, help="Share of sandbox requests that fail.")
+    ] = 0.05,
+) -> None:
+    """Start the sandbox and run the whole pipeline once on embedded defaults."""
+    run_demo(console, fault_rate=fault_rate)
+
+
 def _write_channels(path: Path, sandbox: SandboxServer) -> None:
+    import yaml
+
     channels = [
         {
             "name": name,
@@ -51,6 +67,12 @@ def _write_channels(path: Path, sandbox: SandboxServer) -> None:
 
 
 def run_demo(console: Console, *, fault_rate: float) -> None:
+    from sqlalchemy.engine import make_url
+
+    from connectors.sandbox.server import SandboxServer
+    from connectors.sandbox.world import SandboxConfig
+    from socialops.settings import get_settings, reset_settings_cache
+
     started = time.perf_counter()
     home = Path(os.environ.get("SOCIALOPS_HOME", ".socialops")).resolve()
     os.environ["SOCIALOPS_HOME"] = str(home)

@@ -1,21 +1,69 @@
-"""Reading the inbox and the quarantine for people (table) and scripts (JSON lines)."""
+"""``socialops inbox`` and ``quarantine``: for people (a table) and scripts (JSON lines).
+
+The database is imported when a command runs, not when the CLI starts.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import sys
+from typing import Annotated, Any
 
+import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import select
 
-from socialops import routing, storage
-from socialops.db import session_scope
+from cli.app import CommandFailed, app, console, guarded, prepare
+
+
+@app.command()
+@guarded
+def inbox(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    department: Annotated[str | None, typer.Option(help="Only this department.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 20,
+    channel: Annotated[str | None, typer.Option(help="Only this channel.")] = None,
+) -> None:
+    """The newest mentions first, with who owns them."""
+    settings, org = prepare()
+    if department is not None and department not in (*org.departments, "none"):
+        known = ", ".join(org.departments)
+        raise CommandFailed(f"unknown department {department!r} (configured: {known})")
+    rows = inbox_rows(
+        settings.resolved_database_url(), limit=limit, department=department, channel=channel
+    )
+    if as_json:
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    console.print(inbox_table(rows))
+
+
+@app.command()
+@guarded
+def quarantine(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 20,
+) -> None:
+    """Items set aside by parsing or the quality suite, newest first, with the reason."""
+    settings, _org = prepare()
+    rows = quarantine_rows(settings.resolved_database_url(), limit=limit)
+    if as_json:
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    console.print(quarantine_table(rows))
 
 
 def inbox_rows(
     database_url: str, *, limit: int, department: str | None = None, channel: str | None = None
 ) -> list[dict[str, Any]]:
     """Newest first, with the current classification (null until a mention is classified)."""
+    from sqlalchemy import select
+
+    from socialops import routing, storage
+    from socialops.db import session_scope
+
     with session_scope(database_url) as session:
         stmt = (
             select(storage.MentionRow, storage.ClassificationRow)
@@ -96,6 +144,11 @@ def inbox_table(rows: list[dict[str, Any]]) -> Table:
 
 
 def quarantine_rows(database_url: str, *, limit: int) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+
+    from socialops import storage
+    from socialops.db import session_scope
+
     with session_scope(database_url) as session:
         stmt = select(storage.QuarantineRow).order_by(storage.QuarantineRow.id.desc()).limit(limit)
         return [

@@ -15,12 +15,13 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from cli.app import CommandFailed, console, guarded, load_org, prepare
+from cli.app import CommandFailed, app, console, guarded, load_org, prepare
 
 rota_app = typer.Typer(
     no_args_is_help=True,
     help="Who is on duty, coverage and fairness checks, calendar export.",
 )
+app.add_typer(rota_app, name="rota")
 
 
 def _org() -> Any:
@@ -290,6 +291,7 @@ def export(
     sys.stdout.buffer.flush()
 
 
+@app.command()
 @guarded
 def assign(
     mention_id: Annotated[int, typer.Argument(help="The mention's id (see `socialops inbox`).")],

@@ -1,0 +1,36 @@
+"""``socialops sandbox``: the platform simulator on a loopback port, until interrupted."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cli.app import app, console, guarded
+
+
+@app.command()
+@guarded
+def sandbox(
+    port: Annotated[int, typer.Option(help="Loopback port to listen on.")] = 8787,
+    host: Annotated[str, typer.Option(help="Interface (keep it on loopback).")] = "127.0.0.1",
+    instances: Annotated[str, typer.Option(help="Comma-separated instance names.")] = "main,help",
+    rate_per_hour: Annotated[float, typer.Option(help="New mentions per instance per hour.")] = 60,
+    fault_rate: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of API requests that fail.")
+    ] = 0.0,
+    seed: Annotated[int, typer.Option(help="Same seed, same mentions.")] = 7,
+) -> None:
+    """Run the built-in platform sandbox (a Mastodon API) until interrupted."""
+    from connectors.sandbox.server import serve
+    from connectors.sandbox.world import SandboxConfig
+
+    names = [name.strip() for name in instances.split(",") if name.strip()]
+    config = SandboxConfig(
+        instances=names, rate_per_hour=rate_per_hour, fault_rate=fault_rate, seed=seed
+    )
+    console.print(
+        f"sandbox: Mastodon API for {', '.join(names)} at http://{host}:{port}/i/<instance> "
+        "(any bearer token; Ctrl-C stops)"
+    )
+    serve(config, host=host, port=port)
