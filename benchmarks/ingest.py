@@ -84,7 +84,7 @@ class SandboxProcess:
         self._base = ""
 
     def _child(self) -> None:
-        from connectors.sandbox.server import SandboxServer
+        from sandbox.server import SandboxServer
 
         server = SandboxServer(self._config)  # type: ignore[arg-type]
         started = time.perf_counter()
@@ -126,7 +126,7 @@ def main() -> None:
             TOKEN_ENV: "bench-token",
         }
     )
-    from connectors.sandbox.world import SandboxConfig
+    from sandbox.world import SandboxConfig
 
     frozen = datetime.now(UTC).replace(microsecond=0)
     config = SandboxConfig(

@@ -86,13 +86,13 @@ def main() -> None:
     )
     from sqlalchemy import select
 
-    from connectors.sandbox.server import SandboxServer
-    from connectors.sandbox.world import SandboxConfig
     from deployments.serve import ESCALATE_EVERY, ROUTE_EVERY
     from flows import run_sync
     from flows.escalate_overdue import escalate_overdue
     from flows.ingest_mentions import ingest_mentions
     from flows.route_mentions import route_mentions
+    from sandbox.server import SandboxServer
+    from sandbox.world import SandboxConfig
     from socialops import storage
     from socialops.db import migrate, session_scope
     from socialops.settings import get_settings, reset_settings_cache

@@ -26,7 +26,7 @@ from cli.pipeline import (
 )
 
 if TYPE_CHECKING:
-    from connectors.sandbox.server import SandboxServer
+    from sandbox.server import SandboxServer
 
 DEMO_CHANNELS = (
     ("mastodon-main", "main", "SOCIALOPS_MASTODON_TOKEN"),
@@ -69,8 +69,8 @@ def _write_channels(path: Path, sandbox: SandboxServer) -> None:
 def run_demo(console: Console, *, fault_rate: float) -> None:
     from sqlalchemy.engine import make_url
 
-    from connectors.sandbox.server import SandboxServer
-    from connectors.sandbox.world import SandboxConfig
+    from sandbox.server import SandboxServer
+    from sandbox.world import SandboxConfig
     from socialops.settings import get_settings, reset_settings_cache
 
     started = time.perf_counter()

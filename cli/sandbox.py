@@ -22,8 +22,8 @@ def sandbox(
     seed: Annotated[int, typer.Option(help="Same seed, same mentions.")] = 7,
 ) -> None:
     """Run the built-in platform sandbox (a Mastodon API) until interrupted."""
-    from connectors.sandbox.server import serve
-    from connectors.sandbox.world import SandboxConfig
+    from sandbox.server import serve
+    from sandbox.world import SandboxConfig
 
     names = [name.strip() for name in instances.split(",") if name.strip()]
     config = SandboxConfig(

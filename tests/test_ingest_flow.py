@@ -15,10 +15,10 @@ import pytest
 import yaml
 from sqlalchemy import select, text
 
-from connectors.sandbox.server import SandboxServer
-from connectors.sandbox.world import SandboxConfig
 from flows import run_sync
 from flows.ingest_mentions import ingest_mentions
+from sandbox.server import SandboxServer
+from sandbox.world import SandboxConfig
 from socialops import storage
 from socialops.db import get_engine, session_scope
 from socialops.ingest import IngestRun

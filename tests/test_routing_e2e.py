@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from connectors.sandbox.server import SandboxServer
-from connectors.sandbox.world import SandboxConfig
 from deployments.serve import ROUTE_EVERY
 from flows import run_sync
 from flows.classify_mentions import classify_mentions
 from flows.ingest_mentions import ingest_mentions
 from flows.route_mentions import route_mentions
+from sandbox.server import SandboxServer
+from sandbox.world import SandboxConfig
 from socialops.settings import get_settings, reset_settings_cache
 from tests.routing_fixtures import Endpoint, start_endpoint, urgent_latency
 

@@ -10,8 +10,8 @@ from types import TracebackType
 import httpx
 import uvicorn
 
-from connectors.sandbox.app import Sandbox, create_app, sandbox_of
-from connectors.sandbox.world import SandboxConfig, World
+from sandbox.mastodon import Sandbox, create_app, sandbox_of
+from sandbox.world import SandboxConfig, World
 
 WARM_NEWEST = 100_000
 """How many of the newest notifications are serialised before serving (the rest on demand)."""

@@ -16,9 +16,9 @@ import pytest
 from pydantic import ValidationError
 
 from connectors import mastodon
-from connectors.sandbox import SandboxConfig, SandboxServer
-from connectors.sandbox.content import KINDS
-from connectors.sandbox.world import BAD_KINDS, World
+from sandbox import SandboxConfig, SandboxServer
+from sandbox.content import KINDS
+from sandbox.world import BAD_KINDS, World
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""The sandbox's HTTP face: a Starlette app speaking a faithful subset of the Mastodon API.
+"""The sandbox's Mastodon: a Starlette app speaking a faithful subset of the Mastodon API.
 
 Instances are served under ``/i/<instance>/api/v1/...``; the first instance also at the root.
 Every API response carries Mastodon's headers (``x-ratelimit-*``, ``vary``, ``x-request-id``);
@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from connectors.sandbox.world import (
+from sandbox.world import (
     VISIBILITIES,
     Feed,
     JSONDict,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connectors.sandbox import content
+from sandbox import content
 
 try:  # ten times faster than json; installed with Prefect, so nearly always there
     import orjson
