@@ -1,0 +1,148 @@
+"""People acting on items: giving one to a named person, and marking one acted on (which stops
+its escalation). Both audited under the person's name."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from socialops import notify, storage
+from socialops.rota.schedule import RotaEngine
+from socialops.routing.assignments import (
+    ACTED,
+    OPEN,
+    WITHDRAWN,
+    AssignmentView,
+    RoutingError,
+    department_of,
+    view_of,
+)
+from socialops.routing.escalation import first_step_at
+from socialops.routing.notifications import notification_values
+
+if TYPE_CHECKING:
+    from socialops.config import OrgConfig
+
+MANUAL_GRACE = timedelta(minutes=30)
+
+
+def assign_manually(
+    *,
+    session: Session,
+    org: OrgConfig,
+    engine: RotaEngine,
+    mention_id: int,
+    handle: str,
+    actor: str,
+    now: datetime,
+) -> AssignmentView:
+    """Give a mention to a named person (audited, notified). Escalation restarts for them."""
+    now = now.astimezone(UTC)
+    if handle not in engine.people:
+        known = ", ".join(sorted(engine.people)) or "none configured"
+        raise RoutingError(f"no person with handle {handle!r} (people: {known})")
+    mention = session.get(storage.MentionRow, mention_id)
+    if mention is None:
+        raise RoutingError(f"no mention with id {mention_id}")
+    a = storage.AssignmentRow
+    assignment = session.execute(select(a).where(a.mention_id == mention_id)).scalar_one_or_none()
+    previous: str | None = None
+    if assignment is None:
+        c = storage.ClassificationRow
+        classification = session.execute(
+            select(c).where(c.mention_id == mention_id, c.is_current.is_(True)).limit(1)
+        ).scalar_one_or_none()
+        department = department_of(org, classification.department if classification else "")
+        urgent = bool(classification.urgent) if classification else False
+        due_at = engine.due_at(department, urgent=urgent, start=mention.fetched_at)
+        assignment = a(
+            mention_id=mention_id,
+            classification_id=classification.id if classification else None,
+            department=department,
+            assignee=handle,
+            urgent=urgent,
+            source="manual",
+            status=OPEN,
+            escalation_level=0,
+            received_at=mention.fetched_at,
+            assigned_at=now,
+            due_at=due_at,
+            next_escalation_at=first_step_at(engine, department, max(due_at, now + MANUAL_GRACE)),
+            updated_at=now,
+        )
+        session.add(assignment)
+        session.flush()
+    else:
+        previous = assignment.assignee
+        assignment.assignee = handle
+        assignment.source = "manual"
+        assignment.escalation_level = 0
+        if assignment.status == WITHDRAWN:  # a person wants it acted on after all
+            assignment.status = OPEN
+        if assignment.status == OPEN:
+            assignment.next_escalation_at = first_step_at(
+                engine, assignment.department, max(assignment.due_at, now + MANUAL_GRACE)
+            )
+        assignment.updated_at = now
+        session.flush()
+    storage.audit(
+        session=session,
+        actor=actor,
+        action="assign",
+        subject_type="mention",
+        subject_id=str(mention_id),
+        details={"from": previous, "to": handle, "department": assignment.department},
+    )
+    notify_values: dict[str, Any] = notification_values(
+        engine,
+        recipient=handle,
+        department=assignment.department,
+        mention=mention,
+        due_at=assignment.due_at,
+        urgent=assignment.urgent,
+        previous=actor,
+    )
+    notify.enqueue(
+        session=session,
+        org=org,
+        dedupe_key=f"reassigned:{assignment.id}:{handle}:{now.isoformat()}",
+        event="reassigned",
+        recipient=handle,
+        urgent=assignment.urgent,
+        values=notify_values,
+        now=now,
+        assignment_id=assignment.id,
+        mention_id=mention_id,
+    )
+    return view_of(assignment)
+
+
+def mark_acted(*, session: Session, mention_id: int, actor: str, now: datetime) -> bool:
+    """Someone acted on the mention (replied, drafted, closed): escalation stops. Audited."""
+    a = storage.AssignmentRow
+    result = session.execute(
+        update(a)
+        .where(a.mention_id == mention_id, a.status == OPEN)
+        .values(
+            status=ACTED,
+            acted_at=now.astimezone(UTC),
+            acted_by=actor,
+            next_escalation_at=None,
+            updated_at=now.astimezone(UTC),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    storage.audit(
+        session=session,
+        actor=actor,
+        action="acted",
+        subject_type="mention",
+        subject_id=str(mention_id),
+        details={"at": now.astimezone(UTC).isoformat()},
+    )
+    return True
