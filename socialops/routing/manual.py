@@ -51,43 +51,12 @@ def assign_manually(
     assignment = session.execute(select(a).where(a.mention_id == mention_id)).scalar_one_or_none()
     previous: str | None = None
     if assignment is None:
-        c = storage.ClassificationRow
-        classification = session.execute(
-            select(c).where(c.mention_id == mention_id, c.is_current.is_(True)).limit(1)
-        ).scalar_one_or_none()
-        department = department_of(org, classification.department if classification else "")
-        urgent = bool(classification.urgent) if classification else False
-        due_at = engine.due_at(department, urgent=urgent, start=mention.fetched_at)
-        assignment = a(
-            mention_id=mention_id,
-            classification_id=classification.id if classification else None,
-            department=department,
-            assignee=handle,
-            urgent=urgent,
-            source="manual",
-            status=OPEN,
-            escalation_level=0,
-            received_at=mention.fetched_at,
-            assigned_at=now,
-            due_at=due_at,
-            next_escalation_at=first_step_at(engine, department, max(due_at, now + MANUAL_GRACE)),
-            updated_at=now,
-        )
+        assignment = _new_assignment(session, org, engine, mention, handle=handle, now=now)
         session.add(assignment)
-        session.flush()
     else:
         previous = assignment.assignee
-        assignment.assignee = handle
-        assignment.source = "manual"
-        assignment.escalation_level = 0
-        if assignment.status == WITHDRAWN:  # a person wants it acted on after all
-            assignment.status = OPEN
-        if assignment.status == OPEN:
-            assignment.next_escalation_at = first_step_at(
-                engine, assignment.department, max(assignment.due_at, now + MANUAL_GRACE)
-            )
-        assignment.updated_at = now
-        session.flush()
+        _reassign(engine, assignment, handle=handle, now=now)
+    session.flush()
     storage.audit(
         session=session,
         actor=actor,
@@ -96,6 +65,74 @@ def assign_manually(
         subject_id=str(mention_id),
         details={"from": previous, "to": handle, "department": assignment.department},
     )
+    _notify(session, org, engine, assignment, mention, handle=handle, actor=actor, now=now)
+    return view_of(assignment)
+
+
+def _new_assignment(
+    session: Session,
+    org: OrgConfig,
+    engine: RotaEngine,
+    mention: storage.MentionRow,
+    *,
+    handle: str,
+    now: datetime,
+) -> storage.AssignmentRow:
+    """A first assignment, to ``handle``, for its current classification's department (triage
+    when it has none)."""
+    c = storage.ClassificationRow
+    classification = session.execute(
+        select(c).where(c.mention_id == mention.id, c.is_current.is_(True)).limit(1)
+    ).scalar_one_or_none()
+    department = department_of(org, classification.department if classification else "")
+    urgent = bool(classification.urgent) if classification else False
+    due_at = engine.due_at(department, urgent=urgent, start=mention.fetched_at)
+    return storage.AssignmentRow(
+        mention_id=mention.id,
+        classification_id=classification.id if classification else None,
+        department=department,
+        assignee=handle,
+        urgent=urgent,
+        source="manual",
+        status=OPEN,
+        escalation_level=0,
+        received_at=mention.fetched_at,
+        assigned_at=now,
+        due_at=due_at,
+        next_escalation_at=first_step_at(engine, department, max(due_at, now + MANUAL_GRACE)),
+        updated_at=now,
+    )
+
+
+def _reassign(
+    engine: RotaEngine, assignment: storage.AssignmentRow, *, handle: str, now: datetime
+) -> None:
+    """To ``handle``, by hand: escalation starts again from the bottom (no sooner than
+    ``MANUAL_GRACE`` from now), and a withdrawn item opens again."""
+    assignment.assignee = handle
+    assignment.source = "manual"
+    assignment.escalation_level = 0
+    if assignment.status == WITHDRAWN:  # a person wants it acted on after all
+        assignment.status = OPEN
+    if assignment.status == OPEN:
+        assignment.next_escalation_at = first_step_at(
+            engine, assignment.department, max(assignment.due_at, now + MANUAL_GRACE)
+        )
+    assignment.updated_at = now
+
+
+def _notify(
+    session: Session,
+    org: OrgConfig,
+    engine: RotaEngine,
+    assignment: storage.AssignmentRow,
+    mention: storage.MentionRow,
+    *,
+    handle: str,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Tell the new owner at once, naming who gave it to them."""
     notify_values: dict[str, Any] = notification_values(
         engine,
         recipient=handle,
@@ -115,9 +152,8 @@ def assign_manually(
         values=notify_values,
         now=now,
         assignment_id=assignment.id,
-        mention_id=mention_id,
+        mention_id=mention.id,
     )
-    return view_of(assignment)
 
 
 def mark_acted(*, session: Session, mention_id: int, actor: str, now: datetime) -> bool:

@@ -194,18 +194,10 @@ class _Reclassified:
     ) -> None:
         """To the new department's person on duty, with its SLA counted from when the mention
         was stored, a fresh escalation chain, and a notification; the old owner is told."""
-        if department not in self.engine.calendars:
-            self.run.unassigned += 1
+        chosen = self.new_owner(assignment, department, reopen=reopen)
+        if chosen is None:
             return
-        owner, picker = assignment.assignee, self.picker
-        if not reopen:  # the item leaves its owner's open load before anyone is chosen
-            picker.relieve(owner)
-        handle, source = picker.choose(department)
-        if handle is None:
-            if not reopen:
-                picker.load[owner] += 1
-            self.run.unassigned += 1  # nobody to take it: the next pass tries again
-            return
+        handle, source = chosen
         urgent = bool(classification.urgent)
         due_at = self.engine.due_at(department, urgent=urgent, start=assignment.received_at)
         if not self.claim(
@@ -223,13 +215,69 @@ class _Reclassified:
             reminded_at=None,
         ):
             return
+        self.record_move(
+            assignment,
+            classification,
+            mention,
+            department=department,
+            handle=handle,
+            source=source,
+            due_at=due_at,
+            reopen=reopen,
+        )
+        self.announce(
+            assignment.id,
+            mention,
+            key=f"{'reopened' if reopen else 'rerouted'}:{assignment.id}:{classification.id}",
+            event="urgent" if urgent else "assigned",
+            recipient=handle,
+            department=department,
+            urgent=urgent,
+            due_at=due_at,
+            quiet=True,
+        )
+
+    def new_owner(
+        self, assignment: storage.AssignmentRow, department: str, *, reopen: bool
+    ) -> tuple[str, str] | None:
+        """(person, source) on duty in ``department`` for a moved item, or None when nobody
+        can take it (counted as unassigned: the next pass tries again)."""
+        if department not in self.engine.calendars:
+            self.run.unassigned += 1
+            return None
+        owner, picker = assignment.assignee, self.picker
+        if not reopen:  # the item leaves its owner's open load before anyone is chosen
+            picker.relieve(owner)
+        handle, source = picker.choose(department)
+        if handle is None:
+            if not reopen:
+                picker.load[owner] += 1
+            self.run.unassigned += 1  # nobody to take it: the next pass tries again
+            return None
+        return handle, source
+
+    def record_move(
+        self,
+        assignment: storage.AssignmentRow,
+        classification: storage.ClassificationRow,
+        mention: storage.MentionRow,
+        *,
+        department: str,
+        handle: str,
+        source: str,
+        due_at: datetime,
+        reopen: bool,
+    ) -> None:
+        """Audit and count a move (``assignment`` as it was before); the previous owner of a
+        re-routed item is told it is no longer theirs, if they had been told it was."""
+        owner = assignment.assignee
         details = {
             "from_department": assignment.department,
             "to_department": department,
             "from": owner,
             "to": handle,
             "classified_as": classification.department,
-            "urgent": urgent,
+            "urgent": bool(classification.urgent),
             "due_at": due_at.isoformat(),
             "source": source,
             "classification_id": classification.id,
@@ -250,17 +298,6 @@ class _Reclassified:
                     mention,
                     f"it was reclassified for {name}, and {handle} has it now",
                 )
-        self.announce(
-            assignment.id,
-            mention,
-            key=f"{'reopened' if reopen else 'rerouted'}:{assignment.id}:{classification.id}",
-            event="urgent" if urgent else "assigned",
-            recipient=handle,
-            department=department,
-            urgent=urgent,
-            due_at=due_at,
-            quiet=True,
-        )
         self.run.changes.append(
             f"mention {mention.id}: {assignment.department}/{owner} -> {department}/{handle}"
             + (" (reopened)" if reopen else "")
