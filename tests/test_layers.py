@@ -10,6 +10,8 @@ deployment depends on it), or when project modules import each other in a circle
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -258,3 +260,33 @@ def test_the_graph_sees_lazy_imports_and_skips_type_checking_ones(tmp_path: Path
     assert graph["cli.main"] == {"cli.rota", "cli.render"}
     assert graph["cli.app"] == {"cli.render"}
     assert find_import_cycles(graph) == [["cli.main", "cli.rota", "cli.main"]]
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    """Shared helpers are public in the module that owns them: ``from x import _y`` between
+    project modules means a private name has become an interface."""
+    private = []
+    for package in PROJECT:
+        for path in sorted((REPO / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in RANK:
+                    private += [
+                        f"{path.relative_to(REPO)}:{node.lineno}: {alias.name}"
+                        for alias in node.names
+                        if alias.name.startswith("_") and alias.name != "__version__"
+                    ]
+    assert private == []
+
+
+def test_routing_is_domain_code_without_prefect_even_indirectly() -> None:
+    """socialops.routing is walked as domain code (layer 0), and importing it loads no Prefect."""
+    modules = [m for m in import_graph() if m.startswith("socialops.routing")]
+    assert {_rank(m) for m in modules} == {0} and len(modules) > 5
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, socialops.routing; print(sorted(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    ).stdout.split()
+    assert [name for name in loaded if "prefect" in name] == []

@@ -1,0 +1,461 @@
+"""Following reclassifications: an open item whose mention was classified again moves to its
+new department, is withdrawn (now spam or chit-chat), becomes urgent, or keeps its owner and
+deadline with the new decision recorded; a withdrawn item that needs someone again reopens.
+
+Each change is audited in the routing pass's transaction and notified; the previous owner is
+told when an item they had been told about is no longer theirs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from socialops import notify, storage
+from socialops.rota.models import Event
+from socialops.rota.schedule import RotaEngine
+from socialops.routing.assignments import NO_ACTION, OPEN, ROUTER, WITHDRAWN, department_of
+from socialops.routing.escalation import first_step_at, next_step_at
+from socialops.routing.notifications import ANNOUNCEMENTS, queue_item_notification
+from socialops.routing.picker import OwnerPicker
+from socialops.routing.quiet_hours import quiet_until
+from socialops.routing.runs import RouteRun
+
+if TYPE_CHECKING:
+    from socialops.config import OrgConfig
+
+
+def _needs_someone(classification: storage.ClassificationRow) -> bool:
+    return classification.department != NO_ACTION or bool(classification.urgent)
+
+
+@dataclass
+class _Reclassified:
+    """One routing pass's handling of items whose mention was classified again."""
+
+    session: Session
+    org: OrgConfig
+    engine: RotaEngine
+    now: datetime
+    picker: OwnerPicker
+    run: RouteRun
+
+    def handle(
+        self,
+        assignment: storage.AssignmentRow,
+        classification: storage.ClassificationRow,
+        mention: storage.MentionRow,
+    ) -> None:
+        department = department_of(self.org, classification.department)
+        urgent = bool(classification.urgent)
+        if assignment.status == WITHDRAWN:
+            if _needs_someone(classification):
+                self.move(assignment, classification, mention, department, reopen=True)
+            else:  # still nothing to do: only remember which decision this is
+                self.claim(assignment, classification_id=classification.id)
+        elif assignment.source == "manual":
+            # A person chose the owner: that outranks the model. A rise in urgency still
+            # tightens the deadline and pages the owner they chose.
+            if urgent and not assignment.urgent:
+                self.raise_urgency(assignment, classification, mention, kept="assigned by hand")
+            else:
+                self.relabel(assignment, classification, kept="assigned by hand")
+        elif not _needs_someone(classification):
+            self.withdraw(assignment, classification, mention)
+        elif department != assignment.department:
+            self.move(assignment, classification, mention, department, reopen=False)
+        elif urgent and not assignment.urgent:
+            self.raise_urgency(assignment, classification, mention, kept=None)
+        else:  # urgency lowered (the deadline is never loosened), or nothing routing uses
+            self.relabel(assignment, classification, kept=None)
+
+    # ----------------------------------------------------------------------------------------
+
+    def claim(self, assignment: storage.AssignmentRow, **values: Any) -> bool:
+        """Update the row only if nobody changed it since it was read (another pass, a
+        hand-over, someone acting on it): then it is left for the next pass to look at."""
+        a = storage.AssignmentRow
+        same_decision = (
+            a.classification_id.is_(None)
+            if assignment.classification_id is None
+            else a.classification_id == assignment.classification_id
+        )
+        result = self.session.execute(
+            update(a)
+            .where(
+                a.id == assignment.id,
+                a.status == assignment.status,
+                a.assignee == assignment.assignee,
+                same_decision,
+            )
+            .values(updated_at=self.now, **values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def audit(self, action: str, mention_id: int, details: dict[str, Any]) -> None:
+        storage.audit(
+            session=self.session,
+            actor=ROUTER,
+            action=action,
+            subject_type="mention",
+            subject_id=str(mention_id),
+            details={**details, "at": self.now.isoformat()},
+        )
+
+    def supersede(self, assignment: storage.AssignmentRow, reason: str) -> bool:
+        """Cancel what still waits to go to the previous owner; True if they had been told
+        the item was theirs (nothing announcing it was still waiting)."""
+        cancelled = notify.skip_unsent(
+            session=self.session,
+            assignment_id=assignment.id,
+            recipient=assignment.assignee,
+            reason=reason,
+            now=self.now,
+        )
+        return not any(event in ANNOUNCEMENTS for event in cancelled)
+
+    def release(
+        self,
+        assignment: storage.AssignmentRow,
+        classification: storage.ClassificationRow,
+        mention: storage.MentionRow,
+        reason: str,
+    ) -> None:
+        """Tell the previous owner the item is no longer theirs (at once: it stops them
+        working on it; only sent to someone who had been told it was theirs)."""
+        queue_item_notification(
+            session=self.session,
+            org=self.org,
+            engine=self.engine,
+            key=f"released:{assignment.id}:{classification.id}",
+            event="released",
+            recipient=assignment.assignee,
+            department=assignment.department,
+            mention=mention,
+            due_at=assignment.due_at,
+            urgent=assignment.urgent,
+            now=self.now,
+            assignment_id=assignment.id,
+            into=self.run.notifications,
+            reason=reason,
+        )
+
+    def announce(
+        self,
+        assignment_id: int,
+        mention: storage.MentionRow,
+        *,
+        key: str,
+        event: Event,
+        recipient: str,
+        department: str,
+        urgent: bool,
+        due_at: datetime,
+        quiet: bool,
+    ) -> None:
+        not_before = (
+            quiet_until(self.engine, department, urgent=urgent, due_at=due_at, now=self.now)
+            if quiet
+            else None
+        )
+        queued = queue_item_notification(
+            session=self.session,
+            org=self.org,
+            engine=self.engine,
+            key=key,
+            event=event,
+            recipient=recipient,
+            department=department,
+            mention=mention,
+            due_at=due_at,
+            urgent=urgent,
+            now=self.now,
+            assignment_id=assignment_id,
+            into=self.run.notifications,
+            not_before=not_before,
+        )
+        self.run.deferred += int(queued and not_before is not None)
+
+    # ----------------------------------------------------------------------------------------
+
+    def move(
+        self,
+        assignment: storage.AssignmentRow,
+        classification: storage.ClassificationRow,
+        mention: storage.MentionRow,
+        department: str,
+        *,
+        reopen: bool,
+    ) -> None:
+        """To the new department's person on duty, with its SLA counted from when the mention
+        was stored, a fresh escalation chain, and a notification; the old owner is told."""
+        chosen = self.new_owner(assignment, department, reopen=reopen)
+        if chosen is None:
+            return
+        handle, source = chosen
+        urgent = bool(classification.urgent)
+        due_at = self.engine.due_at(department, urgent=urgent, start=assignment.received_at)
+        if not self.claim(
+            assignment,
+            classification_id=classification.id,
+            department=department,
+            assignee=handle,
+            urgent=urgent,
+            source=source,
+            status=OPEN,
+            escalation_level=0,
+            assigned_at=self.now,
+            due_at=due_at,
+            next_escalation_at=first_step_at(self.engine, department, due_at),
+            reminded_at=None,
+        ):
+            return
+        self.record_move(
+            assignment,
+            classification,
+            mention,
+            department=department,
+            handle=handle,
+            source=source,
+            due_at=due_at,
+            reopen=reopen,
+        )
+        self.announce(
+            assignment.id,
+            mention,
+            key=f"{'reopened' if reopen else 'rerouted'}:{assignment.id}:{classification.id}",
+            event="urgent" if urgent else "assigned",
+            recipient=handle,
+            department=department,
+            urgent=urgent,
+            due_at=due_at,
+            quiet=True,
+        )
+
+    def new_owner(
+        self, assignment: storage.AssignmentRow, department: str, *, reopen: bool
+    ) -> tuple[str, str] | None:
+        """(person, source) on duty in ``department`` for a moved item, or None when nobody
+        can take it (counted as unassigned: the next pass tries again)."""
+        if department not in self.engine.calendars:
+            self.run.unassigned += 1
+            return None
+        owner, picker = assignment.assignee, self.picker
+        if not reopen:  # the item leaves its owner's open load before anyone is chosen
+            picker.relieve(owner)
+        handle, source = picker.choose(department)
+        if handle is None:
+            if not reopen:
+                picker.load[owner] += 1
+            self.run.unassigned += 1  # nobody to take it: the next pass tries again
+            return None
+        return handle, source
+
+    def record_move(
+        self,
+        assignment: storage.AssignmentRow,
+        classification: storage.ClassificationRow,
+        mention: storage.MentionRow,
+        *,
+        department: str,
+        handle: str,
+        source: str,
+        due_at: datetime,
+        reopen: bool,
+    ) -> None:
+        """Audit and count a move (``assignment`` as it was before); the previous owner of a
+        re-routed item is told it is no longer theirs, if they had been told it was."""
+        owner = assignment.assignee
+        details = {
+            "from_department": assignment.department,
+            "to_department": department,
+            "from": owner,
+            "to": handle,
+            "classified_as": classification.department,
+            "urgent": bool(classification.urgent),
+            "due_at": due_at.isoformat(),
+            "source": source,
+            "classification_id": classification.id,
+            "previous_classification_id": assignment.classification_id,
+        }
+        if reopen:
+            self.audit("reopened", mention.id, details)
+            self.run.reopened += 1
+        else:
+            self.audit("rerouted", mention.id, details)
+            self.run.rerouted += 1
+            name = self.engine.departments[department].name
+            told = self.supersede(assignment, f"superseded: mention re-routed to {name}")
+            if told and handle != owner:
+                self.release(
+                    assignment,
+                    classification,
+                    mention,
+                    f"it was reclassified for {name}, and {handle} has it now",
+                )
+        self.run.changes.append(
+            f"mention {mention.id}: {assignment.department}/{owner} -> {department}/{handle}"
+            + (" (reopened)" if reopen else "")
+        )
+
+    def withdraw(
+        self,
+        assignment: storage.AssignmentRow,
+        classification: storage.ClassificationRow,
+        mention: storage.MentionRow,
+    ) -> None:
+        """Now spam or chit-chat, and not urgent: nobody needs to act, so it is closed rather
+        than left open to escalate."""
+        if not self.claim(
+            assignment,
+            classification_id=classification.id,
+            status=WITHDRAWN,
+            urgent=False,
+            next_escalation_at=None,
+        ):
+            return
+        owner = assignment.assignee
+        self.picker.relieve(owner)
+        reason = "reclassified as spam or chit-chat: nobody needs to act"
+        self.audit(
+            "withdrawn",
+            mention.id,
+            {
+                "reason": reason,
+                "department": assignment.department,
+                "assignee": owner,
+                "classified_as": classification.department,
+                "classification_id": classification.id,
+                "previous_classification_id": assignment.classification_id,
+            },
+        )
+        if self.supersede(assignment, f"superseded: {reason}"):
+            self.release(assignment, classification, mention, reason)
+        self.run.withdrawn += 1
+        self.run.changes.append(f"mention {mention.id}: {assignment.department}/{owner} withdrawn")
+
+    def raise_urgency(
+        self,
+        assignment: storage.AssignmentRow,
+        classification: storage.ClassificationRow,
+        mention: storage.MentionRow,
+        *,
+        kept: str | None,
+    ) -> None:
+        """Now urgent: the urgent SLA from when it was stored (never a later deadline than
+        it had), and the owner is paged at once."""
+        department = assignment.department
+        due_at = assignment.due_at
+        if department in self.engine.calendars:
+            urgent_due = self.engine.due_at(department, urgent=True, start=assignment.received_at)
+            due_at = min(due_at, urgent_due)
+        before = self.org.notifications.due_soon_before
+        if not self.claim(
+            assignment,
+            classification_id=classification.id,
+            urgent=True,
+            due_at=due_at,
+            next_escalation_at=(
+                next_step_at(self.engine, department, due_at, assignment.escalation_level)
+                if department in self.engine.departments
+                else assignment.next_escalation_at
+            ),
+            # The page gives the new due time: no separate reminder if it is that close.
+            reminded_at=self.now if due_at <= self.now + before else None,
+        ):
+            return
+        self.audit(
+            "urgency-raised",
+            mention.id,
+            {
+                "department": department,
+                "assignee": assignment.assignee,
+                "classified_as": classification.department,
+                "from_due_at": assignment.due_at.isoformat(),
+                "due_at": due_at.isoformat(),
+                "kept_owner": kept,
+                "classification_id": classification.id,
+                "previous_classification_id": assignment.classification_id,
+            },
+        )
+        self.supersede(assignment, "superseded: the mention is urgent now")
+        self.announce(
+            assignment.id,
+            mention,
+            key=f"urgent:{assignment.id}:{classification.id}",
+            event="urgent",
+            recipient=assignment.assignee,
+            department=department,
+            urgent=True,
+            due_at=due_at,
+            quiet=False,
+        )
+        self.run.raised += 1
+        self.run.changes.append(
+            f"mention {mention.id}: {department}/{assignment.assignee} now urgent"
+        )
+
+    def relabel(
+        self,
+        assignment: storage.AssignmentRow,
+        classification: storage.ClassificationRow,
+        *,
+        kept: str | None,
+    ) -> None:
+        """Owner and deadline stay: only the decision (and a lowered urgency flag) change."""
+        urgent = bool(classification.urgent)
+        if not self.claim(assignment, classification_id=classification.id, urgent=urgent):
+            return
+        self.audit(
+            "reclassified",
+            assignment.mention_id,
+            {
+                "department": assignment.department,
+                "assignee": assignment.assignee,
+                "classified_as": classification.department,
+                "urgent": urgent,
+                "was_urgent": assignment.urgent,
+                "kept_owner": kept,
+                "due_at": assignment.due_at.isoformat(),
+                "classification_id": classification.id,
+                "previous_classification_id": assignment.classification_id,
+            },
+        )
+        self.run.relabelled += 1
+
+
+def follow_reclassified(
+    *,
+    session: Session,
+    org: OrgConfig,
+    engine: RotaEngine,
+    now: datetime,
+    picker: OwnerPicker,
+    run: RouteRun,
+    limit: int,
+) -> None:
+    """Open (and withdrawn) items whose mention's current classification is not the one they
+    were routed on: moved, withdrawn, reopened, made urgent or relabelled, each audited.
+
+    Each item then carries its current classification, so a second pass changes nothing.
+    """
+    a, c, m = storage.AssignmentRow, storage.ClassificationRow, storage.MentionRow
+    rows = session.execute(
+        select(a, c, m)
+        .join(c, (c.mention_id == a.mention_id) & c.is_current.is_(True))
+        .join(m, m.id == a.mention_id)
+        .where(
+            a.status.in_((OPEN, WITHDRAWN)),
+            a.classification_id.is_(None) | (a.classification_id != c.id),
+        )
+        .order_by(c.urgent.desc(), a.id)
+        .limit(limit)
+    ).all()
+    follow = _Reclassified(session, org, engine, now, picker, run)
+    for assignment, classification, mention in rows:
+        follow.handle(assignment, classification, mention)
