@@ -27,6 +27,9 @@ PREFECT_DEFAULTS = {
     "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
     # Our own loggers (retries, rate-limit waits) reach the run's logs in the UI too.
     "PREFECT_LOGGING_EXTRA_LOGGERS": "connectors,socialops",
+    # Prefect's local server gets 20 s to start; its first start (database migrations) on a busy
+    # 2-core machine was measured at more, and the demo then died with a timeout.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }
 
 
