@@ -200,6 +200,13 @@ def check_json(result: Any) -> dict[str, Any]:
             "hours_per_week": fairness.hours_per_week,
             "max_consecutive_nights": fairness.max_consecutive_nights,
             "duty_manager_ratio": fairness.duty_manager_ratio,
+            "windows": fairness.windows,
+            "org_wide": {
+                "worst_ratio": fairness.org_ratio,
+                "worst_window": fairness.org_window.isoformat() if fairness.org_window else None,
+                "hours_per_week": fairness.org_hours,
+            },
+            "per_rota": fairness.per_rota,
         },
     }
 
@@ -232,20 +239,51 @@ def _show_check(result: Any, tz: str) -> None:
         console.print("[green]Nobody is over their limits.[/]")
     fairness = result.fairness
     if fairness is not None and fairness.worst_ratio is not None:
-        hours = fairness.hours_per_week.values()
+        _show_fairness(fairness)
+
+
+def _ratio_text(ratio: float | None) -> str:
+    return "n/a" if ratio is None else f"{ratio:.2f}"
+
+
+def _show_fairness(fairness: Any) -> None:
+    """Max/min of out-of-hours hours as primary, each over the worst four-week window."""
+    hours = fairness.hours_per_week.values()
+    worst = f"worst {fairness.window_days}-day window max/min"
+    console.print(
+        f"Fairness: out-of-hours hours per person as primary, {min(hours):.1f} to "
+        f"{max(hours):.1f} a week; {fairness.windows} four-week window(s) compared:",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if fairness.org_ratio is not None:
+        org = fairness.org_hours.values()
         console.print(
-            f"Fairness: out-of-hours hours per person as primary, "
-            f"{min(hours):.1f} to {max(hours):.1f} a week; worst {fairness.window_days}-day "
-            f"window max/min {fairness.worst_ratio:.2f} (from {fairness.worst_window}); "
-            f"longest run on call {fairness.max_consecutive_nights} nights"
-            + (
-                f"; duty managers max/min {fairness.duty_manager_ratio:.2f}"
-                if fairness.duty_manager_ratio
-                else ""
-            ),
+            f"  organisation-wide (everyone on a department rotation, hours as carried): "
+            f"{worst} {fairness.org_ratio:.2f} "
+            f"(from {fairness.org_window}: {min(org):.1f} to {max(org):.1f} a week)",
             highlight=False,
             soft_wrap=True,
         )
+    if fairness.per_rota:
+        rotas = ", ".join(f"{r} {_ratio_text(v)}" for r, v in fairness.per_rota.items())
+        console.print(f"  per rota, {worst}: {rotas}", highlight=False, soft_wrap=True)
+    console.print(
+        f"  per available day (leave pro-rated): {worst} {fairness.worst_ratio:.2f} "
+        f"(from {fairness.worst_window})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"Longest run on call {fairness.max_consecutive_nights} nights"
+        + (
+            f"; duty managers max/min {fairness.duty_manager_ratio:.2f}"
+            if fairness.duty_manager_ratio
+            else ""
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @rota_app.command("export")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from cli.main import app
 from socialops import storage
 from socialops.config import load_config
 from socialops.db import session_scope
+from socialops.rota import checks
 from socialops.rota.schedule import RotaEngine
 from socialops.settings import get_settings, reset_settings_cache
 from tests.conftest import REPO
@@ -116,6 +117,37 @@ def test_check_passes_for_the_default_organisation(default_org: RotaEngine) -> N
     report = json.loads(out)
     assert code == 0 and report["ok"] and report["uncovered"] == [] and report["over_limits"] == []
     assert report["fairness"]["max_consecutive_nights"] <= 3
+
+
+def test_check_shows_the_organisation_wide_figure(default_org: RotaEngine) -> None:
+    # The four weeks from 7 December 2026: Isla is away over Christmas.
+    code, out, err = invoke("rota", "check", "--weeks", "4", "--from", "2026-12-07")
+    assert code == 0, err
+    org = re.search(
+        r"organisation-wide \(everyone on a department rotation, hours as carried\): "
+        r"worst 28-day window max/min (\d\.\d\d) \(from 2026-12-06: [\d.]+ to [\d.]+ a week\)",
+        out,
+    )
+    assert org and float(org.group(1)) <= 1.5
+    assert re.search(
+        r"per rota, worst 28-day window max/min: customer_relations \d\.\d\d, "
+        r"public_relations \d\.\d\d, hr \d\.\d\d",
+        out,
+    )
+    assert "per available day (leave pro-rated): worst 28-day window max/min" in out
+    code, out, _ = invoke("rota", "check", "--weeks", "4", "--from", "2026-12-07", "--json")
+    fairness = json.loads(out)["fairness"]
+    first = default_org.index_of(date(2026, 12, 6))
+    expected = checks.fairness(default_org, first, first + 27)
+    assert fairness["windows"] == 1
+    assert fairness["org_wide"] == {
+        "worst_ratio": expected.org_ratio,
+        "worst_window": "2026-12-06",
+        "hours_per_week": expected.org_hours,
+    }
+    assert fairness["org_wide"]["worst_ratio"] <= 1.5
+    assert fairness["per_rota"] == expected.per_rota
+    assert float(org.group(1)) == round(expected.org_ratio or 0, 2)
 
 
 def test_check_lists_uncovered_hours_and_people_over_limits(

@@ -74,6 +74,27 @@ def test_out_of_hours_duty_is_fair_over_every_four_weeks(engine: RotaEngine) -> 
         assert max(hours.values()) / min(hours.values()) <= 1.5, engine.day_of(s)
 
 
+def test_out_of_hours_duty_is_fair_across_the_organisation(engine: RotaEngine) -> None:
+    # Four-week windows starting every day for twelve weeks from 7 December 2026 (so every
+    # window starting on a Monday among them): Isla's eleven days of Christmas leave, Amelia's
+    # half term, bank holidays. Hours as carried, no allowance for leave; nobody left out.
+    first = engine.index_of(date(2026, 12, 7))
+    last = first + 11 * 7 + 27
+    fairness = checks.fairness(engine, first, last)
+    assert fairness.windows == 11 * 7 + 1
+    assert fairness.org_ratio is not None and fairness.org_ratio <= 1.5
+    assert set(fairness.org_hours) == set(checks.rotation_people(engine))
+    assert min(fairness.org_hours.values()) > 10
+    assert set(fairness.per_rota) == {"customer_relations", "public_relations", "hr"}
+    assert all(r is not None and r <= 1.5 for r in fairness.per_rota.values())
+    assert fairness.worst_ratio is not None and fairness.worst_ratio <= 1.5
+    # Recomputed from the raw schedule at each Monday: the window among them.
+    people = checks.rotation_people(engine)
+    for s in range(first, first + 12 * 7, 7):
+        hours = [engine.primary_hours(h, s, s + 27) for h in people]
+        assert max(hours) / min(hours) <= 1.5, engine.day_of(s)
+
+
 def test_nobody_is_on_call_more_than_three_nights_in_a_row(engine: RotaEngine) -> None:
     first = engine.index_of(FROM)
     last = first + WEEKS * 7 - 1

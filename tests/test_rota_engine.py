@@ -185,3 +185,106 @@ def test_a_normal_item_with_no_business_hours_is_due_in_plain_time() -> None:
     engine = RotaEngine(org_from(data))
     assert engine.due_at("legal", urgent=False, start=at(2026, 11, 28, 11)) == at(2026, 11, 28, 15)
     assert engine.on_duty("legal", at(2026, 11, 30, 10)).shift == "out-of-hours"
+
+
+# --------------------------------------------------------------------------------------------
+# Organisation-wide fairness: hours as carried, per person across every rotation
+# --------------------------------------------------------------------------------------------
+
+
+def _hours_by_hand(engine: RotaEngine, rotas: list[str], first: int) -> dict[str, float]:
+    """Primary hours per person over duty days [first, first + 27], summed over ``rotas``
+    from the raw shifts; everyone on those rotations, at 0 if idle."""
+    start = at(2020, 1, 1)
+    hours = {h: 0.0 for rota in rotas for h in engine.members_of_rotation(rota)}
+    for rota in rotas:
+        for shift in engine.shifts(rota, start, at(2030, 1, 1)):
+            k = engine.index_of(shift.day)
+            if first <= k <= first + 27 and shift.primary is not None:
+                hours[shift.primary] += shift.hours
+    return hours
+
+
+def test_org_wide_fairness_by_hand_on_a_small_organisation() -> None:
+    # Gus is on both rotations: counted once, with his hours on each.
+    data = small_org()
+    data["rotas"]["departments"]["legal"]["on_call"]["people"].append("gus")
+    next(p for p in data["people"] if p["handle"] == "gus")["departments"].append("legal")
+    engine = RotaEngine(org_from(data))
+    first = engine.index_of(date(2026, 11, 16))  # Bob's leave (1-3 December) inside
+    last = first + 3 * 7 + 27  # 22 windows of 28 days, one starting each day
+    result = checks.fairness(engine, first, last)
+    rotas = ["legal", "customer_relations"]
+    worst_org, worst_start = 0.0, -1
+    worst_rota = dict.fromkeys(rotas, 0.0)
+    for s in range(first, last - 27 + 1):
+        carried = _hours_by_hand(engine, rotas, s)
+        assert carried["gus"] == sum(_hours_by_hand(engine, [rota], s)["gus"] for rota in rotas)
+        ratio = max(carried.values()) / min(carried.values())
+        if ratio > worst_org:
+            worst_org, worst_start = ratio, s
+        for rota in rotas:
+            own = [carried[h] for h in engine.members_of_rotation(rota)]
+            worst_rota[rota] = max(worst_rota[rota], max(own) / min(own))
+    assert result.windows == last - 27 - first + 1 == 22
+    assert result.org_ratio == pytest.approx(worst_org)
+    assert result.org_window == engine.day_of(worst_start)
+    by_hand = _hours_by_hand(engine, rotas, worst_start)
+    assert result.org_hours == {h: round(v / 4, 1) for h, v in by_hand.items()}
+    assert result.per_rota == pytest.approx(worst_rota)
+    # Within one rotation the spread can only be narrower than across the organisation.
+    assert all(value <= worst_org for value in worst_rota.values())
+
+
+def _closed_all_week(people: list[str], leave: dict[str, Any] | None = None) -> RotaEngine:
+    """One department that never opens, one London rotation: 24 hours of duty a day."""
+    data = small_org()
+    data["departments"] = {
+        "legal": {
+            "name": "Legal",
+            "timezone": "Europe/London",
+            "business_hours": {},
+            "escalation": [{"to": "backup", "after": "0m"}],
+        }
+    }
+    data["holidays"] = {}
+    data["people"] = [
+        {
+            "handle": h,
+            "name": h.title(),
+            "email": f"{h}@test.example",
+            "timezone": "Europe/London",
+            "departments": ["legal"],
+            "roles": ["lead"] if h == people[0] else [],
+            "limits": {"out_of_hours_shifts_per_week": 7, "consecutive_nights": 14},
+            **({"leave": [leave[h]]} if leave and h in leave else {}),
+        }
+        for h in people
+    ]
+    data["rotas"] = {
+        "epoch": "2027-01-04",
+        "departments": {"legal": {"on_call": {"people": people, "follow_the_sun": False}}},
+    }
+    return RotaEngine(org_from(data))
+
+
+def test_org_wide_fairness_counts_whole_days_of_duty() -> None:
+    # Two people taking turns, a day each, in January (no clock change): 14 days of 24 hours.
+    engine = _closed_all_week(["ann", "bob"])
+    result = checks.fairness(engine, 0, 27)
+    assert result.windows == 1
+    assert result.org_hours == {"ann": 84.0, "bob": 84.0}  # 14 x 24 hours over four weeks
+    assert result.org_ratio == 1.0 and result.per_rota == {"legal": 1.0}
+
+
+def test_org_wide_fairness_does_not_pro_rate_leave() -> None:
+    # Bob away a week: Ann carries those seven days. The hours as carried show it; per
+    # available day, Bob's three weeks are scaled up to four.
+    leave = {"bob": {"start": "2027-01-18", "end": "2027-01-24"}}
+    engine = _closed_all_week(["ann", "bob"], leave)
+    result = checks.fairness(engine, 0, 27)
+    ann, bob = engine.primary_hours("ann", 0, 27), engine.primary_hours("bob", 0, 27)
+    assert ann + bob == 28 * 24 and ann > bob
+    assert result.org_ratio == pytest.approx(ann / bob)
+    assert result.org_hours == {"ann": round(ann / 4, 1), "bob": round(bob / 4, 1)}
+    assert result.worst_ratio == pytest.approx(max(ann, bob * 28 / 21) / min(ann, bob * 28 / 21))

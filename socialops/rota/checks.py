@@ -1,8 +1,15 @@
 """Checks over a stretch of the schedule: uncovered hours, people over their limits, fairness.
 
-``socialops rota check`` prints these and fails on any gap or breach. Fairness is a figure,
-not a failure: out-of-hours hours per person as primary on the department rotations, over
-every four-week window, pro-rated to the days each person was not on leave.
+``socialops rota check`` prints these and fails on any gap or breach. Fairness is a set of
+figures, not a failure. Each is max/min over people of their out-of-hours hours as primary on
+the department rotations (every department; someone in several rotations counted once, with
+all their hours), taken over every four-week window (28 duty days, one window per start day)
+in the checked stretch, the worst window reported:
+
+- **organisation-wide**: everyone on any department rotation, hours as carried (no allowance
+  for leave: whoever is away, the others carry their share);
+- **per rota**: the same hours, compared among the members of one rotation;
+- **per available day**: everyone, hours pro-rated to the days each was not on leave.
 """
 
 from __future__ import annotations
@@ -65,6 +72,14 @@ class Fairness:
     max_consecutive_nights: int
     max_consecutive_person: str | None
     duty_manager_ratio: float | None
+    windows: int = 0  # how many four-week windows were compared
+    # Organisation-wide, hours as carried (no allowance for leave): the worst window, when it
+    # starts, and each person's hours a week in it.
+    org_ratio: float | None = None
+    org_window: date | None = None
+    org_hours: dict[str, float] = field(default_factory=dict)
+    # The same hours compared within each department rotation: the worst window's max/min.
+    per_rota: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -174,18 +189,43 @@ def _ratio(values: dict[str, float]) -> float | None:
     return float("inf") if low <= 0 else high / low
 
 
+def window_starts(first: int, last: int) -> range:
+    """The first duty day of every four-week window in days ``[first, last]`` (a shorter range
+    is judged on the four weeks from its start)."""
+    return range(first, max(first, last - WINDOW_DAYS + 1) + 1)
+
+
+def org_hours(engine: RotaEngine, first: int, last: int) -> dict[str, float]:
+    """Out-of-hours hours as primary per person over duty days ``[first, last]``, across every
+    department rotation (someone in several counted once, with all their hours), as carried:
+    no allowance for leave. Everyone on a department rotation is in it, at 0 if idle."""
+    return {h: engine.primary_hours(h, first, last) for h in rotation_people(engine)}
+
+
 def fairness(engine: RotaEngine, first: int, last: int) -> Fairness:
     """Out-of-hours hours as primary per person over every window of four weeks in range."""
     people = rotation_people(engine)
-    window = WINDOW_DAYS  # a shorter range is judged on the four weeks from its start
+    window = WINDOW_DAYS
     worst: tuple[float, int, dict[str, float]] | None = None
-    for s in range(first, max(first, last - window + 1) + 1):
+    org: tuple[float, int, dict[str, float]] | None = None
+    rotas = [r for r in engine.rotas if r != DUTY_MANAGER]
+    per_rota: dict[str, float | None] = dict.fromkeys(rotas)
+    for s in window_starts(first, last):
+        carried = org_hours(engine, s, s + window - 1)
+        ratio = _ratio(carried)
+        if ratio is not None and (org is None or ratio > org[0]):
+            org = (ratio, s, carried)
+        for rota in rotas:
+            members = engine.members_of_rotation(rota)
+            ratio = _ratio({h: carried[h] for h in members})
+            known = per_rota[rota]
+            if ratio is not None and (known is None or ratio > known):
+                per_rota[rota] = ratio
         values: dict[str, float] = {}
         for handle in people:
             available = engine.available_days(handle, s, s + window - 1)
             if available:
-                hours = engine.primary_hours(handle, s, s + window - 1)
-                values[handle] = hours * window / available
+                values[handle] = carried[handle] * window / available
         ratio = _ratio(values)
         if ratio is not None and (worst is None or ratio > worst[0]):
             worst = (ratio, s, values)
@@ -200,7 +240,7 @@ def fairness(engine: RotaEngine, first: int, last: int) -> Fairness:
     dm_ratio = None
     if DUTY_MANAGER in engine.rotas:
         managers = engine.members_of_rotation(DUTY_MANAGER)
-        for s in range(first, max(first, last - window + 1) + 1):
+        for s in window_starts(first, last):
             values = {}
             for handle in managers:
                 available = engine.available_days(handle, s, s + window - 1)
@@ -219,6 +259,11 @@ def fairness(engine: RotaEngine, first: int, last: int) -> Fairness:
         max_consecutive_nights=longest,
         max_consecutive_person=longest_person,
         duty_manager_ratio=dm_ratio,
+        windows=len(window_starts(first, last)),
+        org_ratio=org[0] if org else None,
+        org_window=engine.day_of(org[1]) if org else None,
+        org_hours={h: round(v / (window / 7), 1) for h, v in org[2].items()} if org else {},
+        per_rota=per_rota,
     )
 
 
