@@ -276,6 +276,9 @@ def map_notifications_page(
         (created for created in map(_item_created_at, reversed(items)) if created is not None),
         None,
     )
+    page.newest_created_at = next(
+        (created for created in map(_item_created_at, items) if created is not None), None
+    )
     return page
 
 
@@ -693,7 +696,8 @@ def _error_detail(response: httpx.Response, limit: int = 200) -> str:
 
 def _content_type(response: httpx.Response) -> str:
     """``text/html`` from ``text/html; charset=utf-8``; empty when absent."""
-    return response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    value: str = response.headers.get("content-type", "")
+    return value.split(";", 1)[0].strip().lower()
 
 
 def _is_json(content_type: str) -> bool:
