@@ -100,7 +100,7 @@ def iter_inbox_rows(
     database_url: str, *, limit: int, department: str | None = None, channel: str | None = None
 ) -> Iterator[dict[str, Any]]:
     """``inbox_rows`` as a stream: read from the database a thousand rows at a time, so any
-    ``limit`` runs in constant memory."""
+    ``limit`` runs in constant memory (the session holds its rows by weak reference)."""
     from sqlalchemy import select
 
     from socialops import routing, storage
@@ -149,7 +149,6 @@ def iter_inbox_rows(
                     "status": owner.status if owner else None,
                     "escalation_level": owner.escalation_level if owner else None,
                 }
-            session.expunge_all()  # what was yielded is plain data: keep the session small
 
 
 def _when(iso: str) -> str:
