@@ -72,6 +72,36 @@ def guarded(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class _RunFailuresElsewhere:
+    """A console filter: a flow or task run's errors (tracebacks, "Finished in state Failed")
+    stay in the run's logs; the command prints one line per failure itself."""
+
+    def filter(self, record: Any) -> bool:
+        name: str = record.name
+        return not (
+            record.levelno >= 40 and name.startswith(("prefect.flow_runs", "prefect.task_runs"))
+        )
+
+
+def quiet_prefect_console() -> None:
+    """Keep Prefect's console to one line per failure, unless ``SOCIALOPS_DEBUG`` is set.
+
+    Call after importing Prefect (which sets up its logging). Every record still reaches the
+    Prefect API, so the run's logs in the UI keep the tracebacks.
+    """
+    if os.environ.get("SOCIALOPS_DEBUG"):
+        return
+    import logging
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrefectConsoleHandler) and not any(
+            isinstance(f, _RunFailuresElsewhere) for f in handler.filters
+        ):
+            handler.addFilter(_RunFailuresElsewhere())
+
+
 def load_org() -> tuple[Any, Any]:
     """Settings and the validated organisation config (no database)."""
     from socialops.config import load_config

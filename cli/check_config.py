@@ -14,7 +14,13 @@ def check_config() -> None:
     settings, org = load_org()
     console.print(f"[green]ok[/] {settings.config} ({org.organisation.name})")
     for ch in org.channels:
-        token = "set" if os.environ.get(ch.token_env) else "[yellow]NOT SET[/]"
+        value = os.environ.get(ch.token_env)
+        if value is None:
+            token = "[yellow]NOT SET[/]"
+        elif not value.strip():
+            token = "[yellow]EMPTY[/]"
+        else:
+            token = "set"
         console.print(
             f"  {ch.name}: {ch.platform} {ch.base_url} token {ch.token_env} {token}",
             highlight=False,

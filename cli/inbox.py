@@ -5,8 +5,8 @@ The database is imported when a command runs, not when the CLI starts.
 
 from __future__ import annotations
 
-import json
 import sys
+from collections.abc import Iterable, Iterator
 from typing import Annotated, Any
 
 import typer
@@ -16,12 +16,30 @@ from rich.table import Table
 from cli.app import CommandFailed, app, console, guarded, prepare
 
 
+def _shown(text: str | None) -> str:
+    """Text a stranger wrote, ready for a Rich table: no control characters, no markup."""
+    from socialops.text_safety import neutralise
+
+    return escape(neutralise(text or ""))
+
+
+TABLE_LIMIT = 10_000
+"""The most rows a table shows; ``--json`` streams any number."""
+
+
 @app.command()
 @guarded
 def inbox(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     department: Annotated[str | None, typer.Option(help="Only this department.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 20,
+    limit: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help=f"How many, newest first. With --json any number (streamed); "
+            f"a table shows at most {TABLE_LIMIT:,}.",
+        ),
+    ] = 20,
     channel: Annotated[str | None, typer.Option(help="Only this channel.")] = None,
 ) -> None:
     """The newest mentions first, with who owns them."""
@@ -29,14 +47,28 @@ def inbox(
     if department is not None and department not in (*org.departments, "none"):
         known = ", ".join(org.departments)
         raise CommandFailed(f"unknown department {department!r} (configured: {known})")
-    rows = inbox_rows(
+    if not as_json and limit > TABLE_LIMIT:
+        raise CommandFailed(
+            f"a table shows at most {TABLE_LIMIT:,} mentions; use --json for more "
+            "(one JSON object per line, streamed)"
+        )
+    rows = iter_inbox_rows(
         settings.resolved_database_url(), limit=limit, department=department, channel=channel
     )
     if as_json:
-        for row in rows:
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        write_json_lines(rows)
         return
-    console.print(inbox_table(rows))
+    console.print(inbox_table(list(rows)))
+
+
+def write_json_lines(rows: Iterable[dict[str, Any]]) -> None:
+    """One JSON object per line, flushed as it goes; control characters escaped."""
+    from socialops.text_safety import json_line
+
+    out = sys.stdout
+    for row in rows:
+        out.write(json_line(row) + "\n")
+    out.flush()
 
 
 @app.command()
@@ -49,8 +81,7 @@ def quarantine(
     settings, _org = prepare()
     rows = quarantine_rows(settings.resolved_database_url(), limit=limit)
     if as_json:
-        for row in rows:
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        write_json_lines(rows)
         return
     console.print(quarantine_table(rows))
 
@@ -59,6 +90,17 @@ def inbox_rows(
     database_url: str, *, limit: int, department: str | None = None, channel: str | None = None
 ) -> list[dict[str, Any]]:
     """Newest first, with the current classification (null until a mention is classified)."""
+    return list(iter_inbox_rows(database_url, limit=limit, department=department, channel=channel))
+
+
+_CHUNK = 1_000
+
+
+def iter_inbox_rows(
+    database_url: str, *, limit: int, department: str | None = None, channel: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """``inbox_rows`` as a stream: read from the database a thousand rows at a time, so any
+    ``limit`` runs in constant memory (the session holds its rows by weak reference)."""
     from sqlalchemy import select
 
     from socialops import routing, storage
@@ -74,43 +116,47 @@ def inbox_rows(
             )
             .order_by(storage.MentionRow.created_at.desc(), storage.MentionRow.id.desc())
             .limit(limit)
+            .execution_options(yield_per=_CHUNK)
         )
         if channel:
             stmt = stmt.where(storage.MentionRow.channel == channel)
         if department:
             stmt = stmt.where(storage.ClassificationRow.department == department)
-        pairs = session.execute(stmt).all()
-        owners = routing.assignments_for(session=session, mention_ids=[m.id for m, _ in pairs])
-        return [
-            {
-                "id": row.id,
-                "platform": row.platform,
-                "external_id": row.external_id,
-                "channel": row.channel,
-                "url": row.url,
-                "author": row.author_handle,
-                "author_display_name": row.author_display_name,
-                "author_followers": row.author_followers,
-                "text": row.text,
-                "lang": row.lang,
-                "created_at": row.created_at.isoformat(),
-                "department": decision.department if decision else None,
-                "urgent": decision.urgent if decision else None,
-                "sentiment": decision.sentiment if decision else None,
-                "confidence": decision.confidence if decision else None,
-                "why": decision.explanation.get("summary") if decision else None,
-                "model_version": decision.model_version if decision else None,
-                "assignee": owners[row.id].assignee if row.id in owners else None,
-                "due_at": owners[row.id].due_at.isoformat() if row.id in owners else None,
-                "status": owners[row.id].status if row.id in owners else None,
-                "escalation_level": (owners[row.id].escalation_level if row.id in owners else None),
-            }
-            for row, decision in pairs
-        ]
+        for pairs in session.execute(stmt).partitions():
+            owners = routing.assignments_for(session=session, mention_ids=[m.id for m, _ in pairs])
+            for row, decision in pairs:
+                owner = owners.get(row.id)
+                yield {
+                    "id": row.id,
+                    "platform": row.platform,
+                    "external_id": row.external_id,
+                    "channel": row.channel,
+                    "url": row.url,
+                    "author": row.author_handle,
+                    "author_display_name": row.author_display_name,
+                    "author_followers": row.author_followers,
+                    "text": row.text,
+                    "lang": row.lang,
+                    "created_at": row.created_at.isoformat(),
+                    "department": decision.department if decision else None,
+                    "urgent": decision.urgent if decision else None,
+                    "sentiment": decision.sentiment if decision else None,
+                    "confidence": decision.confidence if decision else None,
+                    "why": decision.explanation.get("summary") if decision else None,
+                    "model_version": decision.model_version if decision else None,
+                    "assignee": owner.assignee if owner else None,
+                    "due_at": owner.due_at.isoformat() if owner else None,
+                    "status": owner.status if owner else None,
+                    "escalation_level": owner.escalation_level if owner else None,
+                }
 
 
 def _when(iso: str) -> str:
     return iso[5:16].replace("T", " ")  # MM-DD HH:MM (UTC): the year is rarely news
+
+
+def _author(row: dict[str, Any]) -> str:
+    return f"{_shown(row['author'])}\n[dim]{_shown(row['channel'])}[/]"
 
 
 def inbox_table(rows: list[dict[str, Any]]) -> Table:
@@ -120,23 +166,23 @@ def inbox_table(rows: list[dict[str, Any]]) -> Table:
     table.add_column("mention, and why it went where it did", ratio=1)
     table.add_column("owner", max_width=18)
     for row in rows:
-        text = row["text"].replace("\n", " ")
-        text = escape(text if len(text) <= 280 else text[:279] + "…")
+        text = " ".join(row["text"].split())
+        text = _shown(text if len(text) <= 280 else text[:279] + "…")
         if row["why"]:
-            text += f"\n[dim]{escape(row['why'])}[/]"
+            text += f"\n[dim]{_shown(row['why'])}[/]"
         owner = row["department"] or "[dim]unclassified[/]"
         if row["assignee"] and row["status"] == "withdrawn":
             # Reclassified as spam or chit-chat after it was routed: nobody needs to act.
-            owner += f"\n[dim]{escape(row['assignee'])}: withdrawn[/]"
+            owner += f"\n[dim]{_shown(row['assignee'])}: withdrawn[/]"
         elif row["assignee"]:
-            owner += f"\n{escape(row['assignee'])}\n[dim]due {_when(row['due_at'])}[/]"
+            owner += f"\n{_shown(row['assignee'])}\n[dim]due {_when(row['due_at'])}[/]"
             if row["escalation_level"]:
                 owner += f"\n[yellow]escalated x{row['escalation_level']}[/]"
         if row["urgent"]:
             owner = f"[bold red]URGENT[/]\n{owner}"
         table.add_row(
             _when(row["created_at"]),
-            f"{escape(row['author'])}\n[dim]{escape(row['channel'])}[/]",
+            _author(row),
             text,
             owner,
         )
@@ -176,7 +222,7 @@ def quarantine_table(rows: list[dict[str, Any]]) -> Table:
         item = str(status.get("id") or raw.get("id") or "?")
         table.add_row(
             _when(row["quarantined_at"]),
-            f"{escape(item)}\n[dim]{escape(row['channel'])}[/]",
-            f"[dim]{row['stage']}:[/] {escape(row['reason'])}",
+            f"{_shown(item)}\n[dim]{_shown(row['channel'])}[/]",
+            f"[dim]{row['stage']}:[/] {_shown(row['reason'])}",
         )
     return table

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cli.app import CommandFailed, console
+from cli.app import CommandFailed, console, quiet_prefect_console
 
 
 def check_channels(org: Any, names: list[str] | None) -> None:
@@ -26,6 +26,7 @@ def run_ingest(channels: list[str] | None, backfill_hours: float | None) -> Any:
     from flows.ingest_mentions import ingest_mentions
     from socialops.ingest import IngestRun
 
+    quiet_prefect_console()
     state = run_sync(
         ingest_mentions(channels=channels, backfill_hours=backfill_hours, return_state=True)
     )
@@ -39,14 +40,15 @@ def show_ingest(run: Any) -> None:
     from cli.render import failure_lines, ingest_table
 
     console.print(ingest_table(run.results, run.failures))
-    for line in failure_lines(run.failures):
-        console.print(line, soft_wrap=True)
+    for line in failure_lines(run.failures, run.results):
+        console.print(line, soft_wrap=True, highlight=False)
 
 
 def run_classify(since: Any = None, until: Any = None) -> list[Any]:
     """The classify flow once: its batches."""
     from flows.classify_mentions import classify_mentions
 
+    quiet_prefect_console()
     state = classify_mentions(since=since, until=until, return_state=True)
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, BaseException):
@@ -65,6 +67,7 @@ def run_route() -> Any:
     from flows.escalate_overdue import escalate_overdue
     from flows.route_mentions import route_mentions
 
+    quiet_prefect_console()
     routed = route_mentions(limit=1_000_000, return_state=True)
     cycle = routed.result(raise_on_failure=False)
     if isinstance(cycle, BaseException):

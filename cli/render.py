@@ -10,21 +10,35 @@ from rich.markup import escape
 from rich.table import Table
 
 from socialops.ingest import ChannelResult
+from socialops.reports import resume_note
+from socialops.text_safety import neutralise
 
 
 def ingest_table(results: Sequence[ChannelResult], failures: dict[str, str]) -> Table:
+    """One row per channel; a failed channel shows what it committed before failing."""
     table = Table(title="Mentions ingested", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("channel", no_wrap=True)
     for column in ("fetched", "skipped", "quarantined", "stored", "already stored"):
         table.add_column(column, justify="right", min_width=len(column.split()[0]))
     table.add_column("status", no_wrap=True)
     totals = [0, 0, 0, 0, 0]
+    shown = set()
     for r in results:
+        shown.add(r.channel)
         row = [r.fetched, sum(r.skipped.values()), r.quarantined, r.stored, r.duplicates]
         totals = [a + b for a, b in zip(totals, row, strict=True)]
-        status = "[green]ok[/]" if r.backfill_complete else "[yellow]backfill continues[/]"
+        if r.error is not None or r.channel in failures:
+            status = "[red]failed[/]"
+            if r.resume_at is not None:
+                status += f" [yellow]resumes {r.resume_at.strftime('%H:%M:%S')} UTC[/]"
+        elif r.backfill_complete:
+            status = "[green]ok[/]"
+        else:
+            status = "[yellow]backfill continues[/]"
+        if r.late:
+            status += f" [dim]({r.late} late)[/]"
         table.add_row(r.channel, *map(str, row), status)
-    for name in sorted(failures):
+    for name in sorted(set(failures) - shown):
         table.add_row(name, "", "", "", "", "", "[red]failed[/]")
     if len(results) > 1:
         table.add_section()
@@ -32,8 +46,19 @@ def ingest_table(results: Sequence[ChannelResult], failures: dict[str, str]) -> 
     return table
 
 
-def failure_lines(failures: dict[str, str]) -> list[str]:
-    return [f"[red]{name} failed:[/] {escape(reason)}" for name, reason in sorted(failures.items())]
+def failure_lines(failures: dict[str, str], results: Sequence[ChannelResult] = ()) -> list[str]:
+    """One line per failed channel: the cause, what it stored first, when it resumes."""
+    by_name = {r.channel: r for r in results}
+    lines = []
+    for name, reason in sorted(failures.items()):
+        line = " ".join(neutralise(reason).split())
+        result = by_name.get(name)
+        if result is not None and result.stored:
+            line += f"; {result.stored} stored before it"
+        if result is not None and result.resume_at is not None:
+            line += f"; {resume_note(result)}"
+        lines.append(f"[red]{name} failed:[/] {escape(line)}")
+    return lines
 
 
 def classify_table(batches: Sequence[Any]) -> Table:

@@ -20,6 +20,13 @@ def sandbox(
         float, typer.Option(min=0, max=1, help="Share of API requests that fail.")
     ] = 0.0,
     seed: Annotated[int, typer.Option(help="Same seed, same mentions.")] = 7,
+    late_fraction: Annotated[
+        float,
+        typer.Option(
+            min=0, max=1, help="Share of mentions visible only --late-seconds after newer ones."
+        ),
+    ] = 0.0,
+    late_seconds: Annotated[float, typer.Option(min=0)] = 30.0,
 ) -> None:
     """Run the built-in platform sandbox (a Mastodon API) until interrupted."""
     from sandbox.server import serve
@@ -27,7 +34,12 @@ def sandbox(
 
     names = [name.strip() for name in instances.split(",") if name.strip()]
     config = SandboxConfig(
-        instances=names, rate_per_hour=rate_per_hour, fault_rate=fault_rate, seed=seed
+        instances=names,
+        rate_per_hour=rate_per_hour,
+        fault_rate=fault_rate,
+        seed=seed,
+        late_fraction=late_fraction,
+        late_seconds=late_seconds,
     )
     console.print(
         f"sandbox: Mastodon API for {', '.join(names)} at http://{host}:{port}/i/<instance> "

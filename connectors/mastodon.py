@@ -7,9 +7,12 @@ ones we do.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import re
+import socket
+import ssl
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -23,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from connectors.errors import OutcomeUnknown, RateLimited, Rejected, Retryable
 from connectors.html_text import html_to_text
 from socialops.mentions import InvalidItem, Mention, MentionPage, RawJSON, SkippedItem
+from socialops.text_safety import neutralise
 
 
 class _Payload(BaseModel):
@@ -272,6 +276,9 @@ def map_notifications_page(
         (created for created in map(_item_created_at, reversed(items)) if created is not None),
         None,
     )
+    page.newest_created_at = next(
+        (created for created in map(_item_created_at, items) if created is not None), None
+    )
     return page
 
 
@@ -286,9 +293,16 @@ VISIBILITIES = frozenset({"public", "unlisted", "private", "direct"})
 _MAX_RATE_LIMIT_WAITS = 5  # per call: a server that keeps answering 429 gets handed back
 _DEFAULT_RATE_LIMIT_WAIT = 60.0  # 429 without X-RateLimit-Reset or Retry-After
 _MIN_RATE_LIMIT_WAIT = 1.0  # a reset already past (clock skew) must not become a hot loop
+RESET_MARGIN = timedelta(seconds=1)
+"""Added to ``X-RateLimit-Reset``: GoToSocial rounds it down to the second, so waiting exactly
+until it sends the first request of the next window a fraction of a second early (one 429)."""
 _HEADER_SAFE_TOKEN = re.compile(r"[\x21-\x7e]+")
 
 T = TypeVar("T")
+
+
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_PLAIN_HTTP_REASONS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST"})
 
 
 class _UnreadableBody(Exception):
@@ -334,6 +348,11 @@ class MastodonClient:
             raise ValueError("get_attempts must be at least 1")
         self._token = token
         self._base_url = base_url
+        self._url = url
+        self._https = url.scheme == "https"
+        self._timeout = timeout
+        # Only a real network has a port to ask whether it speaks TLS.
+        self._probe_tls = transport is None
         self._base_path = url.path.rstrip("/")
         self._channel = channel
         self._max_rate_limit_wait = max_rate_limit_wait
@@ -467,17 +486,13 @@ class MastodonClient:
                 response = self._http.request(
                     method, path, params=params, data=data, headers=headers
                 )
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                # No connection, so nothing was sent: safe to retry even a POST.
-                failure = f"could not connect ({type(exc).__name__})"
-                if is_write:
-                    raise Retryable(self._redact(f"{where}: {failure}")) from exc
-            except httpx.TimeoutException as exc:
-                failure = f"timed out ({type(exc).__name__})"
-                if is_write:
-                    raise OutcomeUnknown(self._unknown_outcome(where, failure)) from exc
             except httpx.TransportError as exc:
-                failure = f"connection failed ({type(exc).__name__})"
+                failure, retryable = self._transport_failure(exc)
+                if not retryable:
+                    raise Rejected(self._redact(f"{where}: {failure}")) from exc
+                if is_write and isinstance(exc, _NOT_SENT):
+                    # No connection, so nothing was sent: safe to retry even a POST.
+                    raise Retryable(self._redact(f"{where}: {failure}")) from exc
                 if is_write:
                     raise OutcomeUnknown(self._unknown_outcome(where, failure)) from exc
             else:
@@ -503,6 +518,17 @@ class MastodonClient:
                     self._quota_reset_at = None
                     continue
                 if 200 <= status < 300:
+                    kind = _content_type(response)
+                    if not _is_json(kind) and _looks_like_markup(response.content):
+                        # A web page, a login wall or a parked domain: retrying cannot help.
+                        raise Rejected(
+                            self._redact(
+                                f"{where}: HTTP {status} with {kind or 'no content type'}, "
+                                f"not JSON: {self._base_url} does not look like a Mastodon "
+                                "API (check base_url)"
+                            ),
+                            status_code=status,
+                        )
                     try:
                         # orjson: a page of 80 notifications is ~260 KB; stdlib json was a
                         # third of the fetching thread's time in the ingest benchmark.
@@ -512,7 +538,8 @@ class MastodonClient:
                         if is_write:
                             raise OutcomeUnknown(self._unknown_outcome(where, failure)) from exc
                 elif status >= 500:
-                    failure = f"HTTP {status}"
+                    kind = _content_type(response)
+                    failure = f"HTTP {status} ({kind})" if kind else f"HTTP {status}"
                     if is_write:
                         raise OutcomeUnknown(self._unknown_outcome(where, failure))
                 else:
@@ -523,6 +550,39 @@ class MastodonClient:
             delay = self._backoff_base * 2 ** (failures - 1) * (1 + self._jitter())
             logger.info("%s: %s; retrying in %.2fs", where, failure, delay)
             self._sleep(delay)
+
+    def _transport_failure(self, exc: httpx.TransportError) -> tuple[str, bool]:
+        """What went wrong below HTTP, in a few words, and whether trying again can help."""
+        name = type(exc).__name__
+        origin = f"{self._url.host}:{self._url.port or (443 if self._https else 80)}"
+        if isinstance(exc, httpx.TimeoutException):
+            return f"timed out ({name}): no answer from {origin} within {self._timeout:g}s", True
+        cause = _root_cause(exc)
+        if isinstance(cause, ssl.SSLError):
+            reason = _ssl_reason(cause)
+            hint = (
+                ": the port speaks plain HTTP, use http:// in base_url"
+                if getattr(cause, "reason", "") in _PLAIN_HTTP_REASONS
+                else ""
+            )
+            return f"TLS handshake with {origin} failed ({reason}){hint}", False
+        if (
+            self._probe_tls
+            and not self._https
+            and not isinstance(exc, httpx.ConnectError)
+            and _speaks_tls(self._url.host, self._url.port or 80, self._timeout)
+        ):
+            return (
+                f"{self._base_url} speaks TLS on this port ({name}): use https:// in base_url"
+            ), False
+        if isinstance(cause, ConnectionRefusedError):
+            return f"could not connect ({name}): connection refused by {origin}", True
+        if isinstance(cause, socket.gaierror):
+            return f"could not connect ({name}): host {self._url.host} not found", True
+        detail = _first_line(str(exc)) or type(cause).__name__
+        if isinstance(exc, httpx.ConnectError):
+            return f"could not connect ({name}): {detail}", True
+        return f"connection failed ({name}): {detail}", True
 
     def _wait_for_quota(self, where: str) -> None:
         """Sleep until the reset when the last response said the quota is spent."""
@@ -547,6 +607,8 @@ class MastodonClient:
         except ValueError:
             return  # servers without rate-limit headers (Takahē, Bluesky dev)
         reset_at = parse_rfc3339(response.headers.get("x-ratelimit-reset"))
+        if reset_at is not None:
+            reset_at += RESET_MARGIN
         self._quota_reset_at = reset_at if remaining <= 0 else None
 
     def _rate_limit_reset(self, response: httpx.Response) -> tuple[datetime, float]:
@@ -555,7 +617,7 @@ class MastodonClient:
         candidates = []
         reset_at = parse_rfc3339(response.headers.get("x-ratelimit-reset"))
         if reset_at is not None:
-            candidates.append(reset_at)
+            candidates.append(reset_at + RESET_MARGIN)
         retry_after = _parse_retry_after(response.headers.get("retry-after"), now)
         if retry_after is not None:
             candidates.append(retry_after)
@@ -591,7 +653,8 @@ class MastodonClient:
         )
 
     def _redact(self, message: str) -> str:
-        return message.replace(self._token.get_secret_value(), "**********")
+        """The message without the token and without control characters: it is shown."""
+        return neutralise(message.replace(self._token.get_secret_value(), "**********"))
 
 
 def _parse_notification_list(body: Any, link_header: str | None) -> tuple[list[Any], str | None]:
@@ -627,8 +690,68 @@ def _error_detail(response: httpx.Response, limit: int = 200) -> str:
         text = response.text.strip()
     else:
         text = ""
-    text = " ".join(text.split())
+    text = " ".join(neutralise(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _content_type(response: httpx.Response) -> str:
+    """``text/html`` from ``text/html; charset=utf-8``; empty when absent."""
+    value: str = response.headers.get("content-type", "")
+    return value.split(";", 1)[0].strip().lower()
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type == "application/json" or content_type.endswith("+json")
+
+
+def _looks_like_markup(body: bytes) -> bool:
+    """An HTML or XML document, whatever the content type says."""
+    return body.lstrip()[:1] == b"<"
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    seen = {id(exc)}
+    while (nxt := exc.__cause__ or exc.__context__) is not None and id(nxt) not in seen:
+        seen.add(id(nxt))
+        exc = nxt
+    return exc
+
+
+def _ssl_reason(exc: ssl.SSLError) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
+        return f"certificate: {exc.verify_message}"
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, str) and reason:
+        return reason.replace("_", " ").lower()
+    return _first_line(str(exc)) or "TLS error"
+
+
+def _first_line(text: str, limit: int = 160) -> str:
+    line = neutralise(text.strip().split("\n", 1)[0])
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _speaks_tls(host: str, port: int, timeout: float) -> bool:
+    """Whether ``host:port`` answers a TLS ClientHello with a TLS record.
+
+    Asked only after a plain-HTTP exchange with it broke: a TLS server given plain HTTP resets
+    the connection or sends an alert, which looks like any flaky network until asked this way.
+    """
+    hello = ssl.MemoryBIO()
+    tls = ssl.create_default_context()
+    tls.check_hostname = False
+    tls.verify_mode = ssl.CERT_NONE
+    client = tls.wrap_bio(ssl.MemoryBIO(), hello, server_hostname=host)
+    with contextlib.suppress(ssl.SSLWantReadError):  # the ClientHello is written by then
+        client.do_handshake()
+    try:
+        with socket.create_connection((host, port), timeout=min(timeout, 3.0)) as conn:
+            conn.sendall(hello.read())
+            answer = conn.recv(3)
+    except OSError:
+        return False
+    # A TLS record: handshake (22) or alert (21), then the protocol's major version 3.
+    return len(answer) >= 2 and answer[0] in (21, 22) and answer[1] == 3
 
 
 def _short_reason(exc: Exception) -> str:

@@ -18,6 +18,7 @@ def open_source(
     channel: Channel,
     *,
     max_rate_limit_wait: float,
+    timeout: float = 10.0,
     transport: httpx.BaseTransport | None = None,
 ) -> Iterator[MentionSource]:
     """A connected client for the channel's platform, closed on exit."""
@@ -28,6 +29,7 @@ def open_source(
             channel=channel.name,
             transport=transport,
             max_rate_limit_wait=max_rate_limit_wait,
+            timeout=timeout,
         )
         with client:
             yield client

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import State, flow
 from prefect.states import Failed
 
-from socialops.ingest import IngestRun
+from socialops.ingest import ChannelFailed, IngestRun
 from tasks.ingest import (
     ingest_channel,
     load_channels,
@@ -30,6 +30,9 @@ async def ingest_mentions(
     for name, future in futures.items():
         try:
             run.results.append(future.result())
+        except ChannelFailed as exc:  # what it committed before failing is in its result
+            run.results.append(exc.result)
+            run.failures[name] = str(exc)
         except Exception as exc:  # one channel's failure must not hide the others' results
             run.failures[name] = f"{type(exc).__name__}: {exc}"
     publish_ingest_summary(run)

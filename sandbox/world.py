@@ -10,6 +10,7 @@ notification ids grows with the clock, each notification's JSON is serialised on
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import math
 import random
@@ -74,6 +75,11 @@ class SandboxConfig:
     """Seconds; windows are aligned to the epoch, like Mastodon's rack-attack."""
     tokens: frozenset[str] | None = None
     """Accepted bearer tokens; ``None`` accepts any non-empty token."""
+    late_fraction: float = 0.0
+    """Share of mentions that become visible only ``late_seconds`` after their id was given,
+    so after newer ones: real servers assign ids before the insert commits, in concurrent
+    workers. 0: every mention is visible in id order."""
+    late_seconds: float = 30.0
     now: Callable[[], datetime] | None = field(default=None, compare=False, repr=False)
     """The clock (aware UTC datetimes); tests inject one to make time pass."""
 
@@ -98,6 +104,8 @@ class SandboxConfig:
         check_faults(self.fault_rate, self.fault_kinds)
         if self.rate_limit < 1 or self.rate_window < 1:
             raise ValueError("rate_limit and rate_window: must be >= 1")
+        if not 0 <= self.late_fraction <= 1 or self.late_seconds < 0:
+            raise ValueError("late_fraction: between 0 and 1; late_seconds: >= 0")
 
     def clock(self) -> datetime:
         """The current time, from ``now`` if injected."""
@@ -199,7 +207,10 @@ class Feed:
         while self._seed(k).time_ms < start_ms:
             k += 1
         self.first_k = k
-        self._ids: list[int] = []
+        self._next_k = k  # the first mention whose time has not come yet
+        self._held: list[tuple[int, int]] = []  # (visible from ms, k): ids given, not visible
+        self._ids: list[int] = []  # visible notification ids, ascending
+        self._ks: list[int] = []  # the mention k of each id
         self._bodies: list[bytes | None] = []
         self._accounts: dict[str, JSONDict] = {}
         self.brand_account = self._brand_account()
@@ -226,24 +237,61 @@ class Feed:
             rng_seed=int.from_bytes(digest[16:24], "big"),
         )
 
+    def _late_ms(self, k: int) -> int:
+        """How long after its id mention ``k`` becomes visible (0 for most)."""
+        if self.config.late_fraction <= 0:
+            return 0
+        digest = hashlib.blake2b(
+            f"{self.config.seed}|{self.instance}|{k}|late".encode(), digest_size=4
+        ).digest()
+        if int.from_bytes(digest, "big") / 2**32 >= self.config.late_fraction:
+            return 0
+        return int(self.config.late_seconds * 1000)
+
     def sync(self) -> None:
         """Extend the visible feed up to the clock."""
         now_ms = to_ms(self.config.clock())
         with self._lock:
-            k = self.first_k + len(self._ids)
+            k = self._next_k
             while True:
                 seed = self._seed(k)
                 if seed.time_ms > now_ms:
                     break
-                self._ids.append(seed.notification_id)
-                self._bodies.append(None)
+                late = self._late_ms(k)
+                if late and seed.time_ms + late > now_ms:
+                    heapq.heappush(self._held, (seed.time_ms + late, k))
+                else:
+                    self._reveal(k, seed.notification_id)
                 k += 1
+            self._next_k = k
+            while self._held and self._held[0][0] <= now_ms:
+                _, late_k = heapq.heappop(self._held)
+                self._reveal(late_k, self._seed(late_k).notification_id)
+
+    def _reveal(self, k: int, notification_id: int) -> None:
+        if not self._ids or notification_id > self._ids[-1]:
+            self._ids.append(notification_id)
+            self._ks.append(k)
+            self._bodies.append(None)
+            return
+        # Visible only now, behind newer ones.
+        at = bisect_left(self._ids, notification_id)
+        self._ids.insert(at, notification_id)
+        self._ks.insert(at, k)
+        self._bodies.insert(at, None)
 
     @property
-    def visible(self) -> range:
-        """The ``k`` of every mention visible now, oldest first."""
+    def visible(self) -> list[int]:
+        """The ``k`` of every mention visible now, oldest id first."""
         self.sync()
-        return range(self.first_k, self.first_k + len(self._ids))
+        with self._lock:
+            return list(self._ks)
+
+    def held(self) -> list[int]:
+        """The ``k`` of mentions whose id is given but which are not visible yet."""
+        self.sync()
+        with self._lock:
+            return sorted(k for _, k in self._held)
 
     def page(
         self,
@@ -266,7 +314,7 @@ class Feed:
             for i in indices:
                 body = bodies[i]
                 if body is None:
-                    body = bodies[i] = self._build(self.first_k + i).body
+                    body = bodies[i] = self._build(self._ks[i]).body
                 parts.append(body)
             body = b"[" + b",".join(parts) + b"]"
             return body, len(parts), self._ids[indices[0]], self._ids[indices[-1]]
@@ -282,7 +330,7 @@ class Feed:
             stop = 0 if newest is None else max(len(self._bodies) - newest, 0)
             for i in range(len(self._bodies) - 1, stop - 1, -1):
                 if self._bodies[i] is None:
-                    self._bodies[i] = self._build(self.first_k + i).body
+                    self._bodies[i] = self._build(self._ks[i]).body
             return len(self._bodies) - stop
 
     # -- items -------------------------------------------------------------------------------
@@ -301,8 +349,11 @@ class Feed:
         if not notification_id.isdigit():
             return None
         nid = int(notification_id)
+        now_ms = to_ms(self.config.clock())
         for k in self._k_candidates(nid >> 16, 0, 0):
-            if self._seed(k).notification_id == nid and k in self.visible:
+            seed = self._seed(k)
+            visible_from = seed.time_ms + self._late_ms(k)
+            if seed.notification_id == nid and k >= self.first_k and visible_from <= now_ms:
                 return self._build(k)
         return None
 

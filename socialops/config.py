@@ -51,6 +51,12 @@ class Channel(_Strict):
         default=48, gt=0, description="How far back the first run (or a backfill) reaches."
     )
     max_pages_per_run: int = Field(default=1000, ge=1)
+    overlap_minutes: float = Field(
+        default=10,
+        ge=0,
+        description="Each run re-reads this much (of item time) behind the newest position: "
+        "servers can make an older id visible after newer ones. 0 turns it off.",
+    )
 
     @field_validator("token_env")
     @classmethod
@@ -64,11 +70,16 @@ class Channel(_Strict):
 
     def token(self) -> SecretStr:
         """The channel's access token, from the environment. Raises ConfigError if unset."""
-        value = os.environ.get(self.token_env, "")
-        if not value:
+        value = os.environ.get(self.token_env)
+        if value is None:
             raise ConfigError(
                 f"channel {self.name!r}: environment variable {self.token_env} is not set "
                 f"(it must hold the {self.platform} access token)"
+            )
+        if not value.strip():
+            raise ConfigError(
+                f"channel {self.name!r}: environment variable {self.token_env} is set but "
+                f"empty (it must hold the {self.platform} access token)"
             )
         return SecretStr(value)
 

@@ -119,6 +119,7 @@ class MentionPage(BaseModel):
     newest_cursor: str | None = None
     oldest_cursor: str | None = None
     oldest_created_at: datetime | None = None
+    newest_created_at: datetime | None = None
     direction: Literal["older", "newer"] = "older"
 
     @property

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from socialops import storage
 from socialops.rota.models import Event, Template
+from socialops.text_safety import neutralise
 
 if TYPE_CHECKING:
     from socialops.config import OrgConfig
@@ -92,10 +93,19 @@ class _Blank(dict[str, str]):
 
 
 def render(org: OrgConfig, event: Event, values: Mapping[str, object]) -> tuple[str, str]:
-    """The event's title and body: the organisation's template, else the default one."""
+    """The event's title and body: the organisation's template, else the default one.
+
+    Values (mention text, author, names) are neutralised: a mention's control characters must
+    not reach a chat client or the terminal of whoever reads the queue.
+    """
     template = org.notifications.templates.get(event) or DEFAULT_TEMPLATES[event]
-    fields = _Blank({key: "" if value is None else str(value) for key, value in values.items()})
-    return template.title.format_map(fields), template.body.format_map(fields)
+    fields = _Blank(
+        {key: "" if value is None else neutralise(str(value)) for key, value in values.items()}
+    )
+    return (
+        neutralise(template.title.format_map(fields)),
+        neutralise(template.body.format_map(fields)),
+    )
 
 
 def local_time(at: datetime, tz: str) -> str:
@@ -207,8 +217,14 @@ class AppriseSender:
             if attempt:
                 time.sleep(self.pause)
             try:
+                # TEXT: Apprise escapes it for markdown and HTML targets, so a mention's
+                # `[link](...)` or `<a href>` arrives as the characters it is made of.
                 result = notifier.notify(
-                    body=body, title=title, notify_type=kind, timeout=self.timeout
+                    body=neutralise(body),
+                    title=neutralise(title),
+                    notify_type=kind,
+                    body_format=apprise.NotifyFormat.TEXT,
+                    timeout=self.timeout,
                 )
             except Exception as exc:  # a plugin bug must not stop the other notifications
                 error = f"{type(exc).__name__}: {exc}"
@@ -217,7 +233,7 @@ class AppriseSender:
                 return Delivery(True)
             messages = [e.message for e in result.logs() if e.level in ("WARNING", "ERROR")]
             error = "; ".join(messages) or f"Apprise: {getattr(result.status, 'name', 'FAILURE')}"
-        return Delivery(False, scrub(error, urls)[:500])
+        return Delivery(False, neutralise(scrub(error, urls))[:500])
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,30 +6,54 @@ from collections.abc import Sequence
 
 from socialops.classification.store import BatchResult, UrgentItem
 from socialops.ingest import ChannelResult
+from socialops.text_safety import neutralise
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A markdown table cell or list item: one line, no pipes, no control characters."""
+    return neutralise(text).replace("|", "\\|").replace("\n", " ").replace("\t", " ")
+
+
+def resume_note(result: ChannelResult) -> str:
+    """``resumes after 12:05:00 UTC`` for a rate-limited channel, else empty."""
+    if result.resume_at is None:
+        return ""
+    return f"resumes after {result.resume_at.strftime('%H:%M:%S')} UTC (the next run continues)"
 
 
 def ingest_summary_markdown(results: Sequence[ChannelResult], failures: dict[str, str]) -> str:
-    """One row per channel (stored, duplicates, quarantined, skipped), then the reasons."""
+    """One row per channel (stored, duplicates, quarantined, skipped), then the reasons.
+
+    A channel that failed shows what it committed before the failure, and when it resumes.
+    """
     lines = [
         "# Mentions ingested",
         "",
         "| channel | platform | pages | fetched | stored | already stored | quarantined "
-        "| skipped | outside window | seconds | status |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| skipped | outside window | re-read (late) | seconds | status |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
+    with_results = set()
     for r in results:
-        status = "ok" if r.backfill_complete else "ok (backfill continues next run)"
+        with_results.add(r.channel)
+        if r.error is not None or r.channel in failures:
+            reason = failures.get(r.channel) or r.error or ""
+            note = resume_note(r)
+            status = f"**failed** (figures: committed before it): {_cell(reason)}"
+            if note:
+                status += f"; {note}"
+        elif r.backfill_complete:
+            status = "ok"
+        else:
+            status = "ok (backfill continues next run)"
         lines.append(
             f"| {r.channel} | {r.platform} | {r.pages} | {r.fetched} | {r.stored} "
             f"| {r.duplicates} | {r.quarantined} | {sum(r.skipped.values())} "
-            f"| {r.outside_window} | {r.seconds:.2f} | {status} |"
+            f"| {r.outside_window} | {r.rechecked} ({r.late}) | {r.seconds:.2f} | {status} |"
         )
     for name, reason in sorted(failures.items()):
-        lines.append(f"| {name} | | | | | | | | | | **failed**: {_cell(reason)} |")
+        if name not in with_results:
+            lines.append(f"| {name} | | | | | | | | | | | **failed**: {_cell(reason)} |")
     reasons: dict[str, int] = {}
     skipped: dict[str, int] = {}
     for r in results:

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     rate_limit_max_wait_seconds: float = Field(
         default=120.0, ge=0, description="Longest in-place wait for a platform's quota reset."
     )
+    http_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long a platform request may take to answer."
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

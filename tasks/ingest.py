@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import task_run
 from prefect.tasks import exponential_backoff
 
 from connectors import registry
-from connectors.errors import Retryable
+from connectors.errors import RateLimited, Retryable
 from socialops import quality
-from socialops.config import OrgConfig, load_config
-from socialops.ingest import ChannelIngest, ChannelResult, IngestRun
+from socialops.config import Channel, OrgConfig, load_config
+from socialops.ingest import ChannelFailed, ChannelIngest, ChannelResult, IngestRun
 from socialops.reports import ingest_summary_markdown
 from socialops.secrets import redact
 from socialops.settings import get_settings
+from socialops.text_safety import neutralise
 
 
 def _org() -> OrgConfig:
@@ -26,7 +29,7 @@ def _org() -> OrgConfig:
 
 
 def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry on transient platform errors only.
+    """Retry on transient platform errors only (a retry resumes where the last one stopped).
 
     ``RateLimited`` reaches a task only when the reset is further away than the connector was
     allowed to wait; retrying seconds later cannot help, so the channel fails with the reset
@@ -34,11 +37,20 @@ def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
     """
     try:
         state.result()
+    except ChannelFailed as exc:
+        return exc.retryable
     except Retryable:
         return True
     except Exception:
         return False
     return False
+
+
+RETRIES = 3
+# What earlier attempts of a task run committed, so the summary counts the whole run. Retries
+# run in the same process as the attempt before them.
+_EARLIER: dict[str, ChannelResult] = {}
+_EARLIER_LOCK = threading.Lock()
 
 
 @task(name="load-channels", cache_policy=NO_CACHE)
@@ -67,29 +79,74 @@ def _rules() -> quality.QualityRules:
 @task(
     name="ingest-channel",
     task_run_name="ingest-{channel_name}",
-    retries=3,
+    retries=RETRIES,
     retry_delay_seconds=exponential_backoff(backoff_factor=1),
     retry_jitter_factor=0.5,
     retry_condition_fn=retry_transient,
     cache_policy=NO_CACHE,
 )
 def ingest_channel(channel_name: str, backfill_hours: float | None = None) -> ChannelResult:
-    """Fetch one channel from its stored position, validate, quarantine, store, move on."""
+    """Fetch one channel from its stored position, validate, quarantine, store, move on.
+
+    On an error, what was fetched is committed first; ``ChannelFailed`` then carries those
+    figures, the reason and, when rate limited, the time the channel can resume.
+    """
     settings = get_settings()
     channel = _org().channel(channel_name)
     if backfill_hours is not None:
         channel = channel.model_copy(update={"backfill_hours": backfill_hours})
-    with registry.open_source(
-        channel, max_rate_limit_wait=settings.rate_limit_max_wait_seconds
-    ) as source:
-        return ChannelIngest(
-            channel=channel,
-            source=source,
-            database_url=settings.resolved_database_url(),
-            batch_size=settings.ingest_batch_size,
-            rules=_rules(),
-            backfill=backfill_hours is not None,
-        ).run()
+    attempt = str(task_run.id)
+    with _EARLIER_LOCK:
+        earlier = _EARLIER.pop(attempt, None)
+    walk: ChannelIngest | None = None
+    try:
+        with registry.open_source(
+            channel,
+            max_rate_limit_wait=settings.rate_limit_max_wait_seconds,
+            timeout=settings.http_timeout_seconds,
+        ) as source:
+            walk = ChannelIngest(
+                channel=channel,
+                source=source,
+                database_url=settings.resolved_database_url(),
+                batch_size=settings.ingest_batch_size,
+                rules=_rules(),
+                backfill=backfill_hours is not None,
+            )
+            result = walk.run()
+    except Exception as exc:
+        failed = _failed(channel, walk, exc, earlier)
+        # The traceback goes to the run's logs (the CLI's console shows one line instead).
+        get_run_logger().error("channel %s failed: %s", channel.name, failed, exc_info=exc)
+        if failed.retryable and task_run.run_count <= RETRIES:
+            with _EARLIER_LOCK:
+                _EARLIER[attempt] = failed.result
+        raise failed from exc
+    if earlier is not None:
+        result.carry(earlier)
+    return result
+
+
+def _failed(
+    channel: Channel, walk: ChannelIngest | None, exc: Exception, earlier: ChannelResult | None
+) -> ChannelFailed:
+    reason = neutralise(f"{type(exc).__name__}: {exc}")
+    result = (
+        walk.result
+        if walk is not None
+        else ChannelResult(channel=channel.name, platform=channel.platform)
+    )
+    result.error = reason
+    if isinstance(exc, RateLimited):
+        result.resume_at = exc.reset_at
+    if earlier is not None:
+        result.carry(earlier)
+    return ChannelFailed(
+        reason,
+        result=result,
+        retryable=isinstance(exc, Retryable),
+        resume_at=result.resume_at,
+    )
 
 
 @task(name="publish-ingest-summary", cache_policy=NO_CACHE)

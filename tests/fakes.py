@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from connectors.errors import Retryable
+from connectors.errors import RateLimited, Retryable
 from socialops.mentions import InvalidItem, Mention, MentionPage, SkippedItem
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -23,13 +23,24 @@ class FeedItem:
 class FakeFeed:
     """A platform feed with Mastodon's paging semantics over zero-padded cursors.
 
-    ``fail_on_call`` makes the n-th fetch raise (a dropped connection) to test resumption.
+    ``fail_on_call`` makes the n-th fetch raise (a dropped connection) to test resumption;
+    ``quota`` answers ``RateLimited`` once that many pages were served since ``refill()``.
     """
 
     items: list[FeedItem] = field(default_factory=list)
     calls: list[tuple[str | None, str | None]] = field(default_factory=list)
     fail_on_call: set[int] = field(default_factory=set)
     channel: str = "mastodon-main"
+    quota: int | None = None
+    served: int = 0
+
+    def refill(self) -> None:
+        """A new rate-limit window."""
+        self.served = 0
+
+    def insert(self, item: FeedItem) -> None:
+        """An item whose id sorts among those already served (it became visible late)."""
+        self.items = sorted([*self.items, item], key=lambda i: i.cursor)
 
     @classmethod
     def every_minute(cls, count: int, *, newest: datetime = T0) -> FakeFeed:
@@ -52,6 +63,11 @@ class FakeFeed:
         self.calls.append((max_id, min_id))
         if len(self.calls) in self.fail_on_call:
             raise Retryable("connection reset by peer")
+        if self.quota is not None and self.served >= self.quota:
+            raise RateLimited(
+                "rate-limit quota spent until 12:05", reset_at=T0 + timedelta(minutes=5)
+            )
+        self.served += 1
         if min_id is not None:
             page = [i for i in self.items if i.cursor > min_id][:limit]
             direction = "newer"
@@ -73,6 +89,7 @@ class FakeFeed:
             newest_cursor=page[0].cursor if page else None,
             oldest_cursor=page[-1].cursor if page else None,
             oldest_created_at=page[-1].created_at if page else None,
+            newest_created_at=page[0].created_at if page else None,
             direction=direction,
         )
 

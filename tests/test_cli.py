@@ -201,3 +201,82 @@ def test_inbox_shows_an_item_withdrawn_after_reclassification(env: Path) -> None
     assert code == 0 and status == {spam: "withdrawn", kept: "open"}
     code, out, _err = invoke("inbox")
     assert code == 0 and out.count("withdrawn") == 1 and out.count("due") == 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_token_variable_set_but_empty_is_called_empty(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOCIALOPS_MASTODON_TOKEN", "")
+    code, _out, err = invoke("ingest")
+    assert code == 2
+    assert "SOCIALOPS_MASTODON_TOKEN is set but empty" in err and "not set" not in err
+    code, out, _err = invoke("check-config")
+    assert code == 0 and "SOCIALOPS_MASTODON_TOKEN EMPTY" in out
+    no_traceback(err)
+
+
+HOSTILE = (
+    "\x1b[31mred\x1b]0;retitled\x07 \x1b]8;;http://evil.example/\x1b\\click\x1b]8;;\x1b\\\r\x9b2J"
+)
+
+
+def _has_controls(text: str) -> bool:
+    return any(ch not in "\n\t" and (ord(ch) < 32 or 127 <= ord(ch) < 160) for ch in text)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_inbox_and_quarantine_never_print_a_mentions_control_characters(env: Path) -> None:
+    from socialops import storage
+    from socialops.mentions import InvalidItem
+
+    url = get_settings().resolved_database_url()
+    hostile = mention(
+        "h1", text=HOSTILE, author_display_name="Ann\x1b[8m", author_handle="ann\x9b@x.example"
+    )
+    with session_scope(url) as session:
+        storage.store_mentions(session=session, mentions=[hostile])
+        storage.quarantine_items(
+            session=session,
+            channel="mastodon-main",
+            platform="mastodon",
+            stage="parse",
+            items=[InvalidItem(raw={"id": "\x1b[2J"}, reason=f"could not map: {HOSTILE}")],
+        )
+    for command in (["inbox"], ["quarantine"], ["quarantine", "--json"]):
+        code, out, err = invoke(*command)
+        assert code == 0, err
+        assert not _has_controls(out), command
+    code, out, _err = invoke("inbox")
+    assert "␛[31mred" in out  # shown as a picture of ESC, not obeyed
+    code, out, _err = invoke("inbox", "--json")
+    assert code == 0 and not _has_controls(out)
+    [row] = [json.loads(line) for line in out.splitlines()]
+    assert row["text"] == HOSTILE  # stored as received, and scripts get it exactly
+    assert row["author_display_name"] == "Ann\x1b[8m"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_inbox_json_streams_beyond_ten_thousand(env: Path) -> None:
+    from datetime import timedelta
+
+    from socialops import storage
+
+    url = get_settings().resolved_database_url()
+    start = mention("x").created_at
+    assert start is not None
+    with session_scope(url) as session:
+        storage.store_mentions(
+            session=session,
+            mentions=[
+                mention(f"m{i:05d}", created_at=start + timedelta(seconds=i)) for i in range(10_050)
+            ],
+        )
+    code, out, err = invoke("inbox", "--json", "--limit", "10040")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 10_040
+    assert json.loads(lines[0])["external_id"] == "m10049"
+    assert json.loads(lines[-1])["external_id"] == "m00010"
+    code, _out, err = invoke("inbox", "--limit", "10040")
+    assert code == 1 and "use --json for more" in err

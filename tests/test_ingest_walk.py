@@ -7,11 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from connectors.errors import Retryable
+from connectors.errors import RateLimited, Retryable
 from socialops import storage
 from socialops.config import Channel
 from socialops.db import get_engine, session_scope
-from socialops.ingest import ChannelIngest, ChannelResult
+from socialops.ingest import ChannelIngest, ChannelResult, CursorStuck
+from socialops.mentions import InvalidItem, MentionPage
 from socialops.quality import QualityRules
 from tests.fakes import T0, FakeFeed, FeedItem, fixed_clock
 
@@ -66,7 +67,10 @@ def test_second_run_fetches_only_what_is_new(database_url: str) -> None:
     feed.calls.clear()
     result = ingest(feed, database_url, at=T0 + timedelta(hours=3))
     assert (result.stored, result.duplicates) == (170, 0)
-    assert feed.calls[0] == (None, "00000200")  # forwards from the stored position
+    # First the overlap behind the stored position is read again (10 minutes: 10 items), then
+    # forwards from the position.
+    assert feed.calls[:2] == [("00000200", None), (None, "00000200")]
+    assert (result.rechecked, result.late) == (80, 0)
     assert len(stored_ids(database_url)) == 370
     again = ingest(feed, database_url, at=T0 + timedelta(hours=3))
     assert (again.fetched, again.stored) == (0, 0)
@@ -159,3 +163,170 @@ def test_an_empty_feed_is_fine(database_url: str) -> None:
     assert (result.fetched, result.stored, result.newest_cursor) == (0, 0, None)
     feed = FakeFeed([FeedItem("00000001", T0)])
     assert ingest(feed, database_url).stored == 1
+
+
+def state_of(url: str) -> storage.ChannelState | None:
+    with session_scope(url) as session:
+        state = storage.get_channel_state(session=session, channel="mastodon-main")
+        if state is not None:
+            session.expunge(state)
+        return state
+
+
+def test_a_rate_limit_mid_walk_commits_what_was_fetched_and_resumes_there(
+    database_url: str,
+) -> None:
+    """A quota smaller than one batch (5 pages a window, 5,000 per batch): before, every run
+    re-fetched the same pages and stored nothing; now each run keeps its pages."""
+    feed = FakeFeed.every_minute(1000)  # 13 pages, backfill of 48 h reaches them all
+    feed.quota = 5
+    stored: list[int] = []
+    while len(stored) < 10:
+        feed.refill()
+        walk = ChannelIngest(
+            channel=CHANNEL.model_copy(update={"backfill_hours": 48}),
+            source=feed,
+            database_url=database_url,
+            batch_size=5000,
+            rules=QualityRules(),
+            now=fixed_clock(T0),
+        )
+        try:
+            stored.append(walk.run().stored)
+            break
+        except RateLimited:
+            stored.append(walk.result.stored)
+            assert walk.result.error == "RateLimited: rate-limit quota spent until 12:05"
+            state = state_of(database_url)
+            assert state is not None and state.backfill_cursor is not None
+    assert stored == [400, 400, 200]  # the last run: 3 pages, then forwards (nothing new)
+    ids = stored_ids(database_url)
+    assert len(ids) == len(set(ids)) == 1000
+
+    # Forwards too: 900 new mentions, 4 pages a window.
+    feed.add(900, start=T0)
+    feed.quota = 4
+    stored = []
+    for _ in range(6):
+        feed.refill()
+        try:
+            stored.append(
+                ingest(feed, database_url, at=T0 + timedelta(hours=16), batch=5000).stored
+            )
+            break
+        except RateLimited:
+            stored.append(len(stored_ids(database_url)) - 1000 - sum(stored))
+    assert stored[0] == 240  # the first window: the overlap page, then 3 new pages kept
+    assert len(set(stored_ids(database_url))) == len(stored_ids(database_url)) == 1900
+
+
+def test_a_failure_mid_walk_reports_what_it_committed(database_url: str) -> None:
+    feed = FakeFeed.every_minute(1000)
+    feed.fail_on_call = {4}
+    walk = ChannelIngest(
+        channel=CHANNEL.model_copy(update={"backfill_hours": 48}),
+        source=feed,
+        database_url=database_url,
+        batch_size=5000,
+        rules=QualityRules(),
+        now=fixed_clock(T0),
+    )
+    with pytest.raises(Retryable):
+        walk.run()
+    assert (walk.result.pages, walk.result.stored) == (3, 240)
+    assert walk.result.error == "Retryable: connection reset by peer"
+    assert walk.result.backfill_complete is False
+    with session_scope(database_url) as session:
+        audit = session.execute(select(storage.AuditRow)).scalars().one()
+        assert audit.action == "ingest.channel-failed" and audit.details["stored"] == 240
+
+
+def test_an_id_revealed_late_behind_the_position_is_found_by_the_overlap(
+    database_url: str,
+) -> None:
+    feed = FakeFeed.every_minute(200)
+    ingest(feed, database_url)
+    # Its id was given before the newest ones, but it became visible only now.
+    feed.insert(FeedItem("000001975", T0 - timedelta(minutes=3)))
+    feed.add(5, start=T0)
+    result = ingest(feed, database_url, at=T0 + timedelta(hours=1))
+    assert "s000001975" in stored_ids(database_url)
+    assert (result.stored, result.late, result.duplicates) == (6, 1, 0)
+    assert result.fetched == 5  # the re-read is counted apart: `rechecked`
+    assert result.rechecked == 80  # one page: it reaches back past the 10-minute window
+
+
+def test_the_overlap_can_be_turned_off(database_url: str) -> None:
+    feed = FakeFeed.every_minute(200)
+    ingest(feed, database_url)
+    feed.insert(FeedItem("000001975", T0 - timedelta(minutes=3)))
+    feed.calls.clear()
+    result = ingest(feed, database_url, overlap_minutes=0)
+    assert feed.calls == [(None, "00000200")] and result.late == 0
+
+
+class RepeatingServer:
+    """A broken or hostile server: ``next`` leads back to the same page, forever."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.page = FakeFeed.every_minute(3).fetch_mentions_page()
+        self.page.invalid.append(InvalidItem(raw={"id": "bad-1"}, reason="bad"))
+
+    def fetch_mentions_page(
+        self, *, max_id: str | None = None, min_id: str | None = None, limit: int = 80
+    ) -> MentionPage:
+        self.calls += 1
+        return self.page.model_copy(update={"oldest_cursor": "00000001"})
+
+
+def test_a_cursor_that_does_not_move_stops_the_walk(database_url: str) -> None:
+    server = RepeatingServer()
+    walk = ChannelIngest(
+        channel=CHANNEL,
+        source=server,
+        database_url=database_url,
+        batch_size=500,
+        rules=QualityRules(),
+        now=fixed_clock(T0),
+    )
+    with pytest.raises(CursorStuck, match="does not move past cursor '00000001'"):
+        walk.run()
+    assert server.calls == 2  # not 1,000
+    assert (walk.result.stored, walk.result.quarantined) == (3, 1)  # the first page, kept
+    with session_scope(database_url) as session:
+        assert len(session.execute(select(storage.QuarantineRow)).scalars().all()) == 1
+
+
+class CyclingServer:
+    """Pages that advance their cursors but serve the same items again and again."""
+
+    def __init__(self, pages: int) -> None:
+        self.pages = pages
+        self.served = 0
+        self.items = FakeFeed.every_minute(3).fetch_mentions_page()
+        self.items.invalid.append(InvalidItem(raw={"id": "bad-1", "n": 1}, reason="bad"))
+
+    def fetch_mentions_page(
+        self, *, max_id: str | None = None, min_id: str | None = None, limit: int = 80
+    ) -> MentionPage:
+        self.served += 1
+        if self.served > self.pages:
+            return MentionPage()
+        cursor = f"c{1000 - self.served}"
+        return self.items.model_copy(update={"oldest_cursor": cursor, "newest_cursor": cursor})
+
+
+def test_an_item_served_twice_in_a_run_is_taken_once(database_url: str) -> None:
+    walk = ChannelIngest(
+        channel=CHANNEL,
+        source=CyclingServer(pages=5),
+        database_url=database_url,
+        batch_size=500,
+        rules=QualityRules(),
+        now=fixed_clock(T0),
+    )
+    result = walk.run()
+    assert (result.stored, result.quarantined, result.duplicates) == (3, 1, 0)
+    assert result.repeated == 4 * 4  # four more pages of the same 3 mentions and 1 bad item
+    assert result.quarantine_reasons == {"bad": 1}

@@ -245,3 +245,50 @@ def test_the_released_template_says_why() -> None:
         "Ann, mention 7 from zed@social.example no longer needs you: it was reclassified for "
         "Care, and eve has it now."
     )
+
+
+HOSTILE = (
+    "\x1b[31mred\x1b]0;retitled\x07 \x1b]8;;http://evil.example/\x1b\\click\x1b]8;;\x1b\\\r\x9b2J"
+)
+
+
+def _has_controls(text: str) -> bool:
+    return any(ch not in "\n\t" and (ord(ch) < 32 or 127 <= ord(ch) < 160) for ch in text)
+
+
+def test_a_mentions_control_characters_never_reach_a_notification() -> None:
+    org = org_from(small_org())
+    title, body = notify.render(
+        org,
+        "urgent",
+        {"assignee_name": "Ann", "author": "mallory\x1b[2J", "text": HOSTILE, "mention_id": 7},
+    )
+    assert not _has_controls(title) and not _has_controls(body)
+    assert "\u241b[31mred" in body and "mallory\u241b[2J" in body  # shown, not obeyed
+    assert "\n" in body  # the template's own new lines stay
+
+
+@pytest.mark.parametrize(
+    ("target_format", "expected"),
+    [
+        ("text", "<b>[click](http://evil.example/)</b>"),
+        ("markdown", "\\[click\\]\\(http://evil\\.example/\\)"),  # escaped: not a link
+        ("html", "&lt;b&gt;[click](http://evil.example/)&lt;/b&gt;"),  # escaped: not markup
+    ],
+)
+def test_apprise_bodies_carry_a_mentions_text_as_text(
+    endpoint: Endpoint, target_format: str, expected: str
+) -> None:
+    text = "\x1b]8;;http://evil.example/\x1b\\<b>[click](http://evil.example/)</b>\x1b]8;;\x1b\\"
+    delivery = notify.AppriseSender(timeout=5)(
+        urls=[endpoint.url(f"hooks/ann?format={target_format}")],
+        title="Mention \x1b[5m7",
+        body=text,
+        urgent=False,
+    )
+    assert delivery.ok
+    [arrival] = endpoint.wait_for(1)
+    assert not _has_controls(arrival.payload["message"]) and not _has_controls(
+        arrival.payload["title"]
+    )
+    assert expected in arrival.payload["message"]

@@ -467,9 +467,9 @@ def test_spent_quota_waits_for_the_reset_before_the_next_request(
     client.fetch_mentions_page()
     assert clock.sleeps == []  # the response that spent the quota is used as is
     client.fetch_mentions_page()
-    assert clock.sleeps == [30.5]
+    assert clock.sleeps == [31.5]  # the reset plus a second: servers round it down
     client.fetch_mentions_page()  # remaining 299 again: no wait
-    assert clock.sleeps == [30.5]
+    assert clock.sleeps == [31.5]
 
 
 def test_spent_quota_with_a_far_reset_raises_without_sending(
@@ -485,7 +485,7 @@ def test_spent_quota_with_a_far_reset_raises_without_sending(
     with pytest.raises(RateLimited) as caught:
         client.fetch_mentions_page()
 
-    assert caught.value.reset_at == reset
+    assert caught.value.reset_at == reset + mastodon.RESET_MARGIN
     assert len(routes.requests) == 1 and clock.sleeps == []
 
 
@@ -496,7 +496,7 @@ def test_429_waits_until_the_reset_then_succeeds(
 
     page = client.fetch_mentions_page()
 
-    assert clock.sleeps == [45.0]
+    assert clock.sleeps == [46.0]  # a second past the reset, which servers round down
     assert len(page.mentions) == 1 and len(routes.requests) == 2
 
 
@@ -530,7 +530,7 @@ def test_429_with_a_reset_too_far_raises_rate_limited(
     with pytest.raises(RateLimited, match="HTTP 429") as caught:
         client.fetch_mentions_page()
 
-    assert caught.value.reset_at == reset
+    assert caught.value.reset_at == reset + mastodon.RESET_MARGIN
     assert clock.sleeps == []
 
 
@@ -545,7 +545,7 @@ def test_429_waits_are_bounded_per_call(
     with pytest.raises(RateLimited, match="after 5 waits"):
         client.fetch_mentions_page()
 
-    assert clock.sleeps == [10.0] * 5
+    assert clock.sleeps == [11.0] * 5
     assert routes.unused == 0
 
 
@@ -737,7 +737,7 @@ def test_post_429_is_rate_limited_without_waiting(
     with pytest.raises(RateLimited) as caught:
         client.post_status(text="hi", idempotency_key="k1")
 
-    assert caught.value.reset_at == reset
+    assert caught.value.reset_at == reset + mastodon.RESET_MARGIN
     assert clock.sleeps == [] and len(routes.requests) == 1
 
 
@@ -812,3 +812,77 @@ def test_closed_client_refuses_requests(routes: RouteTable, clock: FakeClock) ->
     with pytest.raises(RuntimeError):
         client.fetch_mentions_page()
     assert routes.requests == []
+
+
+# --- what cannot succeed is not retried; what is shown is safe ------------------------------
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        RecordedResponse(
+            200, (("content-type", "text/html; charset=utf-8"),), b"<!doctype html><h1>Hi"
+        ),
+        RecordedResponse(200, (), b"\n<html><body>parked domain</body></html>"),
+    ],
+)
+def test_a_web_page_answering_200_is_rejected_at_once_naming_type_and_base_url(
+    client: mastodon.MastodonClient, routes: RouteTable, clock: FakeClock, page: RecordedResponse
+) -> None:
+    routes.add("GET", NOTIFICATIONS, page)
+
+    with pytest.raises(Rejected) as caught:
+        client.fetch_mentions_page()
+
+    message = str(caught.value)
+    assert "HTTP 200 with" in message and BASE in message and "check base_url" in message
+    assert ("text/html" in message) == (page.headers != ())
+    assert len(routes.requests) == 1 and clock.sleeps == []  # asked once, never again
+
+
+def test_a_5xx_names_its_content_type(client: mastodon.MastodonClient, routes: RouteTable) -> None:
+    bad_gateway = RecordedResponse(502, (("content-type", "text/html"),), b"<h1>502</h1>")
+    routes.add("GET", NOTIFICATIONS, bad_gateway, bad_gateway, bad_gateway)
+    with pytest.raises(Retryable, match=re.escape("HTTP 502 (text/html) (3 attempts)")):
+        client.fetch_mentions_page()
+
+
+def test_the_platforms_error_message_is_shown_without_control_characters(
+    client: mastodon.MastodonClient, routes: RouteTable
+) -> None:
+    hostile = "\x1b]0;pwned\x07\x1b[31mThe access token\x9b2J is invalid\r"
+    routes.add("GET", NOTIFICATIONS, json_response(401, {"error": hostile}))
+    with pytest.raises(Rejected) as caught:
+        client.fetch_mentions_page()
+    message = str(caught.value)
+    assert "The access token" in message and "is invalid" in message
+    assert all(ch in "\n\t" or not (ord(ch) < 32 or 127 <= ord(ch) < 160) for ch in message)
+    assert "\u241b]0;pwned" in message  # shown as a picture of ESC, not obeyed
+
+
+def test_the_link_header_host_is_never_followed(
+    client: mastodon.MastodonClient, routes: RouteTable
+) -> None:
+    """Only the cursor is taken from a Link header: the next request goes to base_url."""
+    evil = MENTION_PAGE.with_headers(
+        {
+            "link": '<https://evil.example/api/v1/notifications?max_id=5>; rel="next", '
+            '<https://evil.example/api/v1/notifications?min_id=9>; rel="prev"'
+        }
+    )
+    routes.add("GET", NOTIFICATIONS, evil)
+    page = client.fetch_mentions_page()
+    assert (page.oldest_cursor, page.newest_cursor) == ("5", "9")
+    routes.add("GET", f"{NOTIFICATIONS}?types%5B%5D=mention&limit=80&max_id=5", MENTION_PAGE)
+    client.fetch_mentions_page(max_id="5")
+    assert {r.url.host for r in routes.requests} == {"localhost"}
+
+
+def test_a_redirect_to_another_origin_is_refused(
+    client: mastodon.MastodonClient, routes: RouteTable
+) -> None:
+    moved = RecordedResponse(302, (("location", "https://evil.example/api/v1/notifications"),), b"")
+    routes.add("GET", NOTIFICATIONS, moved)
+    with pytest.raises(Rejected, match=re.escape("redirected to https://evil.example")) as caught:
+        client.fetch_mentions_page()
+    assert caught.value.status_code == 302 and len(routes.requests) == 1

@@ -571,3 +571,28 @@ def test_cached_bodies_take_their_own_size() -> None:
     # Each item keeps its notification and its body; orjson's ~32 KB output buffer would be kept
     # with every body unless copied out (380 MB for a 24,000-mention sandbox, measured).
     assert held < cached * (4 * body + 4_000)
+
+
+def test_ids_can_become_visible_out_of_order() -> None:
+    """Like a real server whose workers give ids before their inserts commit: a late mention
+    appears behind newer ones, and a forward walk from the newest id never sees it."""
+    clock = Clock(NOW)
+    world = World(_config(clock, rate_per_hour=3600, late_fraction=0.2, late_seconds=30))
+    feed = world.feed()
+    newest_k = feed.visible[-1]
+    newest_id = int(feed.item(newest_k).notification_id)
+    behind = [k for k in feed.held() if k < newest_k]
+    assert behind, "some ids older than the newest visible one are not visible yet"
+    assert not set(behind) & set(feed.visible)
+    clock.advance(seconds=31)
+    assert set(behind) <= set(feed.visible)
+    late_ids = {feed.item(k).notification_id for k in behind}
+    forward, _n, _new, _old = feed.page(min_id=newest_id, limit=80)
+    assert not late_ids & {item["id"] for item in json.loads(forward)}  # skipped going forwards
+    again, _n, _new, _old = feed.page(max_id=newest_id + 1, limit=80)
+    assert late_ids <= {item["id"] for item in json.loads(again)}  # there when read again
+    ids = [int(feed.item(k).notification_id) for k in feed.visible]
+    assert ids == sorted(ids) and len(ids) == len(set(ids))
+    assert feed.find_notification(str(min(late_ids))) is not None
+    with pytest.raises(ValueError, match="late_fraction"):
+        SandboxConfig(late_fraction=2)
