@@ -39,6 +39,8 @@ def _svg(fig: Any, title: str) -> str:
     plt.close(fig)
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg") :]
+    # matplotlib's metadata block names a creation date and outside schemas: not needed.
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
     # Scale with the page (phones), keep the aspect ratio; a label for screen readers.
     svg = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r"<svg\1", svg, count=1)
     return svg.replace("<svg", f'<svg class="chart" role="img" aria-label="{_attr(title)}"', 1)
