@@ -9,7 +9,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from socialops.config import load_config
+from socialops.config import OrgConfig, load_config
 from socialops.report import deliver, files
 from socialops.report.metrics import WeeklyReport
 from socialops.report.render import to_markdown
@@ -17,7 +17,7 @@ from socialops.report.week import IsoWeek
 from socialops.settings import get_settings
 
 
-def _org():  # type: ignore[no-untyped-def]
+def _org() -> OrgConfig:
     settings = get_settings()
     return load_config(settings.config, channels_path=settings.channels)
 

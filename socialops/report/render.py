@@ -74,10 +74,10 @@ def _rows(report: WeeklyReport) -> Iterator[tuple[str, str, str, str]]:
         yield "sentiment", s, "change_in_share", "" if change is None else str(change)
     for scope, block in _response_blocks(report):
         for part in ("all", "business_hours", "out_of_hours"):
-            p = Percentiles(**block[part])
-            yield "response_time", scope, f"{part}_count", str(p.count)
-            yield "response_time", scope, f"{part}_median_seconds", _blank(p.median_seconds)
-            yield "response_time", scope, f"{part}_p90_seconds", _blank(p.p90_seconds)
+            pct = Percentiles(**block[part])
+            yield "response_time", scope, f"{part}_count", str(pct.count)
+            yield "response_time", scope, f"{part}_median_seconds", _blank(pct.median_seconds)
+            yield "response_time", scope, f"{part}_p90_seconds", _blank(pct.p90_seconds)
     for dept, fig in report.sla["by_department"].items():
         for key in ("met", "breached", "pending", "withdrawn", "compliance"):
             yield "sla", dept, key, _blank(fig[key])

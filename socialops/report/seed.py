@@ -380,7 +380,15 @@ def seed_week(
                     f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                     f"(SELECT COALESCE(MAX(id), 1) FROM {name}))"
                 )
-    return SeedResult(*counts, seconds=time.perf_counter() - started)
+    mentions_n, classified_n, assigned_n, steps_n, notes_n = counts
+    return SeedResult(
+        mentions=mentions_n,
+        classifications=classified_n,
+        assignments=assigned_n,
+        escalation_steps=steps_n,
+        notifications=notes_n,
+        seconds=time.perf_counter() - started,
+    )
 
 
 def _text(department: str, k: int) -> str:
