@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: install demo test check lint format typecheck ui sandbox bench lock clean model
+.PHONY: install demo test check lint format typecheck ui sandbox bench lock clean model report-screenshot
 
 MODEL  := socialops/classification/models/default.joblib
 
@@ -59,6 +59,17 @@ bench: install
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/classify.py
 	$(BIN)/python benchmarks/routing.py
+	$(BIN)/python benchmarks/report.py
+
+# The weekly report in Debian's headless Chromium, at phone and desktop widths: screenshots
+# under .socialops/reports/, and a failure on any console error. Seeds a demo week first.
+# (Chromium: `apt-get install -y chromium`.)
+REPORT_WEEK ?= 2026-W47
+report-screenshot: install
+	SOCIALOPS_HOME=$(CURDIR)/.socialops/screenshot $(BIN)/socialops seed --mentions 20000 --week $(REPORT_WEEK)
+	SOCIALOPS_HOME=$(CURDIR)/.socialops/screenshot $(BIN)/socialops report --week $(REPORT_WEEK) -o .socialops/reports/weekly-report-$(REPORT_WEEK).html
+	scripts/report-screenshot.sh .socialops/reports/weekly-report-$(REPORT_WEEK).html .socialops/reports/phone.png 390
+	scripts/report-screenshot.sh .socialops/reports/weekly-report-$(REPORT_WEEK).html .socialops/reports/desktop.png 1280
 
 model: $(STAMP)
 	$(BIN)/socialops classify-train

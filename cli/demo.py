@@ -66,6 +66,22 @@ def _write_channels(path: Path, sandbox: SandboxServer) -> None:
     )
 
 
+def _write_report() -> Path:
+    """The current week's report, through the weekly-report flow (files and artifacts; the
+    summary is not sent from the demo)."""
+    from datetime import UTC, datetime
+
+    from flows.weekly_report import weekly_report
+    from socialops.config import load_config
+    from socialops.report.week import IsoWeek
+    from socialops.settings import get_settings
+
+    settings = get_settings()
+    zone = load_config(settings.config, channels_path=settings.channels).organisation.timezone
+    week = IsoWeek.containing(datetime.now(UTC), zone).label
+    return Path(weekly_report(week=week, send=False).files["html"])
+
+
 def run_demo(console: Console, *, fault_rate: float) -> None:
     from sqlalchemy.engine import make_url
 
@@ -109,6 +125,7 @@ def run_demo(console: Console, *, fault_rate: float) -> None:
         show_classify(run_classify())
         show_route(run_route())
         received = sandbox.sandbox.inbox_total
+    report_path = _write_report()
 
     settings = get_settings()
     db = make_url(settings.resolved_database_url()).render_as_string(hide_password=True)
@@ -125,6 +142,7 @@ def run_demo(console: Console, *, fault_rate: float) -> None:
             f"[bold]channels[/]  {channels_file}\n"
             f"[bold]runs[/]      {prefect_where}\n"
             f"[bold]flow run[/]  {state.state_details.flow_run_id} ({state.type.value})\n"
+            f"[bold]report[/]    {report_path} (this week so far; socialops report --week W)\n"
             f"[bold]notified[/]  {received} messages reached the sandbox's webhook sink "
             "(set SOCIALOPS_NOTIFY_URL to an Apprise URL for Slack, email, ntfy...)\n"
             "[bold]next[/]      socialops inbox \\[--department legal] | socialops quarantine"

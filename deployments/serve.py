@@ -17,6 +17,7 @@ from flows.classify_mentions import classify_mentions
 from flows.escalate_overdue import escalate_overdue
 from flows.ingest_mentions import ingest_mentions
 from flows.route_mentions import route_mentions
+from flows.weekly_report import weekly_report
 
 # An ingest still running when the next one is due: skip the new one, the old one catches up.
 ONE_AT_A_TIME = ConcurrencyLimitConfig(
@@ -30,7 +31,34 @@ ESCALATE_EVERY = timedelta(minutes=2)
 
 def deployments(ingest_every: timedelta = timedelta(minutes=5)) -> list[Any]:
     """Every scheduled stage of the pipeline, as Prefect deployments."""
-    return [*_ingest(ingest_every), *_classify(), *routing_deployments()]
+    return [*_ingest(ingest_every), *_classify(), *routing_deployments(), *report_deployments()]
+
+
+REPORT_CRON = "0 8 * * 1"  # Mondays 08:00, in the organisation's time zone
+
+
+def _org_timezone() -> str:
+    from socialops.config import load_config
+    from socialops.settings import get_settings
+
+    settings = get_settings()
+    return load_config(settings.config, channels_path=settings.channels).organisation.timezone
+
+
+def report_deployments(timezone: str | None = None) -> list[Any]:
+    """The weekly report, Mondays 08:00 local time (the last complete week); on demand with
+    ``week`` for any other."""
+    from prefect.schedules import Cron
+
+    return [
+        weekly_report.to_deployment(
+            name="scheduled",
+            schedules=[Cron(REPORT_CRON, timezone=timezone or _org_timezone())],
+            concurrency_limit=ONE_AT_A_TIME,
+            description="Write the last complete week's report and send its summary.",
+            tags=["socialops", "report"],
+        ),
+    ]
 
 
 def _classify() -> list[Any]:

@@ -116,6 +116,32 @@ class Organisation(_Strict):
     timezone: str = "UTC"
 
 
+class Reports(_Strict):
+    """The weekly report: who receives its summary, and how it links to the full report."""
+
+    recipients: list[rota_models.Handle] = Field(
+        default_factory=list, description="People (by handle) sent the summary every week."
+    )
+    notify_env: rota_models.EnvName | None = Field(
+        default=None,
+        description="Also send to the Apprise URL(s) in this variable (a team channel, a list).",
+    )
+    link_base_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Where $SOCIALOPS_HOME/reports/ is published; the summary links there.",
+    )
+    notable_mentions: int = Field(default=10, ge=0, le=100)
+
+    @field_validator("recipients")
+    @classmethod
+    def _unique(cls, recipients: list[str]) -> list[str]:
+        twice = sorted({r for r in recipients if recipients.count(r) > 1})
+        if twice:
+            raise ValueError(f"named more than once: {', '.join(twice)}")
+        return recipients
+
+
 DepartmentId = Literal[
     "customer_relations", "marketing", "public_relations", "hr", "legal", "triage"
 ]
@@ -132,17 +158,26 @@ class OrgConfig(_Strict):
     holidays: dict[str, list[rota_models.Holiday]] = Field(default_factory=dict)
     rotas: rota_models.Rotas | None = None
     notifications: rota_models.Notifications = rota_models.Notifications()
+    reports: Reports = Reports()
 
     @model_validator(mode="after")
     def _references(self) -> OrgConfig:
+        handles = {p.handle for p in self.people}
         rota_models.raise_problems(
             "OrgConfig",
-            rota_models.reference_problems(
-                departments={str(key): value for key, value in self.departments.items()},
-                people=self.people,
-                holidays=self.holidays,
-                rotas=self.rotas,
-            ),
+            [
+                *rota_models.reference_problems(
+                    departments={str(key): value for key, value in self.departments.items()},
+                    people=self.people,
+                    holidays=self.holidays,
+                    rotas=self.rotas,
+                ),
+                *(
+                    (("reports", "recipients", i), f"no person with handle {h!r}", h)
+                    for i, h in enumerate(self.reports.recipients)
+                    if h not in handles
+                ),
+            ],
         )
         return self
 

@@ -62,3 +62,24 @@ def test_prefect_yaml_entrypoints_exist_and_match_the_flows() -> None:
         path, _, name = deployment["entrypoint"].partition(":")
         assert (REPO / path).exists()
         assert f"def {name}(" in (REPO / path).read_text()
+
+
+def test_weekly_report_runs_mondays_at_eight_in_the_organisations_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from socialops.config import load_config
+    from socialops.settings import reset_settings_cache
+
+    monkeypatch.setenv("SOCIALOPS_CONFIG", str(REPO / "config" / "northwind.yaml"))
+    monkeypatch.delenv("SOCIALOPS_CHANNELS", raising=False)
+    reset_settings_cache()
+    zone = load_config(REPO / "config" / "northwind.yaml").organisation.timezone
+    by_name = {(d.flow_name, d.name): d for d in deployments()}
+    report = by_name[("weekly-report", "scheduled")]
+    schedule = report.schedules[0].schedule
+    assert schedule.cron == "0 8 * * 1" and schedule.timezone == zone == "Europe/London"
+    assert report.concurrency_limit == 1
+    spec = yaml.safe_load((REPO / "deployments" / "prefect.yaml").read_text())
+    [entry] = [d for d in spec["deployments"] if "weekly_report" in d["entrypoint"]]
+    assert entry["schedules"] == [{"cron": "0 8 * * 1", "timezone": zone}]
+    reset_settings_cache()

@@ -1,0 +1,128 @@
+"""Weekly report benchmark: the whole report against one full scan of the mentions table.
+
+    .venv/bin/python benchmarks/report.py [--mentions 1000000] [--file PATH] [--reuse]
+
+Seeds N mentions in one ISO week (``socialops seed``: mentions, classifications, assignments,
+escalation steps, notifications) into a SQLite file and prints the seed rate; then times the
+whole report (every query and the rota's on-call hours; rendering separately) against one
+full-scan ``GROUP BY`` over one mentions column on the same file, best of three each.
+Targets: report <= 5 x the scan, and < 5 s. With SOCIALOPS_TEST_POSTGRES_URL set, the same on
+a fresh PostgreSQL database (dropped afterwards).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from socialops.config import load_config  # noqa: E402
+from socialops.db import dispose_engines, get_engine, migrate, session_scope  # noqa: E402
+from socialops.report.metrics import build_report  # noqa: E402
+from socialops.report.render import to_html  # noqa: E402
+from socialops.report.seed import seed_week  # noqa: E402
+from socialops.report.week import IsoWeek  # noqa: E402
+from socialops.rota.schedule import engine_for  # noqa: E402
+
+WEEK = "2026-W47"
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def best(fn: Callable[[], object], runs: int = 3) -> tuple[float, float]:
+    """Best wall time and its CPU time over ``runs``."""
+    results = []
+    for _ in range(runs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        fn()
+        results.append((time.perf_counter() - wall, time.process_time() - cpu))
+    return min(results)
+
+
+def run(url: str, mentions: int, reuse: bool, label: str) -> None:
+    org = load_config(REPO / "config" / "northwind.yaml")
+    week = IsoWeek.parse(WEEK, org.organisation.timezone)
+    rota = engine_for(org)
+    migrate(url)
+    engine = get_engine(url)
+    with engine.connect() as conn:
+        have = conn.execute(text("SELECT count(*) FROM mentions")).scalar_one()
+    if not (reuse and have >= mentions):
+        cpu = time.process_time()
+        seeded = seed_week(engine=engine, org=org, week=week, mentions=mentions, rota=rota, now=NOW)
+        cpu = time.process_time() - cpu
+        print(
+            f"[{label}] seed: {seeded.rows:,} rows ({seeded.mentions:,} mentions) in "
+            f"{seeded.seconds:.1f} s = {seeded.rows_per_second:,.0f} rows/s "
+            f"({seeded.rows / cpu:,.0f} rows per CPU-second of this process)"
+        )
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    else:
+        print(f"[{label}] reusing {have:,} mentions")
+
+    def scan() -> None:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT channel, count(*) FROM mentions GROUP BY channel")).all()
+
+    holder: dict[str, object] = {}
+
+    def report() -> None:
+        with session_scope(url) as session:
+            holder["r"] = build_report(
+                session=session, engine=rota, week=week, organisation="bench", now=NOW
+            )
+
+    scan_wall, scan_cpu = best(scan)
+    report_wall, report_cpu = best(report)
+    render_wall, _ = best(lambda: to_html(holder["r"]), runs=1)  # type: ignore[arg-type]
+    ratio = report_wall / scan_wall
+    print(
+        f"[{label}] full-scan GROUP BY channel: {scan_wall:.3f} s (cpu {scan_cpu:.3f}); "
+        f"whole report: {report_wall:.3f} s (cpu {report_cpu:.3f}) = {ratio:.1f} x the scan "
+        f"(target <= 5 x, < 5 s: {'met' if ratio <= 5 and report_wall < 5 else 'NOT met'}); "
+        f"HTML with charts: {render_wall:.2f} s; load average {os.getloadavg()[0]:.1f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mentions", type=int, default=1_000_000)
+    parser.add_argument("--file", type=Path, default=REPO / ".socialops" / "bench-report.db")
+    parser.add_argument("--reuse", action="store_true", help="keep an already seeded file")
+    args = parser.parse_args()
+    if not args.reuse:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{args.file}{suffix}").unlink(missing_ok=True)
+    run(f"sqlite:///{args.file}", args.mentions, args.reuse, "sqlite")
+    dispose_engines()
+    base = os.environ.get("SOCIALOPS_TEST_POSTGRES_URL")
+    if not base:
+        print("[postgresql] skipped: SOCIALOPS_TEST_POSTGRES_URL is not set")
+        return
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = make_url(base).set(database=name).render_as_string(hide_password=False)
+        run(url, args.mentions, False, "postgresql")
+    finally:
+        dispose_engines()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
