@@ -197,13 +197,15 @@ def to_mention(
 def _map_post(
     item: Any, *, channel: str, model: type[Notification] | type[PostView]
 ) -> feeds.Entry:
-    at = parse_time(item.get("indexedAt")) if isinstance(item, dict) else None
     if not isinstance(item, dict):
         return feeds.Entry(InvalidItem(raw=item, reason="item is not a JSON object"), None)
+    at = parse_time(item.get("indexedAt"))
+    uri = item.get("uri") if isinstance(item.get("uri"), str) else None
     try:
         post = model.model_validate(item)
     except ValidationError as exc:
-        return feeds.Entry(InvalidItem(raw=item, reason=describe_validation_error(exc)), at)
+        invalid = InvalidItem(raw=item, reason=describe_validation_error(exc))
+        return feeds.Entry(invalid, at, key=uri)
     if isinstance(post, Notification) and post.reason not in MENTION_REASONS:
         skipped = SkippedItem(
             cursor=post.uri, reason=f"notification reason {post.reason!r} is not a mention"
@@ -216,7 +218,7 @@ def _map_post(
         )
     except ValidationError as exc:
         reason = "record." + describe_validation_error(exc)
-        return feeds.Entry(InvalidItem(raw=item, reason=reason), at)
+        return feeds.Entry(InvalidItem(raw=item, reason=reason), at, key=uri)
     return feeds.Entry(mention, at, key=mention.external_id)
 
 
@@ -303,6 +305,7 @@ class BlueskyClient(http.ReadClient):
             cutoff=now() - timedelta(hours=backfill_hours),
             reread=REREAD,
             max_pages=max_pages,
+            now=now,
         )
 
     # -- MentionSource ----------------------------------------------------------------------

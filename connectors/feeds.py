@@ -31,6 +31,7 @@ from socialops.mentions import InvalidItem, Mention, MentionPage, SkippedItem
 logger = logging.getLogger(__name__)
 
 END = "end"
+_FUTURE_MARGIN = timedelta(minutes=5)
 _WATERMARK = "t:"
 
 
@@ -42,7 +43,8 @@ class Entry:
     at: datetime | None
     """The platform's paging time (``indexedAt``, ``created_utc``); ``None`` when unreadable."""
     key: str | None = None
-    """The stored identity (``Mention.external_id``), for once-per-channel."""
+    """The post's identity (``Mention.external_id``, also read from an item that did not
+    parse), so a post seen through two streams is stored, or quarantined, once."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class MergedFeed:
         cutoff: datetime,
         reread: timedelta,
         max_pages: int,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         if not streams:
             raise ValueError("give at least one stream")
@@ -101,6 +104,7 @@ class MergedFeed:
         self.cutoff = cutoff
         self.reread = reread
         self.max_pages = max_pages
+        self._now = now
         self._first_seen: dict[str, str] = {}
         self._pending: list[Entry] | None = None
         self.complete = True
@@ -116,13 +120,20 @@ class MergedFeed:
             return self._newer(parse_watermark(min_id), limit)
         return self._older(max_id, limit)
 
+    def _times(self, entries: list[Entry]) -> list[datetime]:
+        """The paging times to trust: a time in the future (a broken or hostile item, e.g. a
+        Reddit ``created_utc`` in 2099) must never become the position, or everything before
+        it would be skipped."""
+        latest = self._now() + _FUTURE_MARGIN
+        return [e.at for e in entries if e.at is not None and e.at <= latest]
+
     # -- backwards ---------------------------------------------------------------------------
     def _older(self, cursor: str | None, limit: int) -> MentionPage:
         index, token = self._decode(cursor)
         while index < len(self.streams):
             stream = self.streams[index]
             page = stream.fetch(token, self.cutoff, limit)
-            times = [e.at for e in page.entries if e.at is not None]
+            times = self._times(page.entries)
             stream_done = (
                 not page.entries
                 or page.next_cursor is None
@@ -164,8 +175,7 @@ class MergedFeed:
             return out
         for entry in chunk:
             self._put(out, entry.item)
-        times = [e.at for e in chunk if e.at is not None]
-        top = max([since, *times])
+        top = max([since, *self._times(chunk)])
         out.newest_cursor = watermark(top)
         out.oldest_cursor = out.newest_cursor
         return out
@@ -181,13 +191,13 @@ class MergedFeed:
                 for entry in page.entries:
                     if entry.at is not None and entry.at < floor:
                         continue
-                    if isinstance(entry.item, Mention) and entry.key is not None:
+                    if entry.key is not None and not isinstance(entry.item, SkippedItem):
                         first = self._first_seen.setdefault(entry.key, stream.name)
                         if first != stream.name:
                             entry = _seen_before(entry, first)
                     order += 1
                     found.append((entry.at or floor, order, entry))
-                times = [e.at for e in page.entries if e.at is not None]
+                times = self._times(page.entries)
                 if not page.entries or page.next_cursor is None or (times and min(times) < floor):
                     break
                 token = page.next_cursor
@@ -206,7 +216,7 @@ class MergedFeed:
     # -- shared ------------------------------------------------------------------------------
     def _fill(self, out: MentionPage, entries: list[Entry], stream: str) -> None:
         for entry in entries:
-            if isinstance(entry.item, Mention) and entry.key is not None:
+            if entry.key is not None and not isinstance(entry.item, SkippedItem):
                 first = self._first_seen.setdefault(entry.key, stream)
                 if first != stream:
                     entry = _seen_before(entry, first)

@@ -143,7 +143,8 @@ def map_listing(
                 )
         except ValidationError as exc:
             reason = "data." + describe_validation_error(exc)
-            entries.append(feeds.Entry(InvalidItem(raw=child, reason=reason), at))
+            name = data.get("name") if isinstance(data.get("name"), str) else None
+            entries.append(feeds.Entry(InvalidItem(raw=child, reason=reason), at, key=name))
             continue
         entries.append(feeds.Entry(mention, at, key=mention.external_id))
     return entries
@@ -226,6 +227,7 @@ class RedditClient(http.ReadClient):
             cutoff=now() - timedelta(hours=backfill_hours),
             reread=REREAD,
             max_pages=max_pages,
+            now=now,
         )
 
     def fetch_mentions_page(
