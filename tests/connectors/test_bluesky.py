@@ -194,7 +194,17 @@ def test_link_facets_become_the_full_uri_at_utf8_byte_offsets() -> None:
 
 def test_reply_and_minimal_records_and_a_thread_post_map() -> None:
     reply = bluesky.PostRecord.model_validate(fixture("docs_post_record_reply.json"))
-    assert reply.reply and reply.reply.root.uri != reply.reply.parent.uri or reply.reply
+    assert reply.reply is not None
+    author = bluesky.Author(did="did:plc:abc", handle="ann.bsky.social")
+    mapped = bluesky.to_mention(
+        uri="at://did:plc:abc/app.bsky.feed.post/3k",
+        author=author,
+        record=reply,
+        channel="c",
+        raw={},
+    )
+    assert mapped.thread_id == reply.reply.root.uri
+    assert mapped.in_reply_to_id == reply.reply.parent.uri
     minimal = bluesky.PostRecord.model_validate(fixture("docs_post_record_minimal.json"))
     assert minimal.text and bluesky.parse_time(minimal.created_at)
     thread = fixture("getPostThread.marshalx.json")
