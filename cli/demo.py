@@ -32,6 +32,40 @@ DEMO_CHANNELS = (
     ("mastodon-main", "main", "SOCIALOPS_MASTODON_TOKEN"),
     ("mastodon-help", "help", "SOCIALOPS_MASTODON_HELP_TOKEN"),
 )
+# The other platforms' sandboxes, on the same port: (channel entry, secret variables).
+DEMO_PLATFORM_CHANNELS: tuple[tuple[dict[str, object], tuple[str, ...]], ...] = (
+    (
+        {
+            "name": "bluesky-main",
+            "platform": "bluesky",
+            "identifier": "northwind.bsky.social",
+            "token_env": "SOCIALOPS_BLUESKY_APP_PASSWORD",
+            "search": ["northwind"],
+        },
+        ("SOCIALOPS_BLUESKY_APP_PASSWORD",),
+    ),
+    (
+        {
+            "name": "reddit-main",
+            "platform": "reddit",
+            "client_id": "sandbox-app",
+            "client_secret_env": "SOCIALOPS_REDDIT_CLIENT_SECRET",
+            "token_env": "SOCIALOPS_REDDIT_REFRESH_TOKEN",
+            "search": ["northwind"],
+        },
+        ("SOCIALOPS_REDDIT_REFRESH_TOKEN", "SOCIALOPS_REDDIT_CLIENT_SECRET"),
+    ),
+    (
+        {
+            "name": "x-main",
+            "platform": "x",
+            "user_id": "1500000000000000001",
+            "token_env": "SOCIALOPS_X_BEARER_TOKEN",
+            "monthly_read_budget": 15000,
+        },
+        ("SOCIALOPS_X_BEARER_TOKEN",),
+    ),
+)
 
 
 @app.command()
@@ -58,6 +92,10 @@ def _write_channels(path: Path, sandbox: SandboxServer) -> None:
         }
         for name, instance, token_env in DEMO_CHANNELS
     ]
+    for entry, _secrets in DEMO_PLATFORM_CHANNELS:
+        url = sandbox.platform_url(str(entry["platform"]))
+        extra = {"auth_url": url} if entry["platform"] == "reddit" else {}
+        channels.append({**entry, "base_url": url, **extra, "backfill_hours": 24})
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         "# Written by `socialops demo`: the sandbox's channels for this run.\n"
@@ -97,6 +135,9 @@ def run_demo(console: Console, *, fault_rate: float) -> None:
         os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
     for _name, _instance, token_env in DEMO_CHANNELS:
         os.environ.setdefault(token_env, "sandbox-" + secrets.token_urlsafe(12))
+    for _entry, names in DEMO_PLATFORM_CHANNELS:
+        for name in names:
+            os.environ.setdefault(name, "sandbox-" + secrets.token_urlsafe(12))
 
     config = SandboxConfig(
         instances=[instance for _n, instance, _t in DEMO_CHANNELS],

@@ -28,7 +28,7 @@ def sandbox(
     ] = 0.0,
     late_seconds: Annotated[float, typer.Option(min=0)] = 30.0,
 ) -> None:
-    """Run the built-in platform sandbox (a Mastodon API) until interrupted."""
+    """Run the built-in platform sandbox (Mastodon, Bluesky, Reddit, X) until interrupted."""
     from sandbox.server import serve
     from sandbox.world import SandboxConfig
 
@@ -41,8 +41,11 @@ def sandbox(
         late_fraction=late_fraction,
         late_seconds=late_seconds,
     )
+    base = f"http://{host}:{port}"
     console.print(
-        f"sandbox: Mastodon API for {', '.join(names)} at http://{host}:{port}/i/<instance> "
-        "(any bearer token; Ctrl-C stops)"
+        f"sandbox: Mastodon API for {', '.join(names)} at {base}/i/<instance>; Bluesky at "
+        f"{base}/bluesky (identifier northwind.bsky.social), Reddit at {base}/reddit "
+        f"(also its auth_url), X at {base}/x (user_id 1500000000000000001); any secret is "
+        "accepted. Ctrl-C stops."
     )
     serve(config, host=host, port=port)

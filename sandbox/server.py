@@ -1,4 +1,9 @@
-"""Running the sandbox: blocking for the CLI, or in a background thread for tests and demos."""
+"""Running the sandbox: blocking for the CLI, or in a background thread for tests and demos.
+
+One port serves every platform: Mastodon at the root (and ``/i/<instance>``), Bluesky under
+``/bluesky``, Reddit under ``/reddit`` and X under ``/x``, so a channel's ``base_url`` points
+at ``http://127.0.0.1:8787/<platform>``.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,44 @@ import socket
 import threading
 import time
 from types import TracebackType
+from typing import Any
 
 import httpx
 import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
+from sandbox import bluesky, reddit, x
 from sandbox.mastodon import Sandbox, create_app, sandbox_of
 from sandbox.world import SandboxConfig, World
+
+PLATFORM_PREFIXES = ("bluesky", "reddit", "x")
+
+
+def create_combined_app(config: SandboxConfig | None = None) -> Starlette:
+    """Every platform's app on one port; ``app.state.sandbox`` is Mastodon's state, and
+    ``app.state.platforms`` maps ``bluesky``/``reddit``/``x`` to theirs."""
+    mastodon_app = create_app(config)
+    world = sandbox_of(mastodon_app).world
+    apps = {
+        "bluesky": bluesky.create_app(world),
+        "reddit": reddit.create_app(world),
+        "x": x.create_app(world),
+    }
+    app = Starlette(
+        routes=[
+            *(Mount(f"/{name}", app=platform_app) for name, platform_app in apps.items()),
+            Mount("", app=mastodon_app),
+        ]
+    )
+    app.state.sandbox = sandbox_of(mastodon_app)
+    app.state.platforms = {
+        "bluesky": apps["bluesky"].state.bluesky,
+        "reddit": apps["reddit"].state.reddit,
+        "x": apps["x"].state.x,
+    }
+    return app
+
 
 WARM_NEWEST = 100_000
 """How many of the newest notifications are serialised before serving (the rest on demand)."""
@@ -25,7 +62,7 @@ def serve(
     warm: bool = True,
 ) -> None:
     """Serve the sandbox until interrupted (``socialops sandbox --port N``)."""
-    app = create_app(config)
+    app = create_combined_app(config)
     if warm:
         sandbox_of(app).world.warm(WARM_NEWEST)
     uvicorn.run(
@@ -58,7 +95,7 @@ class SandboxServer:
         startup_timeout: float = 10.0,
     ) -> None:
         self.config = config or SandboxConfig()
-        self.app = create_app(self.config)
+        self.app = create_combined_app(self.config)
         self._warm = warm
         self._startup_timeout = startup_timeout
         self._socket: socket.socket | None = None
@@ -82,6 +119,16 @@ class SandboxServer:
         if not self.port:
             raise RuntimeError("the sandbox is not running")
         return f"http://127.0.0.1:{self.port}"
+
+    def platform_url(self, platform: str) -> str:
+        """Base URL of the Bluesky, Reddit or X emulation (``<url>/<platform>``)."""
+        if platform not in PLATFORM_PREFIXES:
+            raise KeyError(f"no platform {platform!r}; served: {list(PLATFORM_PREFIXES)}")
+        return f"{self.url}/{platform}"
+
+    def platform(self, name: str) -> Any:
+        """The state of a platform app (``bluesky.BlueskySandbox`` and so on)."""
+        return self.app.state.platforms[name]
 
     def instance_url(self, name: str) -> str:
         """Base URL of instance ``name`` (``<url>/i/<name>``)."""

@@ -57,31 +57,93 @@ class Channel(_Strict):
         description="Each run re-reads this much (of item time) behind the newest position: "
         "servers can make an older id visible after newer ones. 0 turns it off.",
     )
+    # Bluesky: the account that logs in (token_env holds its app password).
+    identifier: str | None = Field(
+        default=None, description="Bluesky: handle, email or DID of the account."
+    )
+    # Bluesky and Reddit: brand keywords searched besides the account's own notifications.
+    search: list[str] = Field(default_factory=list, max_length=10)
+    # Reddit: the OAuth app; token_env holds a refresh token, or the password with `username`.
+    client_id: str | None = None
+    client_secret_env: str | None = None
+    username: str | None = None
+    user_agent: str | None = None
+    auth_url: str | None = Field(default=None, pattern=r"^https?://")
+    # X: whose mentions (the numeric user id), and what a month may cost.
+    user_id: str | None = Field(default=None, pattern=r"^[0-9]{1,20}$")
+    monthly_read_budget: int | None = Field(
+        default=None, ge=0, description="X: posts read per calendar month (UTC), at most."
+    )
+    monthly_write_budget: int | None = Field(
+        default=None, ge=0, description="X: posts created per calendar month (UTC), at most."
+    )
 
-    @field_validator("token_env")
+    @field_validator("token_env", "client_secret_env")
     @classmethod
-    def _env_name(cls, value: str) -> str:
-        if not _ENV_NAME.match(value):
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_NAME.match(value):
             raise ValueError(
                 "must be the NAME of an environment variable (e.g. SOCIALOPS_MASTODON_TOKEN), "
                 "not a token: tokens never sit in files"
             )
         return value
 
+    @model_validator(mode="after")
+    def _platform_fields(self) -> Channel:
+        own = _PLATFORM_FIELDS[self.platform]
+        misplaced = sorted(
+            name
+            for fields in _PLATFORM_FIELDS.values()
+            for name in fields
+            if name not in own and getattr(self, name) not in (None, [])
+        )
+        if misplaced:
+            raise ValueError(f"{', '.join(misplaced)}: not used by a {self.platform} channel")
+        missing = [name for name in _REQUIRED_FIELDS[self.platform] if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"a {self.platform} channel needs {', '.join(missing)}")
+        return self
+
     def token(self) -> SecretStr:
-        """The channel's access token, from the environment. Raises ConfigError if unset."""
-        value = os.environ.get(self.token_env)
-        if value is None:
-            raise ConfigError(
-                f"channel {self.name!r}: environment variable {self.token_env} is not set "
-                f"(it must hold the {self.platform} access token)"
-            )
-        if not value.strip():
-            raise ConfigError(
-                f"channel {self.name!r}: environment variable {self.token_env} is set but "
-                f"empty (it must hold the {self.platform} access token)"
-            )
-        return SecretStr(value)
+        """The channel's secret, from the environment. Raises ConfigError if unset or empty."""
+        return _secret(self, self.token_env, _SECRET_NAMES[self.platform])
+
+    def client_secret(self) -> SecretStr | None:
+        """Reddit: the OAuth app's secret (``None`` for an installed app, which has none)."""
+        if self.client_secret_env is None:
+            return None
+        return _secret(self, self.client_secret_env, "Reddit app secret")
+
+
+_PLATFORM_FIELDS: dict[str, tuple[str, ...]] = {
+    "mastodon": (),
+    "bluesky": ("identifier", "search"),
+    "reddit": ("search", "client_id", "client_secret_env", "username", "user_agent", "auth_url"),
+    "x": ("user_id", "monthly_read_budget", "monthly_write_budget"),
+}
+_REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "mastodon": (),
+    "bluesky": ("identifier",),
+    "reddit": ("client_id",),
+    "x": ("user_id",),
+}
+_SECRET_NAMES = {
+    "mastodon": "Mastodon access token",
+    "bluesky": "Bluesky app password",
+    "reddit": "Reddit refresh token (or, with username, the account password)",
+    "x": "X bearer token",
+}
+
+
+def _secret(channel: Channel, env: str, what: str) -> SecretStr:
+    value = os.environ.get(env, "")
+    if not value.strip():
+        state = "is set but empty" if env in os.environ else "is not set"
+        raise ConfigError(
+            f"channel {channel.name!r}: environment variable {env} {state} "
+            f"(it must hold the {what})"
+        )
+    return SecretStr(value)
 
 
 class Department(_Strict):

@@ -310,7 +310,11 @@ class ChannelIngest:
             position, pages_left = self._walk_backwards(position, pages_left)
         if position.backfill_cursor is None and pages_left > 0:
             # A backward walk from the top has just read what an overlap would read again.
-            if not backwards and self.channel.overlap_minutes > 0:
+            if (
+                not backwards
+                and self.channel.overlap_minutes > 0
+                and not getattr(self.source, "rereads_overlap", False)
+            ):
                 pages_left = self._reread_overlap(position, pages_left)
             if pages_left > 0:
                 self._walk_forwards(position, pages_left)

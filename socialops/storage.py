@@ -435,3 +435,20 @@ class NotificationRow(Base):
     # Quiet hours: held until the department opens, then sent only if it still applies.
     deferred_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     skip_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ConnectorStateRow(Base):
+    """What a platform client keeps between runs, per channel and key.
+
+    A Bluesky session (``session``: the access and refresh tokens createSession issued, never the
+    app password) and an X channel's monthly usage (``usage:2026-08``). Written by the client
+    through :mod:`socialops.connector_state`, outside the ingest transaction: the platform
+    counted the request whether or not the batch is committed.
+    """
+
+    __tablename__ = "connector_state"
+
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

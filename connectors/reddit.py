@@ -1,0 +1,403 @@
+"""Reddit (OAuth API): username mentions from the inbox, and brand keywords from search.
+
+Payload models mirror Reddit's Listings (see tests/fixtures/reddit): a username mention is an
+inbox comment (``t1``), a search result a submission (``t3``). The fullname (``t1_ekftbox``) is
+the ``external_id``. Reddit reports some failures as HTTP 200 with ``json.errors``
+(``[["RATELIMIT", "... try again in 5 minutes.", "ratelimit"]]``): they are read before the data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+
+from connectors import feeds, http
+from connectors.errors import RateLimited, Rejected
+from connectors.mastodon import describe_validation_error
+from socialops.mentions import InvalidItem, Mention, MentionPage, RawJSON, SkippedItem
+
+MAX_PAGE_SIZE = 100
+REREAD = timedelta(minutes=15)
+"""How far below the stored position a forward run reads again (late-approved comments)."""
+WEB = "https://www.reddit.com"
+_TOKEN_MARGIN = timedelta(seconds=60)
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class InboxComment(_Payload):
+    """A ``t1`` child of ``/message/mentions`` (the fields we read)."""
+
+    name: str
+    author: str
+    body: str = ""
+    created_utc: float
+    context: str | None = None
+    parent_id: str | None = None
+    subreddit: str | None = None
+    type: str | None = None
+
+
+class Submission(_Payload):
+    """A ``t3`` child of a search Listing (the fields we read)."""
+
+    name: str
+    author: str
+    title: str = ""
+    selftext: str = ""
+    created_utc: float
+    permalink: str | None = None
+    subreddit: str | None = None
+    over_18: bool = False
+
+
+# --------------------------------------------------------------------------------------------
+# Mapping
+# --------------------------------------------------------------------------------------------
+
+
+def epoch_time(value: float) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def comment_url(context: str | None) -> str | None:
+    """The comment's permalink: ``context`` without ``?context=3``."""
+    if not context:
+        return None
+    path = context.split("?", 1)[0]
+    return path if path.startswith("http") else WEB + path
+
+
+def _thread_of(context: str | None) -> str | None:
+    match = re.search(r"/comments/([a-z0-9]+)/", context or "")
+    return f"t3_{match.group(1)}" if match else None
+
+
+def comment_to_mention(comment: InboxComment, *, channel: str, raw: RawJSON) -> Mention:
+    return Mention(
+        platform="reddit",
+        external_id=comment.name,
+        channel=channel,
+        url=comment_url(comment.context),
+        author_handle=comment.author,
+        text=comment.body,
+        created_at=epoch_time(comment.created_utc),
+        thread_id=_thread_of(comment.context),
+        in_reply_to_id=comment.parent_id,
+        visibility="public",
+        raw=raw,
+    )
+
+
+def submission_to_mention(post: Submission, *, channel: str, raw: RawJSON) -> Mention:
+    text = post.title if not post.selftext else f"{post.title}\n\n{post.selftext}"
+    permalink = post.permalink or ""
+    return Mention(
+        platform="reddit",
+        external_id=post.name,
+        channel=channel,
+        url=(permalink if permalink.startswith("http") else WEB + permalink) if permalink else None,
+        author_handle=post.author,
+        text=text,
+        created_at=epoch_time(post.created_utc),
+        thread_id=post.name,
+        visibility="public",
+        raw=raw,
+    )
+
+
+def map_listing(
+    children: list[Any], *, channel: str, kind: Literal["t1", "t3"]
+) -> list[feeds.Entry]:
+    """A Listing's children (newest first) as feed entries; other kinds are skipped."""
+    entries = []
+    for child in children:
+        data = child.get("data") if isinstance(child, dict) else None
+        if not isinstance(data, dict):
+            entries.append(feeds.Entry(InvalidItem(raw=child, reason="child has no data"), None))
+            continue
+        created = data.get("created_utc")
+        at = epoch_time(created) if isinstance(created, int | float) else None
+        if child.get("kind") != kind:
+            reason = f"{child.get('kind')!r} is not a {'comment' if kind == 't1' else 'post'}"
+            entries.append(feeds.Entry(SkippedItem(cursor=data.get("name"), reason=reason), at))
+            continue
+        try:
+            if kind == "t1":
+                mention = comment_to_mention(
+                    InboxComment.model_validate(data), channel=channel, raw=RawJSON.of(child)
+                )
+            else:
+                mention = submission_to_mention(
+                    Submission.model_validate(data), channel=channel, raw=RawJSON.of(child)
+                )
+        except ValidationError as exc:
+            reason = "data." + describe_validation_error(exc)
+            name = data.get("name") if isinstance(data.get("name"), str) else None
+            entries.append(feeds.Entry(InvalidItem(raw=child, reason=reason), at, key=name))
+            continue
+        entries.append(feeds.Entry(mention, at, key=mention.external_id))
+    return entries
+
+
+_WAIT = re.compile(r"(\d+)\s*(second|minute|hour)", re.IGNORECASE)
+
+
+def ratelimit_wait(message: str) -> timedelta:
+    """``"you are doing that too much. try again in 5 minutes."`` -> 5 minutes (else 1)."""
+    match = _WAIT.search(message)
+    if match is None:
+        return timedelta(minutes=1)
+    amount, unit = int(match.group(1)), match.group(2).lower()
+    return timedelta(seconds=amount * {"second": 1, "minute": 60, "hour": 3600}[unit])
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP client
+# --------------------------------------------------------------------------------------------
+
+
+class RedditClient(http.ReadClient):
+    """Reddit's OAuth API: inbox username mentions and keyword searches, as one feed."""
+
+    platform = "Reddit"
+
+    def __init__(
+        self,
+        *,
+        base_url: str = "https://oauth.reddit.com",
+        auth_url: str = WEB,
+        client_id: str,
+        client_secret: SecretStr | None,
+        secret: SecretStr,
+        username: str | None = None,
+        user_agent: str,
+        channel: str,
+        search: Sequence[str] = (),
+        backfill_hours: float = 48,
+        max_pages: int = 1000,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 10.0,
+        max_rate_limit_wait: float = 120.0,
+        get_attempts: int = 3,
+        backoff_base: float = 0.2,
+        sleep: Callable[[float], None] = http.default_sleep,
+        now: Callable[[], datetime] = http.utc_now,
+        jitter: Callable[[], float] | None = None,
+    ) -> None:
+        super().__init__(
+            base_url=base_url,
+            channel=channel,
+            secrets=(secret,) + ((client_secret,) if client_secret else ()),
+            user_agent=user_agent,
+            transport=transport,
+            timeout=timeout,
+            max_rate_limit_wait=max_rate_limit_wait,
+            get_attempts=get_attempts,
+            backoff_base=backoff_base,
+            sleep=sleep,
+            now=now,
+            jitter=jitter or http.make_jitter(),
+        )
+        self._auth_url = auth_url.rstrip("/")
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._secret = secret
+        self._username = username
+        self._token: str | None = None
+        self._token_expires: datetime | None = None
+        self.tokens_fetched = 0
+        streams = [feeds.Stream("mentions", self._mentions)]
+        streams += [
+            feeds.Stream(f"search {query!r}", self._searcher(query))
+            for query in dict.fromkeys(search)
+        ]
+        self.feed = feeds.MergedFeed(
+            streams,
+            cutoff=now() - timedelta(hours=backfill_hours),
+            reread=REREAD,
+            max_pages=max_pages,
+            now=now,
+        )
+
+    # The merged feed re-reads its own window behind the position (see connectors/feeds.py).
+    rereads_overlap = True
+
+    def fetch_mentions_page(
+        self, *, max_id: str | None = None, min_id: str | None = None, limit: int = 80
+    ) -> MentionPage:
+        """One page of the merged feed (see ``connectors.feeds``)."""
+        return self.feed.fetch_mentions_page(max_id=max_id, min_id=min_id, limit=limit)
+
+    def verify_credentials(self) -> dict[str, str]:
+        """The account the token acts for (``GET /api/v1/me``, scope ``identity``)."""
+        body = self._api("/api/v1/me", [], scope="the identity scope", check=_object)
+        return {"name": str(body.get("name", ""))}
+
+    # -- streams ----------------------------------------------------------------------------
+    def _mentions(self, cursor: str | None, since: datetime | None, limit: int) -> feeds.StreamPage:
+        return self._listing(
+            "/message/mentions", [], cursor, limit, kind="t1", scope="the privatemessages scope"
+        )
+
+    def _searcher(self, query: str) -> feeds.FetchPage:
+        def fetch(cursor: str | None, since: datetime | None, limit: int) -> feeds.StreamPage:
+            params = [("q", query), ("sort", "new"), ("type", "link")]
+            return self._listing(
+                "/search", params, cursor, limit, kind="t3", scope="the read scope"
+            )
+
+        return fetch
+
+    def _listing(
+        self,
+        path: str,
+        params: list[tuple[str, str]],
+        after: str | None,
+        limit: int,
+        *,
+        kind: Literal["t1", "t3"],
+        scope: str,
+    ) -> feeds.StreamPage:
+        query = [*params, ("limit", str(max(1, min(limit, MAX_PAGE_SIZE)))), ("raw_json", "1")]
+        if after:
+            query.append(("after", after))
+        body = self._api(path, query, scope=scope, check=_listing_body)
+        data = body["data"]
+        next_after = data.get("after")
+        return feeds.StreamPage(
+            map_listing(data["children"], channel=self._channel, kind=kind),
+            next_after if isinstance(next_after, str) and next_after else None,
+        )
+
+    # -- auth -------------------------------------------------------------------------------
+    def _api(
+        self,
+        path: str,
+        params: list[tuple[str, str]],
+        *,
+        scope: str,
+        check: Callable[[Any], None],
+    ) -> Any:
+        for attempt in range(2):
+            token = self._access_token()
+            try:
+                body, _ = self._send(
+                    "GET",
+                    f"{self._base_url}{path}",
+                    params=params,
+                    headers={"Authorization": f"bearer {token}"},
+                    scope=scope,
+                    check=check,
+                )
+                return body
+            except Rejected as exc:
+                if exc.status_code != 401 or attempt:
+                    raise
+                self._token = None  # revoked or expired early: fetch a new one, once
+        raise AssertionError("unreachable")
+
+    def _access_token(self) -> str:
+        if self._token and self._token_expires and self._now() < self._token_expires:
+            return self._token
+        form = (
+            {
+                "grant_type": "password",
+                "username": self._username,
+                "password": self._secret.get_secret_value(),
+            }
+            if self._username
+            else {"grant_type": "refresh_token", "refresh_token": self._secret.get_secret_value()}
+        )
+        secret = self._client_secret.get_secret_value() if self._client_secret else ""
+        body, _ = self._send(
+            "POST",
+            f"{self._auth_url}/api/v1/access_token",
+            data=form,
+            auth=(self._client_id, secret),
+            scope="a valid client id, secret and refresh token (or username and password)",
+            check=_object,
+        )
+        token = body.get("access_token")
+        if not isinstance(token, str) or not token:
+            error = body.get("error") or body.get("message") or "no access_token"
+            raise Rejected(
+                f"Reddit refused the credentials ({error}): check client_id, the secret in "
+                "client_secret_env and the token in token_env",
+                status_code=200,
+            )
+        expires = body.get("expires_in")
+        seconds = float(expires) if isinstance(expires, int | float) else 3600.0
+        self._token = token
+        self._token_expires = self._now() + timedelta(seconds=seconds) - _TOKEN_MARGIN
+        self._add_secret(token)
+        self.tokens_fetched += 1
+        return token
+
+    # -- platform specifics for the outcome loop --------------------------------------------
+    def _quota_spent_until(self, response: httpx.Response) -> datetime | None:
+        remaining = http.header_float(response, "x-ratelimit-remaining")
+        reset = http.header_float(response, "x-ratelimit-reset")
+        if remaining is None or reset is None or remaining >= 1:
+            return None
+        return self._now() + timedelta(seconds=reset)
+
+    def _rate_limit_lifts_at(self, response: httpx.Response) -> datetime | None:
+        reset = http.header_float(response, "x-ratelimit-reset")
+        return None if reset is None else self._now() + timedelta(seconds=reset)
+
+    def _error_detail(self, response: httpx.Response) -> str:
+        try:
+            body = response.json()
+        except ValueError:
+            return ""  # Reddit's error pages are HTML
+        if isinstance(body, dict):
+            parts = [body.get("message"), body.get("reason"), body.get("explanation")]
+            return ": ".join(str(p) for p in parts if p)
+        return ""
+
+    def _rejection_hint(self, status: int, scope: str) -> str:
+        if status in (401, 403):
+            return f"the token is invalid or revoked, or lacks {scope}"
+        return super()._rejection_hint(status, scope)
+
+
+def _object(body: Any) -> None:
+    if not isinstance(body, dict):
+        raise http.UnreadableBody("expected a JSON object")
+    _raise_json_errors(body)
+
+
+def _listing_body(body: Any) -> None:
+    _object(body)
+    data = body.get("data")
+    if body.get("kind") != "Listing" or not isinstance(data, dict):
+        raise http.UnreadableBody("expected a Listing")
+    if not isinstance(data.get("children"), list):
+        raise http.UnreadableBody("expected a Listing with children")
+
+
+def _raise_json_errors(body: dict[str, Any]) -> None:
+    """Reddit's HTTP 200 failures: ``{"json": {"errors": [[TYPE, message, field], ...]}}``."""
+    inner = body.get("json")
+    errors = inner.get("errors") if isinstance(inner, dict) else None
+    if not errors or not isinstance(errors, list):
+        return
+    described = []
+    for error in errors:
+        kind, message = [*error, "", ""][:2] if isinstance(error, list) else (error, "")
+        if kind == "RATELIMIT":
+            wait = ratelimit_wait(str(message))
+            raise RateLimited(f"Reddit: {message} (RATELIMIT)", reset_at=datetime.now(UTC) + wait)
+        described.append(f"{kind}: {message}" if message else str(kind))
+    raise Rejected(f"Reddit refused the request: {'; '.join(described)}", status_code=200)

@@ -1,0 +1,467 @@
+"""X API v2: the account's mentions, with a cost guard (X bills every post read and written).
+
+Payload models mirror API v2 (see tests/fixtures/x). The author comes from
+``includes.users`` (``expansions=author_id``). Paging: forwards with ``since_id`` (then
+``pagination_token`` within one run), backwards with ``until_id`` (stable across runs) and
+``start_time`` at the backfill cutoff, so posts older than the window are never paid for.
+No re-read window: X ids are assigned at creation and the mentions timeline is in id order, and
+every re-read post would be billed.
+
+The guard (:class:`UsageGuard`) keeps the month's posts read and written in the channel's
+:class:`~connectors.state.StateStore` and refuses, **before sending**, a request that could
+take the month past its budget (``BudgetExhausted``, a ``Rejected``: retrying cannot help).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from connectors import http
+from connectors.errors import Rejected
+from connectors.mastodon import describe_validation_error, parse_rfc3339
+from connectors.state import StateStore
+from socialops.mentions import InvalidItem, Mention, MentionPage, RawJSON, SkippedItem
+
+MAX_PAGE_SIZE = 100
+MIN_PAGE_SIZE = 5  # the mentions endpoint refuses max_results below 5
+TWEET_FIELDS = (
+    "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,lang,"
+    "entities,public_metrics,note_tweet"
+)
+USER_FIELDS = "username,name,public_metrics,verified"
+_END = "end"
+
+
+class BudgetExhausted(Rejected):
+    """The channel's monthly X budget would be exceeded by the next request: nothing was sent."""
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class PublicMetrics(_Payload):
+    followers_count: int | None = None
+
+
+class User(_Payload):
+    """``User`` (the fields we read)."""
+
+    id: str
+    username: str
+    name: str | None = None
+    public_metrics: PublicMetrics | None = None
+
+
+class ReferencedTweet(_Payload):
+    type: str
+    id: str
+
+
+class NoteTweet(_Payload):
+    text: str
+
+
+class Tweet(_Payload):
+    """``Tweet``. ``created_at`` stays a string: the quality suite judges it."""
+
+    id: str = Field(pattern=r"^[0-9]{1,19}$")
+    text: str
+    author_id: str | None = None
+    created_at: str | None = None
+    conversation_id: str | None = None
+    lang: str | None = None
+    referenced_tweets: list[ReferencedTweet] = Field(default_factory=list)
+    note_tweet: NoteTweet | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Mapping
+# --------------------------------------------------------------------------------------------
+
+
+def id_key(tweet_id: str) -> tuple[int, str]:
+    """Order of X ids (decimal strings of snowflakes) without trusting them as numbers."""
+    return len(tweet_id), tweet_id
+
+
+def to_mention(tweet: Tweet, author: User, *, channel: str, raw: RawJSON) -> Mention:
+    replied_to = next((r.id for r in tweet.referenced_tweets if r.type == "replied_to"), None)
+    text = tweet.note_tweet.text if tweet.note_tweet else tweet.text
+    return Mention(
+        platform="x",
+        external_id=tweet.id,
+        channel=channel,
+        url=f"https://x.com/{author.username}/status/{tweet.id}",
+        author_handle=author.username,
+        author_display_name=author.name or None,
+        author_followers=author.public_metrics.followers_count if author.public_metrics else None,
+        # v2 escapes &, < and > in text (the recordings carry none; test for it anyway).
+        text=html.unescape(text),
+        lang=None if tweet.lang in (None, "und", "zxx") else tweet.lang,
+        created_at=parse_rfc3339(tweet.created_at),
+        thread_id=tweet.conversation_id,
+        in_reply_to_id=replied_to,
+        visibility="public",
+        raw=raw,
+    )
+
+
+def map_mentions_page(
+    body: dict[str, Any], *, channel: str
+) -> list[Mention | InvalidItem | SkippedItem]:
+    """``data`` of a mentions response (newest first), authors from ``includes.users``."""
+    users: dict[str, User] = {}
+    includes = body.get("includes")
+    for raw_user in includes.get("users", []) if isinstance(includes, dict) else []:
+        try:
+            user = User.model_validate(raw_user)
+        except ValidationError:
+            continue
+        users[user.id] = user
+    out: list[Mention | InvalidItem | SkippedItem] = []
+    for item in body.get("data") or []:
+        if not isinstance(item, dict):
+            out.append(InvalidItem(raw=item, reason="item is not a JSON object"))
+            continue
+        try:
+            tweet = Tweet.model_validate(item)
+        except ValidationError as exc:
+            out.append(InvalidItem(raw=item, reason=describe_validation_error(exc)))
+            continue
+        if any(r.type == "retweeted" for r in tweet.referenced_tweets):
+            out.append(SkippedItem(cursor=tweet.id, reason="a repost, not a new mention"))
+            continue
+        author = users.get(tweet.author_id or "")
+        if author is None:
+            reason = (
+                "author_id: missing (request expansions=author_id)"
+                if tweet.author_id is None
+                else f"author {tweet.author_id} is not in includes.users"
+            )
+            out.append(InvalidItem(raw=item, reason=reason))
+            continue
+        raw = dict(item, author=author.model_dump(exclude_none=True))
+        out.append(to_mention(tweet, author, channel=channel, raw=RawJSON.of(raw)))
+    return out
+
+
+def _item_id(item: Mention | InvalidItem | SkippedItem) -> str | None:
+    if isinstance(item, Mention):
+        return item.external_id
+    if isinstance(item, SkippedItem):
+        return item.cursor
+    raw_id = item.raw.get("id") if isinstance(item.raw, dict) else None
+    return raw_id if isinstance(raw_id, str) and raw_id.isdigit() else None
+
+
+# --------------------------------------------------------------------------------------------
+# Cost guard
+# --------------------------------------------------------------------------------------------
+
+
+class UsageGuard:
+    """Monthly (UTC calendar month) budgets of posts read and written, kept in a StateStore."""
+
+    def __init__(
+        self,
+        *,
+        store: StateStore,
+        channel: str,
+        monthly_reads: int | None,
+        monthly_writes: int | None,
+        now: Callable[[], datetime],
+    ) -> None:
+        self._store = store
+        self._channel = channel
+        self.monthly_reads = monthly_reads
+        self.monthly_writes = monthly_writes
+        self._now = now
+
+    def _month(self) -> tuple[str, str]:
+        now = self._now().astimezone(UTC)
+        following = (now.replace(day=1) + timedelta(days=32)).replace(day=1)
+        return now.strftime("%Y-%m"), following.strftime("%Y-%m-01 00:00 UTC")
+
+    def usage(self) -> dict[str, int]:
+        month, _ = self._month()
+        stored = self._store.load(f"usage:{month}") or {}
+        return {"reads": int(stored.get("reads", 0)), "writes": int(stored.get("writes", 0))}
+
+    def allow_read(self, wanted: int, *, minimum: int = MIN_PAGE_SIZE) -> int:
+        """How many posts the next read may ask for; ``BudgetExhausted`` if not even ``minimum``."""
+        return self._allow("reads", self.monthly_reads, wanted, minimum, "read")
+
+    def allow_write(self) -> None:
+        """``BudgetExhausted`` if one more post would exceed the month's write budget."""
+        self._allow("writes", self.monthly_writes, 1, 1, "written")
+
+    def record(self, *, reads: int = 0, writes: int = 0) -> None:
+        if not reads and not writes:
+            return
+        month, _ = self._month()
+        used = self.usage()
+        self._store.save(
+            f"usage:{month}",
+            {"reads": used["reads"] + reads, "writes": used["writes"] + writes},
+        )
+
+    def _allow(self, kind: str, budget: int | None, wanted: int, minimum: int, verb: str) -> int:
+        if budget is None:
+            return wanted
+        used = self.usage()[kind]
+        left = budget - used
+        if left >= minimum:
+            return min(wanted, left)
+        month, following = self._month()
+        raise BudgetExhausted(
+            f"channel {self._channel!r}: X monthly {kind[:-1]} budget reached: {used} of "
+            f"{budget} posts {verb} in {month}, and the next request could take "
+            f"{minimum} more; it was not sent. Raise monthly_{kind[:-1]}_budget in the "
+            f"channel's configuration, or wait until {following}."
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP client
+# --------------------------------------------------------------------------------------------
+
+
+def _mentions_body(body: Any) -> None:
+    if not isinstance(body, dict) or not isinstance(body.get("meta", {}), dict):
+        raise http.UnreadableBody("expected an object with meta")
+    data = body.get("data", [])
+    if not isinstance(data, list):
+        raise http.UnreadableBody("expected data to be an array")
+    if "data" not in body and "meta" not in body:
+        raise http.UnreadableBody("expected data or meta")
+
+
+class XClient(http.ReadClient):
+    """X API v2: mentions of ``user_id``, under the channel's monthly budgets."""
+
+    platform = "X"
+
+    def __init__(
+        self,
+        *,
+        base_url: str = "https://api.x.com",
+        token: SecretStr,
+        user_id: str,
+        channel: str,
+        store: StateStore,
+        monthly_read_budget: int | None = None,
+        monthly_write_budget: int | None = None,
+        backfill_hours: float = 48,
+        max_pages: int = 1000,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 10.0,
+        max_rate_limit_wait: float = 120.0,
+        get_attempts: int = 3,
+        backoff_base: float = 0.2,
+        sleep: Callable[[float], None] = http.default_sleep,
+        now: Callable[[], datetime] = http.utc_now,
+        jitter: Callable[[], float] | None = None,
+    ) -> None:
+        super().__init__(
+            base_url=base_url,
+            channel=channel,
+            secrets=(token,),
+            user_agent="socialops",
+            transport=transport,
+            timeout=timeout,
+            max_rate_limit_wait=max_rate_limit_wait,
+            get_attempts=get_attempts,
+            backoff_base=backoff_base,
+            sleep=sleep,
+            now=now,
+            jitter=jitter or http.make_jitter(),
+        )
+        self._auth = {"Authorization": f"Bearer {token.get_secret_value()}"}
+        self._user_id = user_id
+        self._cutoff = now() - timedelta(hours=backfill_hours)
+        self._max_pages = max_pages
+        self.guard = UsageGuard(
+            store=store,
+            channel=channel,
+            monthly_reads=monthly_read_budget,
+            monthly_writes=monthly_write_budget,
+            now=now,
+        )
+        self._pending: list[Mention | InvalidItem | SkippedItem] | None = None
+        self._stopped: BudgetExhausted | None = None
+        self.complete = True
+
+    # -- MentionSource ----------------------------------------------------------------------
+    def fetch_mentions_page(
+        self, *, max_id: str | None = None, min_id: str | None = None, limit: int = 80
+    ) -> MentionPage:
+        """Backwards (``max_id``: older than that post) or forwards (``min_id``: newer)."""
+        if max_id is not None and min_id is not None:
+            raise ValueError("pass max_id or min_id, not both")
+        if min_id is not None:
+            return self._newer(min_id, limit)
+        if max_id == _END:
+            return MentionPage(direction="older")
+        params = {"start_time": self._cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        if max_id is not None:
+            params["until_id"] = max_id
+        body = self._mentions(params, limit)
+        items = map_mentions_page(body, channel=self._channel)
+        page = self._page(items, "older")
+        if page.oldest_cursor is not None and not _next_token(body):
+            page.oldest_cursor = _END  # the last page: no request for an empty one
+        return page
+
+    def _newer(self, since_id: str, limit: int) -> MentionPage:
+        if self._pending is None:
+            found: list[Mention | InvalidItem | SkippedItem] = []
+            token: str | None = None
+            for pages in range(1, self._max_pages + 1):
+                params = {"since_id": since_id}
+                if token:
+                    params["pagination_token"] = token
+                try:
+                    body = self._mentions(params, MAX_PAGE_SIZE)
+                except BudgetExhausted as exc:
+                    # What was read (and paid for) is stored, but the position stays put: the
+                    # posts between it and the oldest read here are still to be fetched.
+                    self._stopped = exc
+                    break
+                found += map_mentions_page(body, channel=self._channel)
+                token = _next_token(body)
+                if token is None:
+                    break
+                if pages == self._max_pages:
+                    self.complete = False
+            ordered = [(i, _item_id(i)) for i in found]
+            ordered.sort(key=lambda pair: id_key(pair[1] or since_id))
+            self._pending = [item for item, _ in ordered]
+        chunk, self._pending = self._pending[:limit], self._pending[limit:]
+        if not chunk and self._stopped is not None:
+            raise self._stopped
+        page = self._page(chunk, "newer")
+        if chunk:
+            newest = max([since_id, *(i for i in map(_item_id, chunk) if i)], key=id_key)
+            if self._stopped is not None:
+                newest = since_id
+            page.newest_cursor = page.oldest_cursor = newest
+        return page
+
+    def _page(
+        self, items: list[Mention | InvalidItem | SkippedItem], direction: Literal["older", "newer"]
+    ) -> MentionPage:
+        page = MentionPage(direction=direction)
+        for item in items:
+            if isinstance(item, Mention):
+                page.mentions.append(item)
+            elif isinstance(item, InvalidItem):
+                page.invalid.append(item)
+            else:
+                page.skipped.append(item)
+        ids = sorted((i for i in map(_item_id, items) if i), key=id_key)
+        if ids:
+            page.newest_cursor, page.oldest_cursor = ids[-1], ids[0]
+        return page
+
+    def _mentions(self, params: dict[str, str], limit: int) -> dict[str, Any]:
+        wanted = max(MIN_PAGE_SIZE, min(limit, MAX_PAGE_SIZE))
+        allowed = self.guard.allow_read(wanted)
+        query = {
+            **params,
+            "max_results": str(max(MIN_PAGE_SIZE, allowed)),
+            "tweet.fields": TWEET_FIELDS,
+            "expansions": "author_id",
+            "user.fields": USER_FIELDS,
+        }
+        body, _ = self._send(
+            "GET",
+            f"{self._base_url}/2/users/{self._user_id}/mentions",
+            params=query,
+            headers=self._auth,
+            scope="tweet.read and users.read",
+            check=_mentions_body,
+        )
+        includes = body.get("includes")
+        expanded = includes.get("tweets", []) if isinstance(includes, dict) else []
+        self.guard.record(reads=len(body.get("data") or []) + len(expanded or []))
+        result: dict[str, Any] = body
+        return result
+
+    def verify_credentials(self) -> dict[str, str]:
+        """The watched account (``GET /2/users/:id``): checks the token and ``user_id``.
+
+        Reads a user, not a post: it does not count against the posts-read budget.
+        """
+        body, _ = self._send(
+            "GET",
+            f"{self._base_url}/2/users/{self._user_id}",
+            headers=self._auth,
+            scope="users.read",
+            check=lambda b: None if isinstance(b, dict) else _raise_unreadable(),
+        )
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            raise Rejected(f"X: user {self._user_id} not found ({_problem(body)})")
+        return {"id": str(data.get("id", "")), "username": str(data.get("username", ""))}
+
+    # -- platform specifics for the outcome loop --------------------------------------------
+    def _quota_spent_until(self, response: httpx.Response) -> datetime | None:
+        remaining = http.header_float(response, "x-rate-limit-remaining")
+        if remaining is None or remaining > 0:
+            return None
+        return http.epoch_seconds(response.headers.get("x-rate-limit-reset"))
+
+    def _rate_limit_lifts_at(self, response: httpx.Response) -> datetime | None:
+        return http.epoch_seconds(response.headers.get("x-rate-limit-reset"))
+
+    def _refused(self, response: httpx.Response) -> str | None:
+        if response.status_code != 429:
+            return None
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        if isinstance(body, dict) and str(body.get("type", "")).endswith("/usage-capped"):
+            return (
+                f"X usage cap reached ({body.get('period', '?')} cap, scope "
+                f"{body.get('scope', '?')}): waiting will not help before the period ends"
+            )
+        return None
+
+    def _error_detail(self, response: httpx.Response) -> str:
+        try:
+            return _problem(response.json())
+        except ValueError:
+            return ""
+
+
+def _raise_unreadable() -> None:
+    raise http.UnreadableBody("expected a JSON object")
+
+
+def _next_token(body: dict[str, Any]) -> str | None:
+    meta = body.get("meta")
+    token = meta.get("next_token") if isinstance(meta, dict) else None
+    return token if isinstance(token, str) and token else None
+
+
+def _problem(body: Any) -> str:
+    """An RFC 7807 Problem (``title``, ``detail``) or v1.1-style ``errors`` as one line."""
+    if not isinstance(body, dict):
+        return ""
+    if body.get("title") or body.get("detail"):
+        parts = [body.get("title"), body.get("detail")]
+        return ": ".join(dict.fromkeys(str(p) for p in parts if p))
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        return "; ".join(
+            str(e.get("message") or e.get("detail") or e) for e in errors if isinstance(e, dict)
+        )
+    return ""
