@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -23,20 +24,30 @@ def inbox(
     department: Annotated[str | None, typer.Option(help="Only this department.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 20,
     channel: Annotated[str | None, typer.Option(help="Only this channel.")] = None,
+    queue: Annotated[
+        bool,
+        typer.Option(
+            "--queue",
+            help="Only what waits in the departments' queues (no owner yet), in the order "
+            "it will be given out: urgent, then oldest first.",
+        ),
+    ] = False,
 ) -> None:
-    """The newest mentions first, with who owns them."""
+    """The newest mentions first, with who owns them (or ``--queue``: what waits)."""
     settings, org = prepare()
     if department is not None and department not in (*org.departments, "none"):
         known = ", ".join(org.departments)
         raise CommandFailed(f"unknown department {department!r} (configured: {known})")
-    rows = inbox_rows(
-        settings.resolved_database_url(), limit=limit, department=department, channel=channel
-    )
+    url = settings.resolved_database_url()
+    if queue:
+        rows = queue_rows(url, limit=limit, department=department)
+    else:
+        rows = inbox_rows(url, limit=limit, department=department, channel=channel)
     if as_json:
         for row in rows:
             sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
         return
-    console.print(inbox_table(rows))
+    console.print(inbox_table(rows, queue=queue))
 
 
 @app.command()
@@ -81,40 +92,82 @@ def inbox_rows(
             stmt = stmt.where(storage.ClassificationRow.department == department)
         pairs = session.execute(stmt).all()
         owners = routing.assignments_for(session=session, mention_ids=[m.id for m, _ in pairs])
+        return [_inbox_row(row, decision, owners.get(row.id)) for row, decision in pairs]
+
+
+def queue_rows(
+    database_url: str, *, limit: int, department: str | None = None
+) -> list[dict[str, Any]]:
+    """What waits in the departments' queues (the owning department, not the classifier's),
+    urgent then oldest first: the order in which it is given out."""
+    from sqlalchemy import select
+
+    from socialops import routing, storage
+    from socialops.db import session_scope
+
+    with session_scope(database_url) as session:
+        waiting = routing.queued_items(session=session, department=department, limit=limit)
+        ids = [mention.id for _a, mention in waiting]
+        c = storage.ClassificationRow
+        decisions = {
+            d.mention_id: d
+            for d in session.execute(
+                select(c).where(c.mention_id.in_(ids), c.is_current.is_(True))
+            ).scalars()
+        }
+        owners = routing.assignments_for(session=session, mention_ids=ids)
         return [
-            {
-                "id": row.id,
-                "platform": row.platform,
-                "external_id": row.external_id,
-                "channel": row.channel,
-                "url": row.url,
-                "author": row.author_handle,
-                "author_display_name": row.author_display_name,
-                "author_followers": row.author_followers,
-                "text": row.text,
-                "lang": row.lang,
-                "created_at": row.created_at.isoformat(),
-                "department": decision.department if decision else None,
-                "urgent": decision.urgent if decision else None,
-                "sentiment": decision.sentiment if decision else None,
-                "confidence": decision.confidence if decision else None,
-                "why": decision.explanation.get("summary") if decision else None,
-                "model_version": decision.model_version if decision else None,
-                "assignee": owners[row.id].assignee if row.id in owners else None,
-                "due_at": owners[row.id].due_at.isoformat() if row.id in owners else None,
-                "status": owners[row.id].status if row.id in owners else None,
-                "escalation_level": (owners[row.id].escalation_level if row.id in owners else None),
-            }
-            for row, decision in pairs
+            _inbox_row(mention, decisions.get(mention.id), owners.get(mention.id))
+            for _a, mention in waiting
         ]
+
+
+def _iso(at: Any) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def _inbox_row(row: Any, decision: Any, owner: Any) -> dict[str, Any]:
+    """One mention as the inbox's JSON line (owner fields null until routed)."""
+    return {
+        "id": row.id,
+        "platform": row.platform,
+        "external_id": row.external_id,
+        "channel": row.channel,
+        "url": row.url,
+        "author": row.author_handle,
+        "author_display_name": row.author_display_name,
+        "author_followers": row.author_followers,
+        "text": row.text,
+        "lang": row.lang,
+        "created_at": row.created_at.isoformat(),
+        "department": decision.department if decision else None,
+        "urgent": decision.urgent if decision else None,
+        "sentiment": decision.sentiment if decision else None,
+        "confidence": decision.confidence if decision else None,
+        "why": decision.explanation.get("summary") if decision else None,
+        "model_version": decision.model_version if decision else None,
+        "assignee": owner.assignee if owner else None,
+        "due_at": owner.due_at.isoformat() if owner else None,
+        "status": owner.status if owner else None,
+        "escalation_level": owner.escalation_level if owner else None,
+        "queue": owner.department if owner and owner.status == "queued" else None,
+        "queued_at": _iso(owner.queued_at) if owner else None,
+        "first_assigned_at": _iso(owner.first_assigned_at) if owner else None,
+        "queued_seconds": owner.seconds_in_queue(datetime.now(UTC)) if owner else None,
+    }
 
 
 def _when(iso: str) -> str:
     return iso[5:16].replace("T", " ")  # MM-DD HH:MM (UTC): the year is rarely news
 
 
-def inbox_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(title=f"Inbox: {len(rows)} newest mentions (UTC)", title_justify="left")
+def inbox_table(rows: list[dict[str, Any]], *, queue: bool = False) -> Table:
+    title = (
+        f"Queue: {len(rows)} waiting, urgent then oldest first (UTC)"
+        if queue
+        else f"Inbox: {len(rows)} newest mentions (UTC)"
+    )
+    table = Table(title=title, title_justify="left")
     table.add_column("when", no_wrap=True)
     table.add_column("from", max_width=22, overflow="ellipsis")
     table.add_column("mention, and why it went where it did", ratio=1)
@@ -125,7 +178,13 @@ def inbox_table(rows: list[dict[str, Any]]) -> Table:
         if row["why"]:
             text += f"\n[dim]{escape(row['why'])}[/]"
         owner = row["department"] or "[dim]unclassified[/]"
-        if row["assignee"] and row["status"] == "withdrawn":
+        if row["status"] == "queued":
+            waited = (row["queued_seconds"] or 0) // 60
+            owner += (
+                f"\n[yellow]queued[/] {waited // 60}h{waited % 60:02d}\n"
+                f"[dim]due {_when(row['due_at'])}[/]"
+            )
+        elif row["assignee"] and row["status"] == "withdrawn":
             # Reclassified as spam or chit-chat after it was routed: nobody needs to act.
             owner += f"\n[dim]{escape(row['assignee'])}: withdrawn[/]"
         elif row["assignee"]:
