@@ -19,9 +19,11 @@ from cli.app import CommandFailed, app, console, guarded, prepare
 from cli.pipeline import (
     run_classify,
     run_ingest,
+    run_morning,
     run_route,
     show_classify,
     show_ingest,
+    show_morning,
     show_route,
 )
 
@@ -74,9 +76,17 @@ def demo(
     fault_rate: Annotated[
         float, typer.Option(min=0, max=0.5, help="Share of sandbox requests that fail.")
     ] = 0.05,
+    until_morning: Annotated[
+        bool,
+        typer.Option(
+            "--until-morning",
+            help="Then simulate the next opening of each closed department: the scheduled "
+            "flows give its queue out to the people on shift, up to the cap each.",
+        ),
+    ] = False,
 ) -> None:
     """Start the sandbox and run the whole pipeline once on embedded defaults."""
-    run_demo(console, fault_rate=fault_rate)
+    run_demo(console, fault_rate=fault_rate, until_morning=until_morning)
 
 
 def _write_channels(path: Path, sandbox: SandboxServer) -> None:
@@ -120,7 +130,7 @@ def _write_report() -> Path:
     return Path(weekly_report(week=week, send=False).files["html"])
 
 
-def run_demo(console: Console, *, fault_rate: float) -> None:
+def run_demo(console: Console, *, fault_rate: float, until_morning: bool = False) -> None:
     from sqlalchemy.engine import make_url
 
     from sandbox.server import SandboxServer
@@ -165,6 +175,8 @@ def run_demo(console: Console, *, fault_rate: float) -> None:
         show_ingest(run)
         show_classify(run_classify())
         show_route(run_route())
+        if until_morning:
+            show_morning(run_morning())
         received = sandbox.sandbox.inbox_total
     report_path = _write_report()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -41,8 +42,16 @@ def inbox(
         ),
     ] = 20,
     channel: Annotated[str | None, typer.Option(help="Only this channel.")] = None,
+    queue: Annotated[
+        bool,
+        typer.Option(
+            "--queue",
+            help="Only what waits in the departments' queues (no owner yet), in the order "
+            "it will be given out: urgent, then oldest first.",
+        ),
+    ] = False,
 ) -> None:
-    """The newest mentions first, with who owns them."""
+    """The newest mentions first, with who owns them (or ``--queue``: what waits)."""
     settings, org = prepare()
     if department is not None and department not in (*org.departments, "none"):
         known = ", ".join(org.departments)
@@ -52,13 +61,16 @@ def inbox(
             f"a table shows at most {TABLE_LIMIT:,} mentions; use --json for more "
             "(one JSON object per line, streamed)"
         )
-    rows = iter_inbox_rows(
-        settings.resolved_database_url(), limit=limit, department=department, channel=channel
-    )
+    url = settings.resolved_database_url()
+    rows: Iterable[dict[str, Any]]
+    if queue:
+        rows = queue_rows(url, limit=limit, department=department)
+    else:
+        rows = iter_inbox_rows(url, limit=limit, department=department, channel=channel)
     if as_json:
         write_json_lines(rows)
         return
-    console.print(inbox_table(list(rows)))
+    console.print(inbox_table(list(rows), queue=queue))
 
 
 def write_json_lines(rows: Iterable[dict[str, Any]]) -> None:
@@ -125,30 +137,69 @@ def iter_inbox_rows(
         for pairs in session.execute(stmt).partitions():
             owners = routing.assignments_for(session=session, mention_ids=[m.id for m, _ in pairs])
             for row, decision in pairs:
-                owner = owners.get(row.id)
-                yield {
-                    "id": row.id,
-                    "platform": row.platform,
-                    "external_id": row.external_id,
-                    "channel": row.channel,
-                    "url": row.url,
-                    "author": row.author_handle,
-                    "author_display_name": row.author_display_name,
-                    "author_followers": row.author_followers,
-                    "text": row.text,
-                    "lang": row.lang,
-                    "created_at": row.created_at.isoformat(),
-                    "department": decision.department if decision else None,
-                    "urgent": decision.urgent if decision else None,
-                    "sentiment": decision.sentiment if decision else None,
-                    "confidence": decision.confidence if decision else None,
-                    "why": decision.explanation.get("summary") if decision else None,
-                    "model_version": decision.model_version if decision else None,
-                    "assignee": owner.assignee if owner else None,
-                    "due_at": owner.due_at.isoformat() if owner else None,
-                    "status": owner.status if owner else None,
-                    "escalation_level": owner.escalation_level if owner else None,
-                }
+                yield _inbox_row(row, decision, owners.get(row.id))
+
+
+def queue_rows(
+    database_url: str, *, limit: int, department: str | None = None
+) -> list[dict[str, Any]]:
+    """What waits in the departments' queues (the owning department, not the classifier's),
+    urgent then oldest first: the order in which it is given out."""
+    from sqlalchemy import select
+
+    from socialops import routing, storage
+    from socialops.db import session_scope
+
+    with session_scope(database_url) as session:
+        waiting = routing.queued_items(session=session, department=department, limit=limit)
+        ids = [mention.id for _a, mention in waiting]
+        c = storage.ClassificationRow
+        decisions = {
+            d.mention_id: d
+            for d in session.execute(
+                select(c).where(c.mention_id.in_(ids), c.is_current.is_(True))
+            ).scalars()
+        }
+        owners = routing.assignments_for(session=session, mention_ids=ids)
+        return [
+            _inbox_row(mention, decisions.get(mention.id), owners.get(mention.id))
+            for _a, mention in waiting
+        ]
+
+
+def _iso(at: Any) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def _inbox_row(row: Any, decision: Any, owner: Any) -> dict[str, Any]:
+    """One mention as the inbox's JSON line (owner fields null until routed)."""
+    return {
+        "id": row.id,
+        "platform": row.platform,
+        "external_id": row.external_id,
+        "channel": row.channel,
+        "url": row.url,
+        "author": row.author_handle,
+        "author_display_name": row.author_display_name,
+        "author_followers": row.author_followers,
+        "text": row.text,
+        "lang": row.lang,
+        "created_at": row.created_at.isoformat(),
+        "department": decision.department if decision else None,
+        "urgent": decision.urgent if decision else None,
+        "sentiment": decision.sentiment if decision else None,
+        "confidence": decision.confidence if decision else None,
+        "why": decision.explanation.get("summary") if decision else None,
+        "model_version": decision.model_version if decision else None,
+        "assignee": owner.assignee if owner else None,
+        "due_at": owner.due_at.isoformat() if owner else None,
+        "status": owner.status if owner else None,
+        "escalation_level": owner.escalation_level if owner else None,
+        "queue": owner.department if owner and owner.status == "queued" else None,
+        "queued_at": _iso(owner.queued_at) if owner else None,
+        "first_assigned_at": _iso(owner.first_assigned_at) if owner else None,
+        "queued_seconds": owner.seconds_in_queue(datetime.now(UTC)) if owner else None,
+    }
 
 
 def _when(iso: str) -> str:
@@ -159,8 +210,13 @@ def _author(row: dict[str, Any]) -> str:
     return f"{_shown(row['author'])}\n[dim]{_shown(row['channel'])}[/]"
 
 
-def inbox_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(title=f"Inbox: {len(rows)} newest mentions (UTC)", title_justify="left")
+def inbox_table(rows: list[dict[str, Any]], *, queue: bool = False) -> Table:
+    title = (
+        f"Queue: {len(rows)} waiting, urgent then oldest first (UTC)"
+        if queue
+        else f"Inbox: {len(rows)} newest mentions (UTC)"
+    )
+    table = Table(title=title, title_justify="left")
     table.add_column("when", no_wrap=True)
     table.add_column("from", max_width=22, overflow="ellipsis")
     table.add_column("mention, and why it went where it did", ratio=1)
@@ -171,7 +227,13 @@ def inbox_table(rows: list[dict[str, Any]]) -> Table:
         if row["why"]:
             text += f"\n[dim]{_shown(row['why'])}[/]"
         owner = row["department"] or "[dim]unclassified[/]"
-        if row["assignee"] and row["status"] == "withdrawn":
+        if row["status"] == "queued":
+            waited = (row["queued_seconds"] or 0) // 60
+            owner += (
+                f"\n[yellow]queued[/] {waited // 60}h{waited % 60:02d}\n"
+                f"[dim]due {_when(row['due_at'])}[/]"
+            )
+        elif row["assignee"] and row["status"] == "withdrawn":
             # Reclassified as spam or chit-chat after it was routed: nobody needs to act.
             owner += f"\n[dim]{_shown(row['assignee'])}: withdrawn[/]"
         elif row["assignee"]:

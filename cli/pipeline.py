@@ -84,3 +84,62 @@ def show_route(cycle: Any) -> None:
     from cli.render import route_table
 
     console.print(route_table(cycle))
+
+
+def run_morning() -> Any:
+    """Simulate the morning: the scheduled flows (hand-over, then routing) at each next
+    opening of a department that is closed with items in its queue, as the schedules would
+    run them then. Returns (when, per person (open items taken from a queue, other open
+    items: urgent or escalated), queue per department, cap)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, select
+
+    from flows.escalate_overdue import escalate_overdue
+    from flows.route_mentions import route_mentions
+    from socialops import routing, storage
+    from socialops.config import load_config
+    from socialops.db import session_scope
+    from socialops.rota.schedule import engine_for
+    from socialops.settings import get_settings
+
+    settings = get_settings()
+    org = load_config(settings.config, channels_path=settings.channels)
+    engine = engine_for(org)
+    now = datetime.now(UTC)
+    url = settings.resolved_database_url()
+    with session_scope(url) as session:
+        queue = routing.queue_lengths(session=session)
+    openings = sorted(
+        {
+            opens
+            for department in queue
+            if department in engine.calendars
+            and engine.calendars[department].period_at(now) is None
+            and (opens := engine.calendars[department].next_open(now)) is not None
+        }
+    )
+    for at in openings or [now]:
+        for flow in (escalate_overdue, route_mentions):
+            state = flow(now=at, return_state=True)
+            if isinstance(state.result(raise_on_failure=False), BaseException):
+                raise CommandFailed(f"the {flow.name} flow ended {state.type.value}")
+    with session_scope(url) as session:
+        loads = routing.open_load(session=session)
+        queue = routing.queue_lengths(session=session)
+        a = storage.AssignmentRow
+        taken = dict(
+            session.execute(
+                select(a.assignee, func.count())
+                .where(a.status == routing.OPEN, a.queued_at.is_not(None))
+                .group_by(a.assignee)
+            ).all()
+        )
+    people = {h: (int(taken.get(h, 0)), n - int(taken.get(h, 0))) for h, n in loads.items()}
+    return (openings or [now])[-1], people, queue, org.routing.max_open_per_person
+
+
+def show_morning(morning: Any) -> None:
+    from cli.render import morning_table
+
+    console.print(morning_table(*morning))

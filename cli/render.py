@@ -79,29 +79,78 @@ def classify_table(batches: Sequence[Any]) -> Table:
 
 
 def route_table(cycle: Any) -> Table:
-    """Who got what: per department and per person, and what was sent."""
+    """Who got what (per department and per person), what waits in the departments' queues
+    for the morning (or for someone to have room), and what was sent."""
     routed = cycle.route
     table = Table(title="Mentions routed", title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("owner", no_wrap=True)
-    table.add_column("mentions", justify="right")
-    if routed is None or not (routed.routed or routed.changes):
-        table.add_row("[dim]nothing new to route[/]", "")
+    table.add_column("department / owner", no_wrap=True)
+    table.add_column("owned", justify="right")
+    table.add_column("queued", justify="right")
+    if routed is None or not (routed.routed or routed.changes or routed.queue):
+        table.add_row("[dim]nothing new to route[/]", "", "")
         return table
-    for department, n in sorted(routed.by_department.items(), key=lambda x: -x[1]):
-        table.add_row(department, str(n))
+    departments = set(routed.by_department) | set(routed.queue)
+    for department in sorted(departments, key=lambda d: -routed.queue.get(d, 0)):
+        table.add_row(
+            department,
+            str(routed.by_department.get(department, 0)),
+            str(routed.queue.get(department, 0)),
+        )
     table.add_section()
     for person, n in sorted(routed.by_assignee.items(), key=lambda x: -x[1])[:8]:
-        table.add_row(f"[dim]{person}[/]", f"[dim]{n}[/]")
+        table.add_row(f"[dim]{person}[/]", f"[dim]{n}[/]", "")
     table.add_section()
-    table.add_row("[red]urgent (on-call notified)[/]", f"[red]{routed.urgent}[/]")
+    table.add_row(
+        "[bold]owned[/] (given to a person now)", f"[bold]{sum(routed.by_assignee.values())}[/]", ""
+    )
+    table.add_row(
+        "[bold]queued for the morning[/] (or until someone has room)",
+        "",
+        f"[bold]{sum(routed.queue.values())}[/]",
+    )
+    table.add_row("[red]urgent (on-call notified)[/]", f"[red]{routed.urgent}[/]", "")
     moved = routed.rerouted + routed.withdrawn + routed.reopened + routed.raised
     if moved:
-        table.add_row("followed a reclassification", str(moved))
+        table.add_row("followed a reclassification", str(moved), "")
     delivery = cycle.delivery
     table.add_row(
         "notifications",
         f"{delivery.sent} sent"
         + (f", {delivery.no_target} no URL set" if delivery.no_target else "")
         + (f", {routed.deferred} held for business hours" if routed.deferred else ""),
+        "",
     )
+    return table
+
+
+def morning_table(
+    at: Any, people: dict[str, tuple[int, int]], queue: dict[str, int], cap: int
+) -> Table:
+    """The simulated opening: per person, the items taken from the queues and their other
+    open items (urgent ones, escalations), and what still waits."""
+    table = Table(
+        title=f"The morning (simulated {at:%a %d %b %H:%M} UTC): the queues given out, at most "
+        f"{cap} open items each",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("person / department", no_wrap=True)
+    table.add_column("from the queue", justify="right")
+    table.add_column("urgent, escalated", justify="right")
+    table.add_column("still queued", justify="right")
+    for person, (taken, other) in sorted(people.items(), key=lambda x: (-x[1][0], x[0])):
+        table.add_row(person, str(taken), str(other) if other else "", "")
+    table.add_section()
+    for department, n in sorted(queue.items(), key=lambda x: -x[1]):
+        table.add_row(department, "", "", str(n))
+    takers = [taken for taken, _other in people.values() if taken]
+    if takers:
+        table.add_section()
+        table.add_row(
+            f"[bold]{len(takers)} people took {sum(takers)}[/] (max/min {max(takers)}/"
+            f"{min(takers)}); the rest is pulled as they close items",
+            "",
+            "",
+            f"[bold]{sum(queue.values())}[/]",
+        )
     return table

@@ -83,21 +83,39 @@ def _who(engine: Any, handle: str | None) -> dict[str, str] | None:
     return {"name": person.name, "handle": person.handle, "timezone": person.timezone}
 
 
-def who_rows(org: Any, engine: Any, departments: list[str], at: datetime) -> list[dict[str, Any]]:
-    """The JSON shape of ``rota who``: one object per department."""
+def who_rows(
+    org: Any,
+    engine: Any,
+    departments: list[str],
+    at: datetime,
+    queue: dict[str, int] | None = None,
+) -> list[dict[str, Any]]:
+    """The JSON shape of ``rota who``: one object per department (with ``queued``, the items
+    waiting in its queue now, when ``queue`` is given)."""
     rows = []
     for department in departments:
         duty = engine.on_duty(department, at)
-        rows.append(
-            {
-                "department": department,
-                "at": at.isoformat().replace("+00:00", "Z"),
-                "shift": duty.shift,
-                "primary": _who(engine, duty.primary),
-                "backup": _who(engine, duty.backup),
-            }
-        )
+        row: dict[str, Any] = {
+            "department": department,
+            "at": at.isoformat().replace("+00:00", "Z"),
+            "shift": duty.shift,
+            "primary": _who(engine, duty.primary),
+            "backup": _who(engine, duty.backup),
+        }
+        if queue is not None:
+            row["queued"] = queue.get(department, 0)
+        rows.append(row)
     return rows
+
+
+def _queue_lengths() -> dict[str, int]:
+    """Items waiting in each department's queue now (from the database)."""
+    from socialops import routing
+    from socialops.db import session_scope
+
+    settings, _org = prepare()
+    with session_scope(settings.resolved_database_url()) as session:
+        return routing.queue_lengths(session=session)
 
 
 @rota_app.command("who")
@@ -118,7 +136,7 @@ def who(
     engine = _engine(org)
     tz = org.organisation.timezone
     instant = parse_instant(at, tz) if at else datetime.now(UTC)
-    rows = who_rows(org, engine, _department(org, department), instant)
+    rows = who_rows(org, engine, _department(org, department), instant, _queue_lengths())
     if as_json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
         return
@@ -128,12 +146,13 @@ def who(
     )
     for column in ("department", "shift", "primary", "backup"):
         table.add_column(column, no_wrap=True)
+    table.add_column("queued now", justify="right")
     for row in rows:
         names = [
             escape(person["name"]) if person else "[red]nobody[/]"
             for person in (row["primary"], row["backup"])
         ]
-        table.add_row(escape(row["department"]), row["shift"], *names)
+        table.add_row(escape(row["department"]), row["shift"], *names, str(row["queued"]))
     console.print(table)
 
 

@@ -169,6 +169,19 @@ class Department(_Strict):
     )
 
 
+class Routing(_Strict):
+    """How routing shares work out among the people on duty."""
+
+    max_open_per_person: int = Field(
+        default=25,
+        ge=1,
+        le=10_000,
+        description="A department's queue gives a person items only while they hold fewer open "
+        "items than this; the rest waits and is pulled as they close items (urgent items are "
+        "never held back by it).",
+    )
+
+
 class Organisation(_Strict):
     """Who the brand is: what it is called and how people mention it."""
 
@@ -221,6 +234,7 @@ class OrgConfig(_Strict):
     rotas: rota_models.Rotas | None = None
     notifications: rota_models.Notifications = rota_models.Notifications()
     reports: Reports = Reports()
+    routing: Routing = Routing()
 
     @model_validator(mode="after")
     def _references(self) -> OrgConfig:

@@ -349,6 +349,7 @@ class AssignmentRow(Base):
         ),
         Index("ix_assignments_received", "received_at", "assignee", "status"),
         Index("ix_assignments_acted_at", "acted_at"),
+        Index("ix_assignments_status_department", "status", "department"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
@@ -357,10 +358,11 @@ class AssignmentRow(Base):
     )
     classification_id: Mapped[int | None] = mapped_column(BigIntId)
     department: Mapped[str] = mapped_column(String(32))
-    assignee: Mapped[str] = mapped_column(String(64))
+    assignee: Mapped[str | None] = mapped_column(String(64))  # None while queued
     urgent: Mapped[bool] = mapped_column(Boolean)
-    source: Mapped[str] = mapped_column(String(16))  # rota, fallback, manual, escalation
-    # open; acted (someone acted on it); withdrawn (reclassified as needing nobody)
+    source: Mapped[str] = mapped_column(String(16))  # rota, fallback, manual, escalation, queue
+    # queued (waits in its department's queue, no owner); open; acted (someone acted on it);
+    # withdrawn (reclassified as needing nobody)
     status: Mapped[str] = mapped_column(String(16))
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the SLA clock's start
@@ -371,6 +373,12 @@ class AssignmentRow(Base):
     acted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     acted_by: Mapped[str | None] = mapped_column(String(128))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Time to first owner and time in queue, for reports: when it last entered its
+    # department's queue (None: never queued), when it first had an owner (None: not yet),
+    # and the seconds it waited in earlier, finished stays in a queue.
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    first_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    queued_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class EscalationStepRow(Base):

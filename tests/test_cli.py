@@ -280,3 +280,44 @@ def test_inbox_json_streams_beyond_ten_thousand(env: Path) -> None:
     assert json.loads(lines[-1])["external_id"] == "m00010"
     code, _out, err = invoke("inbox", "--limit", "10040")
     assert code == 1 and "use --json for more" in err
+
+
+def test_inbox_queue_shows_what_waits_and_rota_who_counts_it(env: Path) -> None:
+    from datetime import UTC, datetime
+
+    from socialops import routing
+    from socialops.config import load_config
+    from socialops.rota.schedule import RotaEngine
+    from tests.routing_fixtures import add_classified
+
+    settings = get_settings()
+    org = load_config(settings.config)
+    engine = RotaEngine(org)
+    url = settings.resolved_database_url()
+    night = datetime(2026, 12, 1, 23, 12, tzinfo=UTC)  # every department closed
+    with session_scope(url) as session:
+        older = add_classified(session, external_id="q1", department="legal", fetched_at=night)
+        newer = add_classified(
+            session, external_id="q2", department="legal", fetched_at=night.replace(minute=20)
+        )
+        add_classified(session, external_id="q3", department="hr", fetched_at=night)
+        urgent = add_classified(
+            session, external_id="q4", department="legal", urgent=True, fetched_at=night
+        )
+        routing.route_classified(session=session, org=org, engine=engine, now=night)
+    code, out, _err = invoke("inbox", "--queue", "--department", "legal", "--json")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [line["id"] for line in lines] == [older, newer]  # oldest first
+    assert {(line["status"], line["assignee"], line["queue"]) for line in lines} == {
+        ("queued", None, "legal")
+    }
+    assert lines[0]["queued_at"] == "2026-12-01T23:12:00+00:00"
+    assert lines[0]["first_assigned_at"] is None and lines[0]["queued_seconds"] > 0
+    code, out, _err = invoke("inbox", "--json")
+    status = {line["id"]: line["status"] for line in map(json.loads, out.splitlines())}
+    assert status[urgent] == "open" and status[older] == "queued"
+    code, out, _err = invoke("inbox", "--queue")
+    assert code == 0 and "Queue: 3 waiting" in out and out.count("queued") >= 3
+    code, out, _err = invoke("rota", "who", "--json")
+    queued = {row["department"]: row["queued"] for row in json.loads(out)}
+    assert code == 0 and queued["legal"] == 2 and queued["hr"] == 1 and queued["marketing"] == 0

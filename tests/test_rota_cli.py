@@ -60,7 +60,8 @@ def test_who_json_shape_and_values(default_org: RotaEngine) -> None:
         "triage",
     ]
     for row in rows:
-        assert set(row) == {"department", "at", "shift", "primary", "backup"}
+        assert set(row) == {"department", "at", "shift", "primary", "backup", "queued"}
+        assert row["queued"] == 0  # nothing waits in an empty database
         assert row["at"] == "2026-12-01T23:12:00Z"
         assert row["shift"] in {"business-hours", "out-of-hours", "holiday"}
         assert set(row["primary"]) == {"name", "handle", "timezone"}

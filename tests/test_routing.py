@@ -371,17 +371,26 @@ def test_manual_assignment_is_audited_notified_and_kept(
     assert views[mention].overdue(views[mention].due_at) and not views[mention].overdue(MONDAY_10)
 
 
-def test_nobody_on_shift_falls_back_to_the_lead(database_url: str) -> None:
+def test_nobody_on_shift_queues_normal_items_and_pages_the_lead_for_urgent_ones(
+    database_url: str,
+) -> None:
+    # Before the department queues, a normal item went to the lead too: with a backlog, that
+    # dumped it all on one person. Now only what cannot wait goes to the fallback.
     data = small_org()
     data["rotas"]["departments"]["legal"]["business_hours"] = ["bob"]
     org = org_from(data)
     engine = RotaEngine(org)
     tuesday = at(2026, 12, 1, 10)  # Bob is on leave
-    mention = add(database_url, external_id="f1", department="legal", fetched_at=tuesday)
+    normal = add(database_url, external_id="f1", department="legal", fetched_at=tuesday)
+    urgent = add(
+        database_url, external_id="f2", department="legal", urgent=True, fetched_at=tuesday
+    )
     run = route(database_url, org, engine, tuesday)
-    assert run.routed == 1
-    item = assignment(database_url, mention)
+    assert (run.routed, run.queued, run.queue) == (1, 1, {"legal": 1})
+    item = assignment(database_url, urgent)
     assert item.assignee == "lee" and item.source == "fallback"
+    waiting = assignment(database_url, normal)
+    assert (waiting.status, waiting.assignee, waiting.source) == ("queued", None, "queue")
 
 
 # --------------------------------------------------------------------------------------------
@@ -696,63 +705,65 @@ TUESDAY_NIGHT = at(2026, 12, 1, 23, 12)
 WEDNESDAY_0900 = at(2026, 12, 2, 9)  # legal opens
 
 
-def test_a_normal_item_at_night_is_announced_when_the_department_opens_if_still_owned(
+def test_a_normal_item_at_night_waits_in_the_queue_and_is_given_out_when_legal_opens(
     database_url: str, org: OrgConfig, engine: RotaEngine
 ) -> None:
-    # Tuesday night: New York's Dan is on call; before dawn, London's Ann.
-    handed = add(
+    # Before the department queues, the on-call person owned these (with the notice held
+    # until the morning); now nobody owns them until the department opens.
+    first = add(
         database_url, external_id="q1", department="legal", fetched_at=at(2026, 12, 1, 23, 10)
     )
     run = route(database_url, org, engine, TUESDAY_NIGHT)
-    assert run.deferred == 1 and assignment(database_url, handed).assignee == "dan"
+    assert (run.routed, run.queued, run.deferred, run.notifications) == (0, 1, 0, [])
+    waiting = assignment(database_url, first)
+    assert (waiting.status, waiting.assignee, waiting.source) == ("queued", None, "queue")
+    assert waiting.queued_at == TUESDAY_NIGHT and waiting.first_assigned_at is None
+    assert waiting.due_at == at(2026, 12, 2, 14)  # 4 business hours from the opening
+    [queued] = rows(database_url, storage.AuditRow, action="queued")
+    assert queued.details["assignee"] is None and queued.details["shift"] == "out-of-hours"
     dawn = at(2026, 12, 2, 4)
     kept = add(database_url, external_id="q2", department="legal", fetched_at=dawn)
     done = add(database_url, external_id="q3", department="legal", fetched_at=dawn)
-    assert route(database_url, org, engine, dawn).deferred == 2
-    assert {assignment(database_url, i).assignee for i in (kept, done)} == {"ann"}
-    held = {n.mention_id: n for n in rows(database_url, storage.NotificationRow)}
-    for note in held.values():
-        assert note.event == "assigned" and note.status == "pending"
-        assert note.deferred_until == note.next_attempt_at == WEDNESDAY_0900
-    # Due within business hours, which the notification says.
-    assert assignment(database_url, handed).due_at == at(2026, 12, 2, 14)
-    assert "First response due Wed 02 Dec 09:00 EST" in held[handed].body
-    with session_scope(database_url) as session:
-        routing.mark_acted(session=session, mention_id=done, actor="cli:ann", now=dawn)
-    assert deliver(database_url, org, engine, WEDNESDAY_0900 - timedelta(minutes=1)) == (0, [])
-    # 09:00: Ann is on shift and still owns hers; Dan's shift has ended (the hand-over gives
-    # his item to the day desk and tells them); the acted-on item needs no one.
+    assert route(database_url, org, engine, dawn).queue == {"legal": 3}
+    with session_scope(database_url) as session:  # someone answers one from the queue
+        assert routing.mark_acted(session=session, mention_id=done, actor="cli:lee", now=dawn)
+    acted = assignment(database_url, done)
+    assert acted.status == "acted" and acted.queued_seconds == 0  # queued and acted at 04:00
+    assert route(database_url, org, engine, WEDNESDAY_0900 - timedelta(minutes=1)).routed == 0
+    assert rows(database_url, storage.NotificationRow) == []  # a quiet night
+    # 09:00: Ann and Lee are on shift (Bob is on leave): one item each, oldest first.
+    opening = route(database_url, org, engine, WEDNESDAY_0900)
+    assert (opening.from_queue, opening.routed, opening.queue) == (2, 0, {})
+    assert sorted(opening.by_assignee) == ["ann", "lee"]
+    owned = assignment(database_url, first)
+    assert owned.status == "open" and owned.assignee in {"ann", "lee"}
+    assert owned.first_assigned_at == owned.assigned_at == WEDNESDAY_0900
+    assert owned.queued_seconds == (WEDNESDAY_0900 - TUESDAY_NIGHT).total_seconds()
+    assert owned.next_escalation_at == owned.due_at and owned.source == "rota"
     skipped, sent = deliver(database_url, org, engine, WEDNESDAY_0900)
-    assert skipped == 2 and [(o.id, o.recipient) for o in sent] == [(held[kept].id, "ann")]
-    after = {n.mention_id: n for n in rows(database_url, storage.NotificationRow)}
-    assert after[kept].status == "sent"
-    assert (after[handed].status, after[handed].skip_reason) == (
-        "skipped",
-        f"dan is off duty (shift ended): the hand-over passes mention {handed} on",
+    assert skipped == 0 and sorted(o.recipient for o in sent) == ["ann", "lee"]
+    audit = next(
+        a
+        for a in rows(database_url, storage.AuditRow, action="assigned")
+        if a.subject_id == str(first)
     )
-    assert (after[done].status, after[done].skip_reason) == (
-        "skipped",
-        f"mention {done} was acted on by cli:ann",
-    )
-    assert after[handed].attempts == 0 and after[handed].last_error is None  # not a failure
-    assert len(rows(database_url, storage.AuditRow, action="notification-skipped")) == 2
-    assert hand_over(database_url, org, engine, WEDNESDAY_0900).handed_over == 1
-    assert assignment(database_url, handed).assignee == "lee"  # fewer open items than Ann
-    [handover] = rows(database_url, storage.NotificationRow, event="handover")
-    assert handover.recipient == "lee" and f"mention {handed} (legal, normal) from dan" in (
-        handover.body
-    )
-    assert deliver(database_url, org, engine, WEDNESDAY_0900)[0] == 0  # nothing left to skip
+    assert audit.details["source"] == "queue" and audit.details["queued_seconds"] == 35280
+    with session_scope(database_url) as session:
+        view = routing.assignments_for(session=session, mention_ids=[kept])[kept]
+    assert view.seconds_in_queue(WEDNESDAY_0900) == 5 * 3600
+    # Again: nothing moves.
+    assert route(database_url, org, engine, WEDNESDAY_0900 + timedelta(minutes=1)).changes == []
+    assert route(database_url, org, engine, WEDNESDAY_0900).from_queue == 0
 
 
-def test_a_held_notification_is_skipped_once_someone_else_owns_the_item(
+def test_a_queued_item_assigned_by_hand_leaves_the_queue_with_its_wait_recorded(
     database_url: str, org: OrgConfig, engine: RotaEngine
 ) -> None:
     dawn = at(2026, 12, 2, 4)
     mention = add(database_url, external_id="q4", department="legal", fetched_at=dawn)
     route(database_url, org, engine, dawn)
     with session_scope(database_url) as session:
-        routing.assign_manually(
+        view = routing.assign_manually(
             session=session,
             org=org,
             engine=engine,
@@ -761,14 +772,17 @@ def test_a_held_notification_is_skipped_once_someone_else_owns_the_item(
             actor="cli:liz",
             now=dawn + timedelta(minutes=5),
         )
-    skipped, sent = deliver(database_url, org, engine, WEDNESDAY_0900)
-    assert skipped == 1 and [o.recipient for o in sent] == ["lee"]  # the reassigned notice
-    [held] = rows(database_url, storage.NotificationRow, event="assigned")
-    assert held.recipient == "ann" and held.status == "skipped"
-    assert held.skip_reason == f"mention {mention} is now lee's"
+    assert (view.status, view.assignee, view.source) == ("open", "lee", "manual")
+    assert view.queued_seconds == 300 and view.first_assigned_at == dawn + timedelta(minutes=5)
+    skipped, sent = deliver(database_url, org, engine, dawn + timedelta(minutes=5))
+    assert skipped == 0 and [o.recipient for o in sent] == ["lee"]  # the reassigned notice
+    # At the opening it is Lee's (assigned by hand): the queue pass leaves it alone.
+    assert route(database_url, org, engine, WEDNESDAY_0900).from_queue == 0
 
 
-def test_urgent_overdue_and_unquiet_items_notify_at_once(database_url: str) -> None:
+def test_urgent_and_items_due_before_the_opening_go_to_the_on_call_person_at_once(
+    database_url: str,
+) -> None:
     data = small_org()
     data["departments"]["legal"]["quiet_out_of_hours"] = False
     data["departments"]["customer_relations"]["sla"] = {
@@ -784,17 +798,20 @@ def test_urgent_overdue_and_unquiet_items_notify_at_once(database_url: str) -> N
     }
     urgent = add(database_url, external_id="u", department="triage", urgent=True, fetched_at=stored)
     run = route(database_url, org, engine, TUESDAY_NIGHT)
-    assert run.routed == 4 and run.deferred == 1
+    # Legal and triage normal items wait for the morning, whatever quiet_out_of_hours says
+    # (it used to decide only when the on-call owner heard of them). Care: due at 01:10,
+    # before the desk opens, so it cannot wait. Urgent: always.
+    assert (run.routed, run.queued, run.deferred) == (2, 2, 0)
+    assert run.queue == {"legal": 1, "triage": 1}
     notes = {n.mention_id: n for n in rows(database_url, storage.NotificationRow)}
-    # Legal: quiet hours off. Care: due at 01:10, before the desk opens. Urgent: always.
-    for mention in (ids["legal"], ids["customer_relations"], urgent):
-        assert notes[mention].deferred_until is None
-        assert notes[mention].next_attempt_at == TUESDAY_NIGHT
+    assert set(notes) == {ids["customer_relations"], urgent}
+    for note in notes.values():
+        assert note.deferred_until is None and note.next_attempt_at == TUESDAY_NIGHT
     assert assignment(database_url, ids["customer_relations"]).due_at == at(2026, 12, 2, 1, 10)
-    assert notes[ids["triage"]].deferred_until == at(2026, 12, 2, 8)
+    assert assignment(database_url, ids["triage"]).status == "queued"
 
 
-def test_a_reroute_at_night_cancels_the_held_notice_and_waits_for_the_new_desk(
+def test_a_reroute_at_night_moves_a_queued_item_to_the_new_departments_queue(
     database_url: str, org: OrgConfig, engine: RotaEngine
 ) -> None:
     mention = add(
@@ -802,15 +819,35 @@ def test_a_reroute_at_night_cancels_the_held_notice_and_waits_for_the_new_desk(
     )
     route(database_url, org, engine, TUESDAY_NIGHT)
     reclass(database_url, mention, "customer_relations")
-    run = route(database_url, org, engine, at(2026, 12, 1, 23, 20))
-    assert run.rerouted == 1 and run.deferred == 1
+    later = at(2026, 12, 1, 23, 20)
+    run = route(database_url, org, engine, later)
+    assert run.rerouted == 1 and run.queue == {"customer_relations": 1}
+    assert run.changes == [f"mention {mention}: legal/queue -> customer_relations/queue"]
     moved = assignment(database_url, mention)
-    assert (moved.assignee, moved.due_at) == ("hal", at(2026, 12, 2, 12))
-    notes = notes_by(database_url)
-    assert notes[("assigned", "dan")].status == "skipped"  # Dan never heard of it...
-    assert ("released", "dan") not in notes  # ...so is not told it has gone
-    new = notes[("assigned", "hal")]
-    assert new.status == "pending" and new.deferred_until == at(2026, 12, 2, 8)
+    assert (moved.status, moved.assignee, moved.department) == (
+        "queued",
+        None,
+        "customer_relations",
+    )
+    assert moved.due_at == at(2026, 12, 2, 12) and moved.queued_at == TUESDAY_NIGHT
+    assert rows(database_url, storage.NotificationRow) == []  # nobody was, or is, told
+    # Urgent after all: out of the queue, to the care desk's on-call person, paged at once.
+    reclass(database_url, mention, "customer_relations", urgent=True, model_version="test-3")
+    run = route(database_url, org, engine, later + timedelta(minutes=5))
+    paged = assignment(database_url, mention)
+    assert (paged.status, paged.assignee, paged.urgent) == ("open", "hal", True)
+    assert paged.first_assigned_at == later + timedelta(minutes=5)
+    assert paged.queued_seconds == 13 * 60 and run.queue == {}  # from 23:12
+    [page] = rows(database_url, storage.NotificationRow, event="urgent")
+    assert page.recipient == "hal" and page.deferred_until is None
+    # Spam after all, while queued: withdrawn, nobody to tell.
+    other = add(database_url, external_id="q6", department="legal", fetched_at=later)
+    route(database_url, org, engine, later)
+    reclass(database_url, other, "none")
+    assert route(database_url, org, engine, later + timedelta(minutes=6)).withdrawn == 1
+    gone = assignment(database_url, other)
+    assert (gone.status, gone.assignee, gone.queued_seconds) == ("withdrawn", None, 360)
+    assert len(rows(database_url, storage.NotificationRow)) == 1
 
 
 def test_assigning_a_withdrawn_item_by_hand_reopens_it(

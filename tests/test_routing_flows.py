@@ -14,7 +14,7 @@ from sqlalchemy import select
 from deployments.serve import ESCALATE_EVERY, ROUTE_EVERY, routing_deployments
 from flows.escalate_overdue import escalate_overdue
 from flows.route_mentions import route_mentions
-from socialops import storage
+from socialops import routing, storage
 from socialops.db import session_scope
 from socialops.routing import RoutingCycle
 from socialops.settings import get_settings, reset_settings_cache
@@ -73,11 +73,13 @@ def test_route_flow_assigns_and_notifies_the_person_on_duty(endpoint: Endpoint) 
     )
     normal = add(external_id="n1", department="customer_relations", fetched_at=NIGHT)
     cycle = run(route_mentions, NIGHT)
-    assert cycle.route is not None and cycle.route.routed == 2 and cycle.route.urgent == 1
-    # The urgent page goes at once; the normal item waits for the care desk to open.
-    assert cycle.delivery.sent == 1 and cycle.delivery.failed == 0 and cycle.route.deferred == 1
+    assert cycle.route is not None and cycle.route.routed == 1 and cycle.route.urgent == 1
+    # The urgent page goes at once; the normal item waits in the care desk's queue, with no
+    # owner, for the desk to open (it used to be the on-call person's, announced at 08:00).
+    assert cycle.delivery.sent == 1 and cycle.delivery.failed == 0
+    assert cycle.route.queued == 1 and cycle.route.queue == {"customer_relations": 1}
     [arrival] = endpoint.wait_for(1)
-    assert len(set(cycle.route.by_assignee)) == 2
+    assert len(set(cycle.route.by_assignee)) == 1
     legal = arrival.payload
     assert legal["title"].startswith("URGENT [Legal]")
     assert legal["type"] == "warning"
@@ -87,9 +89,7 @@ def test_route_flow_assigns_and_notifies_the_person_on_duty(endpoint: Endpoint) 
     by_mention = {n.mention_id: n for n in notifications()}
     assert by_mention[urgent].status == "sent"
     assert arrival.path.endswith(f"/{by_mention[urgent].recipient}")
-    held = by_mention[normal]
-    assert held.status == "pending" and held.event == "assigned"
-    assert held.next_attempt_at == held.deferred_until == datetime(2026, 12, 2, 8, tzinfo=UTC)
+    assert normal not in by_mention and owner_of(normal) is None
     # A second run routes nothing and sends nothing.
     again = run(route_mentions, NIGHT + timedelta(minutes=1))
     assert again.route is not None and again.route.routed == 0 and again.delivery.sent == 0
@@ -148,7 +148,7 @@ def test_escalation_fires_within_one_interval_of_the_due_time(endpoint: Endpoint
     assert escalated and escalated[0].payload["title"].startswith("Escalated to you (backup)")
 
 
-def owner_of(mention_id: int) -> str:
+def owner_of(mention_id: int) -> str | None:
     with session_scope(get_settings().resolved_database_url()) as session:
         return session.execute(
             select(storage.AssignmentRow.assignee).where(
@@ -180,38 +180,55 @@ def test_route_flow_follows_a_reclassification(endpoint: Endpoint) -> None:
     assert again.route is not None and again.route.changes == [] and again.delivery.sent == 0
 
 
-def test_a_normal_item_at_night_is_announced_when_the_desk_opens(endpoint: Endpoint) -> None:
-    evening = add(external_id="q1", department="customer_relations", fetched_at=NIGHT)
-    cycle = run(route_mentions, NIGHT)
-    assert cycle.route is not None and cycle.route.deferred == 1 and cycle.delivery.sent == 0
-    dawn = datetime(2026, 12, 2, 4, tzinfo=UTC)
-    early = add(external_id="q2", department="customer_relations", fetched_at=dawn)
-    assert run(route_mentions, dawn).delivery.sent == 0
-    assert (owner_of(evening), owner_of(early)) == ("hal", "eve")  # New York, then London
-    # Before dawn London takes the night from New York: Hal's item is handed to Eve, and that
-    # hand-over too waits for the desk to open.
-    opens = datetime(2026, 12, 2, 8, tzinfo=UTC)
-    night = run(escalate_overdue, opens - timedelta(minutes=1))
-    assert night.escalation is not None and night.escalation.handed_over == 1
-    assert night.escalation.deferred == 1 and night.delivery.sent == 0
-    assert owner_of(evening) == "eve"
-    assert endpoint.arrivals == []  # a quiet night
-    # The desk opens with Eve on it: her two items are announced; Hal's held notification
-    # is skipped, not failed.
-    morning = run(escalate_overdue, opens + timedelta(seconds=30))
-    assert morning.escalation is not None and morning.escalation.handed_over == 0
-    assert (morning.delivery.sent, morning.delivery.skipped) == (2, 1)
-    endpoint.wait_for(2)
-    assert sorted(a.payload["title"] for a in endpoint.to("eve")) == [
-        "Hand-over: 1 open item(s) are now yours",
-        f"[Care] Mention {early} is yours",
-    ]
-    assert endpoint.to("hal") == [] and len(endpoint.arrivals) == 2
-    held = {(n.event, n.mention_id): n for n in notifications()}
-    assert held[("assigned", early)].status == held[("handover", evening)].status == "sent"
-    assert held[("handover", evening)].deferred_until == opens
-    assert held[("assigned", evening)].status == "skipped"
-    assert held[("assigned", evening)].skip_reason == f"mention {evening} is now eve's"
+def test_a_night_backlog_waits_in_the_queue_and_the_flows_spread_it_at_the_opening(
+    endpoint: Endpoint,
+) -> None:
+    """2,000 normal and 50 urgent legal mentions overnight: the on-call people own only the
+    urgent ones; at 09:00 the scheduled flows give the queue out, 25 each (the default cap),
+    and a re-run changes nothing."""
+    monday_night = datetime(2026, 12, 7, 22, tzinfo=UTC)
+    step = timedelta(hours=10) / 2050
+    with session_scope(get_settings().resolved_database_url()) as session:
+        for i in range(2050):
+            add_classified(
+                session,
+                external_id=f"b{i}",
+                department="legal",
+                urgent=i % 41 == 0,
+                fetched_at=monday_night + i * step,
+            )
+    night = run_routing(at=datetime(2026, 12, 8, 8, 1, tzinfo=UTC))
+    assert night.route is not None
+    assert (night.route.routed, night.route.urgent, night.route.queued) == (50, 50, 2000)
+    assert set(night.route.by_assignee) <= {"ann", "bob", "cat", "dan"}  # legal's on-call
+    assert night.delivery.sent == 50  # the urgent pages, and nothing else
+    with session_scope(get_settings().resolved_database_url()) as session:
+        a = storage.AssignmentRow
+        for mention_id, owner in session.execute(
+            select(a.mention_id, a.assignee).where(a.urgent)
+        ).all():
+            routing.mark_acted(
+                session=session, mention_id=mention_id, actor=owner, now=night.route.at
+            )
+    opens = datetime(2026, 12, 8, 9, tzinfo=UTC)
+    run(escalate_overdue, opens)
+    morning = run(route_mentions, opens)
+    assert morning.route is not None
+    assert morning.route.by_assignee == {"ann": 25, "bob": 25, "lee": 25}
+    assert morning.route.queue == {"legal": 1925} and morning.delivery.sent == 75
+    calm = run(escalate_overdue, opens + timedelta(minutes=1)).escalation
+    assert calm is not None and (calm.handed_over, calm.requeued, calm.escalated) == (0, 0, 0)
+    again = run(route_mentions, opens + timedelta(minutes=1))
+    assert again.route is not None and again.route.from_queue == 0
+    assert again.route.queue == {"legal": 1925} and again.delivery.sent == 0
+
+
+def run_routing(at: datetime) -> RoutingCycle:
+    state = route_mentions(now=at, limit=5000, return_state=True)
+    assert state.is_completed(), state.message
+    result = state.result()
+    assert isinstance(result, RoutingCycle)
+    return result
 
 
 def test_routing_deployments_are_scheduled_one_at_a_time() -> None:

@@ -7,6 +7,10 @@ One module per job, each usable on its own:
 - :mod:`.picker`: ``OwnerPicker``/``pick_owner``, who is on duty and gets an item.
 - :mod:`.handover`, :mod:`.escalation`, :mod:`.reminders`: ``hand_over`` at shift ends,
   ``escalate`` past due, ``remind_due_soon`` before it.
+- :mod:`.queue`: ``place`` decides between a person and the department's queue (normal items
+  nobody on shift can take under ``routing.max_open_per_person`` wait there, without an
+  owner); ``assign_queued`` gives queues out by least load; ``requeue`` hands an item back;
+  ``queue_lengths`` and ``queued_items`` show what waits.
 - :mod:`.quiet_hours`: ``quiet_until`` holds normal items' notices until the department opens;
   ``skip_stale_deferred`` drops held ones that no longer apply.
 - :mod:`.notifications`: ``queue_notification`` and ``queue_item_notification``.
@@ -22,6 +26,7 @@ from socialops.routing.assignments import (
     ESCALATOR,
     NO_ACTION,
     OPEN,
+    QUEUED,
     ROUTER,
     WITHDRAWN,
     AssignmentView,
@@ -38,6 +43,16 @@ from socialops.routing.notifications import (
     queue_notification,
 )
 from socialops.routing.picker import OwnerPicker, open_load, pick_owner
+from socialops.routing.queue import (
+    QUEUE,
+    Placement,
+    assign_queued,
+    can_wait,
+    place,
+    queue_lengths,
+    queued_items,
+    requeue,
+)
 from socialops.routing.quiet_hours import quiet_until, skip_stale_deferred
 from socialops.routing.reminders import remind_due_soon
 from socialops.routing.route import route_classified
@@ -50,26 +65,35 @@ __all__ = [
     "MANUAL_GRACE",
     "NO_ACTION",
     "OPEN",
+    "QUEUE",
+    "QUEUED",
     "ROUTER",
     "WITHDRAWN",
     "AssignmentView",
     "EscalationRun",
     "OwnerPicker",
+    "Placement",
     "RouteRun",
     "RoutingCycle",
     "RoutingError",
     "assign_manually",
+    "assign_queued",
     "assignments_for",
+    "can_wait",
     "escalate",
     "hand_over",
     "mark_acted",
     "notification_values",
     "open_load",
     "pick_owner",
+    "place",
     "queue_item_notification",
+    "queue_lengths",
     "queue_notification",
+    "queued_items",
     "quiet_until",
     "remind_due_soon",
+    "requeue",
     "route_classified",
     "skip_stale_deferred",
 ]

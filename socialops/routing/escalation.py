@@ -1,5 +1,9 @@
 """Escalation: an item past due and not acted on climbs its department's chain (backup, lead,
-duty manager), one step per configured delay, each step recorded, audited and notified."""
+duty manager), one step per configured delay, each step recorded, audited and notified.
+
+A queued item (no owner) climbs too, but goes to the department rather than to a person: its
+lead in place of a backup, and the department's channel with every step; it stays in the
+queue, and whoever takes it from there starts its chain again."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from socialops import storage
 from socialops.rota.schedule import RotaEngine
-from socialops.routing.assignments import ESCALATOR, OPEN
+from socialops.routing.assignments import ESCALATOR, OPEN, QUEUED
 from socialops.routing.notifications import notification_values, queue_notification
 from socialops.routing.runs import EscalationRun
 
@@ -36,9 +40,13 @@ def next_step_at(
 
 
 def _escalation_target(
-    engine: RotaEngine, department: str, target: str, now: datetime, current: str
+    engine: RotaEngine, department: str, target: str, now: datetime, current: str | None
 ) -> str | None:
-    if target == "backup":
+    if target == "backup" and current is None:
+        # A queued item has no owner to back up: the department hears of it (its lead; its
+        # channel too, see _notify), and the item stays in the queue for whoever takes it.
+        candidates = [engine.lead(department, now)]
+    elif target == "backup":
         duty = engine.on_duty(department, now)
         candidates = [duty.backup, duty.primary, *duty.on_shift]
     elif target == "lead":
@@ -73,7 +81,7 @@ class _Step:
     level: int
     target: str  # backup, lead, duty_manager
     to: str | None
-    previous: str
+    previous: str | None  # None: the item is queued (no owner)
 
 
 def escalate(
@@ -93,7 +101,8 @@ def escalate(
                 continue
             run.escalated += 1
             run.steps.append(
-                f"mention {assignment.mention_id}: {step.previous} -> {step.to} ({step.target})"
+                f"mention {assignment.mention_id}: {step.previous or 'queue'} -> {step.to} "
+                f"({step.target})"
             )
             _notify(session, org, engine, assignment, mention, step, to=step.to, now=now, run=run)
 
@@ -105,26 +114,34 @@ def _due_to_escalate(
     return session.execute(
         select(a, m)
         .join(m, m.id == a.mention_id)
-        .where(a.status == OPEN, a.next_escalation_at.is_not(None), a.next_escalation_at <= now)
+        .where(
+            a.status.in_((OPEN, QUEUED)),
+            a.next_escalation_at.is_not(None),
+            a.next_escalation_at <= now,
+        )
         .order_by(a.next_escalation_at, a.id)
     ).all()
 
 
 def _climb(
     engine: RotaEngine, assignment: storage.AssignmentRow, now: datetime
-) -> tuple[int, str, list[_Step]]:
-    """(level reached, owner then, steps fired): every step whose delay has passed."""
+) -> tuple[int, str | None, list[_Step]]:
+    """(level reached, owner then, steps fired): every step whose delay has passed. A queued
+    item keeps no owner: each step tells someone, and it stays in the queue."""
     department = assignment.department
     chain = engine.departments[department].escalation
     level, current = assignment.escalation_level, assignment.assignee
+    queued = assignment.status == QUEUED
     fired: list[_Step] = []
+    told: str | None = None
     while level < len(chain) and assignment.due_at + chain[level].after <= now:
         step = chain[level]
-        to = _escalation_target(engine, department, step.to, now, current)
+        to = _escalation_target(engine, department, step.to, now, told if queued else current)
         level += 1
         fired.append(_Step(level=level, target=step.to, to=to, previous=current))
-        if to is not None:
+        if to is not None and not queued:
             current = to
+        told = to or told
     return level, current, fired
 
 
@@ -134,14 +151,18 @@ def _claim(
     assignment: storage.AssignmentRow,
     *,
     level: int,
-    owner: str,
+    owner: str | None,
     now: datetime,
 ) -> bool:
     """Move the item up to ``level`` and ``owner``, unless another pass already moved it."""
     a = storage.AssignmentRow
     claimed = session.execute(
         update(a)
-        .where(a.id == assignment.id, a.escalation_level == assignment.escalation_level)
+        .where(
+            a.id == assignment.id,
+            a.escalation_level == assignment.escalation_level,
+            a.status == assignment.status,
+        )
         .values(
             assignee=owner,
             escalation_level=level,
@@ -212,7 +233,8 @@ def _notify(
         mention=mention,
         due_at=assignment.due_at,
         urgent=assignment.urgent,
-        previous=step.previous,
+        previous=step.previous
+        or f"the {engine.departments[department].name} queue, where nobody has taken it yet",
         level=step.level,
         step=step.target.replace("_", " "),
     )

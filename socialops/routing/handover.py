@@ -1,5 +1,7 @@
 """Hand-over: an open item whose owner's shift has ended (or who is on leave) moves to whoever
-is on duty now, who is told once for everything they took over."""
+is on duty now, who is told once for everything they took over; a normal item nobody on shift
+can take (the department has closed, or everyone is at the open-item cap) goes back to its
+department's queue instead, so no item keeps an owner who is not there."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from socialops.rota.schedule import RotaEngine
 from socialops.routing.assignments import ESCALATOR, OPEN
 from socialops.routing.notifications import queue_notification
 from socialops.routing.picker import OwnerPicker, handover_reason
+from socialops.routing.queue import place, requeue
 from socialops.routing.quiet_hours import quiet_until
 from socialops.routing.runs import EscalationRun
 
@@ -40,9 +43,11 @@ def hand_over(
     rows = _open_unescalated(session)
     picker = OwnerPicker(session, engine, now)
     moved: dict[str, list[_Moved]] = defaultdict(list)
+    cap = org.routing.max_open_per_person
     for assignment, mention in rows:
         owner = assignment.assignee
-        handle = _take_over(session, engine, picker, assignment, now)
+        assert owner is not None  # open items have an owner
+        handle = _take_over(session, engine, picker, assignment, cap=cap, now=now, run=run)
         if handle is not None:
             moved[handle].append((assignment, mention, owner))
             run.handed_over += 1
@@ -67,19 +72,34 @@ def _take_over(
     engine: RotaEngine,
     picker: OwnerPicker,
     assignment: storage.AssignmentRow,
+    *,
+    cap: int,
     now: datetime,
+    run: EscalationRun,
 ) -> str | None:
     """Give the item to the person on duty if its owner is off duty (audited): the new owner,
-    or None when it stays (owner on duty, nobody else, or changed meanwhile)."""
+    or None when it stays (owner on duty, nobody else, or changed meanwhile) or goes back to
+    its department's queue (a normal item nobody on shift can take under the cap)."""
     if assignment.department not in engine.calendars:
         return None
     owner = assignment.assignee
     reason = handover_reason(engine, assignment, picker.on_duty(assignment.department), now)
-    if reason is None:
+    if owner is None or reason is None:
         return None
-    handle, _source = picker.choose(assignment.department)
-    if handle is None or handle == owner:
+    placed = place(
+        picker, assignment.department, urgent=assignment.urgent, due_at=assignment.due_at, cap=cap
+    )
+    if placed is None or placed.handle == owner:
+        if placed is not None and placed.handle is not None:
+            picker.relieve(placed.handle)
         return None
+    picker.relieve(owner)
+    if placed.handle is None:
+        run.requeued += int(
+            requeue(session=session, assignment=assignment, actor=ESCALATOR, reason=reason, now=now)
+        )
+        return None
+    handle = placed.handle
     a = storage.AssignmentRow
     changed = session.execute(
         update(a)
@@ -88,8 +108,8 @@ def _take_over(
         .execution_options(synchronize_session=False)
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
+        picker.relieve(handle)
         return None
-    picker.relieve(owner)
     storage.audit(
         session=session,
         actor=ESCALATOR,

@@ -14,10 +14,12 @@ from socialops.rota.schedule import RotaEngine
 from socialops.routing.assignments import (
     ACTED,
     OPEN,
+    QUEUED,
     WITHDRAWN,
     AssignmentView,
     RoutingError,
     department_of,
+    leaving_queue,
     view_of,
 )
 from socialops.routing.escalation import first_step_at
@@ -98,6 +100,7 @@ def _new_assignment(
         escalation_level=0,
         received_at=mention.fetched_at,
         assigned_at=now,
+        first_assigned_at=now,
         due_at=due_at,
         next_escalation_at=first_step_at(engine, department, max(due_at, now + MANUAL_GRACE)),
         updated_at=now,
@@ -109,11 +112,15 @@ def _reassign(
 ) -> None:
     """To ``handle``, by hand: escalation starts again from the bottom (no sooner than
     ``MANUAL_GRACE`` from now), and a withdrawn item opens again."""
+    for column, value in leaving_queue(assignment, now).items():
+        setattr(assignment, column, value)
     assignment.assignee = handle
     assignment.source = "manual"
     assignment.escalation_level = 0
-    if assignment.status == WITHDRAWN:  # a person wants it acted on after all
+    if assignment.status in (WITHDRAWN, QUEUED):  # a person wants it acted on (by them)
         assignment.status = OPEN
+    if assignment.first_assigned_at is None:
+        assignment.first_assigned_at = now
     if assignment.status == OPEN:
         assignment.next_escalation_at = first_step_at(
             engine, assignment.department, max(assignment.due_at, now + MANUAL_GRACE)
@@ -157,17 +164,25 @@ def _notify(
 
 
 def mark_acted(*, session: Session, mention_id: int, actor: str, now: datetime) -> bool:
-    """Someone acted on the mention (replied, drafted, closed): escalation stops. Audited."""
+    """Someone acted on the mention (replied, drafted, closed): escalation stops. Audited.
+    An item still in its department's queue can be acted on too (it leaves the queue)."""
+    now = now.astimezone(UTC)
     a = storage.AssignmentRow
+    row = session.execute(
+        select(a).where(a.mention_id == mention_id, a.status.in_((OPEN, QUEUED)))
+    ).scalar_one_or_none()
+    if row is None:
+        return False
     result = session.execute(
         update(a)
-        .where(a.mention_id == mention_id, a.status == OPEN)
+        .where(a.id == row.id, a.status == row.status)
         .values(
             status=ACTED,
-            acted_at=now.astimezone(UTC),
+            acted_at=now,
             acted_by=actor,
             next_escalation_at=None,
-            updated_at=now.astimezone(UTC),
+            updated_at=now,
+            **leaving_queue(row, now),
         )
         .execution_options(synchronize_session=False)
     )
@@ -179,6 +194,6 @@ def mark_acted(*, session: Session, mention_id: int, actor: str, now: datetime) 
         action="acted",
         subject_type="mention",
         subject_id=str(mention_id),
-        details={"at": now.astimezone(UTC).isoformat()},
+        details={"at": now.isoformat(), "from_queue": row.status == QUEUED},
     )
     return True

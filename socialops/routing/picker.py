@@ -2,7 +2,9 @@
 
 In business hours the least-loaded of those on shift takes it (the longest since their last
 item on ties, then rota order), otherwise the on-call primary; with nobody on duty, the
-department's backup, its lead, then the duty manager (source ``fallback``).
+department's backup, its lead, then the duty manager (source ``fallback``). Normal items use
+``choose_within``: only people on shift below the open-item cap, else the department's queue
+(:mod:`socialops.routing.queue`).
 """
 
 from __future__ import annotations
@@ -23,16 +25,24 @@ _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 def open_load(*, session: Session) -> dict[str, int]:
     """How many open items each person holds."""
     a = storage.AssignmentRow
-    stmt = select(a.assignee, func.count()).where(a.status == OPEN).group_by(a.assignee)
-    return {handle: int(count) for handle, count in session.execute(stmt).all()}
+    stmt = (
+        select(a.assignee, func.count())
+        .where(a.status == OPEN, a.assignee.is_not(None))
+        .group_by(a.assignee)
+    )
+    return {handle: int(n) for handle, n in session.execute(stmt).all() if handle is not None}
 
 
 def _last_assigned(session: Session) -> dict[str, datetime]:
     a = storage.AssignmentRow
-    stmt = select(a.assignee, func.max(a.updated_at)).group_by(a.assignee)
+    stmt = (
+        select(a.assignee, func.max(a.updated_at))
+        .where(a.assignee.is_not(None))
+        .group_by(a.assignee)
+    )
     out: dict[str, datetime] = {}
     for handle, at in session.execute(stmt).all():
-        if at is not None:
+        if at is not None and handle is not None:
             out[handle] = at if at.tzinfo else at.replace(tzinfo=UTC)
     return out
 
@@ -79,6 +89,29 @@ class OwnerPicker:
             self.take(handle)
         return handle, source
 
+    def choose_within(self, department: str, cap: int) -> str | None:
+        """The least-loaded person on shift (business hours only) holding fewer than ``cap``
+        open items, who takes the item; None when the department is closed, nobody is on
+        shift, or everyone on shift is at the cap (then a normal item waits in the queue)."""
+        duty = self.duty(department)
+        if duty.shift != "business-hours":
+            return None
+        order = list(duty.on_shift)
+        free = [h for h in order if self.load[h] < cap]
+        if not free:
+            return None
+        handle = min(free, key=lambda h: (self.load[h], self.last.get(h, _NEVER), order.index(h)))
+        self.take(handle)
+        return handle
+
+    def room(self, department: str, cap: int) -> int:
+        """How many more items the people on shift in ``department`` can take under ``cap``
+        (0 outside business hours)."""
+        duty = self.duty(department)
+        if duty.shift != "business-hours":
+            return 0
+        return sum(max(0, cap - self.load[h]) for h in duty.on_shift)
+
     def take(self, handle: str) -> None:
         """One more open item for ``handle``, given now."""
         self.load[handle] += 1
@@ -104,6 +137,8 @@ def handover_reason(
     when it stays: its owner is on duty, nobody is, or a person assigned it by hand (unless
     its owner is on leave)."""
     owner = assignment.assignee
+    if owner is None:  # queued: nobody to hand over from
+        return None
     on_leave = owner in engine.people and not engine.available(owner, now)
     if assignment.source == "manual" and not on_leave:
         return None

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from socialops import notify, storage
 from socialops.rota.schedule import RotaEngine
-from socialops.routing.assignments import ACTED, OPEN
+from socialops.routing.assignments import ACTED, OPEN, QUEUED
 from socialops.routing.picker import handover_reason
 
 
@@ -68,6 +68,8 @@ def skip_stale_deferred(*, session: Session, engine: RotaEngine, now: datetime) 
         reason: str | None = None
         if assignment.status == ACTED:
             reason = f"{item} was acted on by {assignment.acted_by or 'someone'}"
+        elif assignment.status == QUEUED:
+            reason = f"{item} is back in the {assignment.department} queue"
         elif assignment.status != OPEN:
             reason = f"{item} was {assignment.status}"
         elif assignment.assignee != recipient:

@@ -18,10 +18,19 @@ from sqlalchemy.orm import Session
 from socialops import notify, storage
 from socialops.rota.models import Event
 from socialops.rota.schedule import RotaEngine
-from socialops.routing.assignments import NO_ACTION, OPEN, ROUTER, WITHDRAWN, department_of
+from socialops.routing.assignments import (
+    NO_ACTION,
+    OPEN,
+    QUEUED,
+    ROUTER,
+    WITHDRAWN,
+    department_of,
+    leaving_queue,
+)
 from socialops.routing.escalation import first_step_at, next_step_at
 from socialops.routing.notifications import ANNOUNCEMENTS, queue_item_notification
 from socialops.routing.picker import OwnerPicker
+from socialops.routing.queue import Placement, place
 from socialops.routing.quiet_hours import quiet_until
 from socialops.routing.runs import RouteRun
 
@@ -68,6 +77,9 @@ class _Reclassified:
             self.withdraw(assignment, classification, mention)
         elif department != assignment.department:
             self.move(assignment, classification, mention, department, reopen=False)
+        elif urgent and assignment.status == QUEUED:
+            # Waiting in the queue, now urgent: it needs the person on duty now.
+            self.move(assignment, classification, mention, department, reopen=False)
         elif urgent and not assignment.urgent:
             self.raise_urgency(assignment, classification, mention, kept=None)
         else:  # urgency lowered (the deadline is never loosened), or nothing routing uses
@@ -110,6 +122,8 @@ class _Reclassified:
     def supersede(self, assignment: storage.AssignmentRow, reason: str) -> bool:
         """Cancel what still waits to go to the previous owner; True if they had been told
         the item was theirs (nothing announcing it was still waiting)."""
+        if assignment.assignee is None:  # queued: nobody was told it was theirs
+            return False
         cancelled = notify.skip_unsent(
             session=self.session,
             assignment_id=assignment.id,
@@ -128,6 +142,8 @@ class _Reclassified:
     ) -> None:
         """Tell the previous owner the item is no longer theirs (at once: it stops them
         working on it; only sent to someone who had been told it was theirs)."""
+        if assignment.assignee is None:
+            return
         queue_item_notification(
             session=self.session,
             org=self.org,
@@ -194,12 +210,12 @@ class _Reclassified:
     ) -> None:
         """To the new department's person on duty, with its SLA counted from when the mention
         was stored, a fresh escalation chain, and a notification; the old owner is told."""
-        chosen = self.new_owner(assignment, department, reopen=reopen)
-        if chosen is None:
-            return
-        handle, source = chosen
         urgent = bool(classification.urgent)
         due_at = self.engine.due_at(department, urgent=urgent, start=assignment.received_at)
+        chosen = self.new_owner(assignment, department, urgent=urgent, due_at=due_at)
+        if chosen is None:
+            return
+        handle, source = chosen.handle, chosen.source
         if not self.claim(
             assignment,
             classification_id=classification.id,
@@ -207,13 +223,16 @@ class _Reclassified:
             assignee=handle,
             urgent=urgent,
             source=source,
-            status=OPEN,
+            status=OPEN if handle else QUEUED,
             escalation_level=0,
             assigned_at=self.now,
             due_at=due_at,
             next_escalation_at=first_step_at(self.engine, department, due_at),
             reminded_at=None,
+            **self.queue_times(assignment, queued=handle is None),
         ):
+            if handle is not None:
+                self.picker.relieve(handle)
             return
         self.record_move(
             assignment,
@@ -225,6 +244,8 @@ class _Reclassified:
             due_at=due_at,
             reopen=reopen,
         )
+        if handle is None:  # waits in the new department's queue: nobody to tell yet
+            return
         self.announce(
             assignment.id,
             mention,
@@ -238,23 +259,36 @@ class _Reclassified:
         )
 
     def new_owner(
-        self, assignment: storage.AssignmentRow, department: str, *, reopen: bool
-    ) -> tuple[str, str] | None:
-        """(person, source) on duty in ``department`` for a moved item, or None when nobody
-        can take it (counted as unassigned: the next pass tries again)."""
+        self, assignment: storage.AssignmentRow, department: str, *, urgent: bool, due_at: datetime
+    ) -> Placement | None:
+        """Where a moved item goes in ``department`` (a person, or its queue), or None when
+        nobody can take it (counted as unassigned: the next pass tries again)."""
         if department not in self.engine.calendars:
             self.run.unassigned += 1
             return None
         owner, picker = assignment.assignee, self.picker
-        if not reopen:  # the item leaves its owner's open load before anyone is chosen
+        counted = assignment.status == OPEN and owner is not None
+        if counted and owner is not None:  # it leaves its owner's load before anyone is chosen
             picker.relieve(owner)
-        handle, source = picker.choose(department)
-        if handle is None:
-            if not reopen:
+        cap = self.org.routing.max_open_per_person
+        placed = place(picker, department, urgent=urgent, due_at=due_at, cap=cap)
+        if placed is None:
+            if counted and owner is not None:
                 picker.load[owner] += 1
             self.run.unassigned += 1  # nobody to take it: the next pass tries again
             return None
-        return handle, source
+        return placed
+
+    def queue_times(self, assignment: storage.AssignmentRow, *, queued: bool) -> dict[str, Any]:
+        """Queue bookkeeping for an item about to be queued (``queued``) or owned: a stay in a
+        queue starts or ends, and a first owner is remembered."""
+        if queued:
+            still = assignment.status == QUEUED and assignment.queued_at is not None
+            return {"queued_at": assignment.queued_at if still else self.now}
+        return {
+            "first_assigned_at": assignment.first_assigned_at or self.now,
+            **leaving_queue(assignment, self.now),
+        }
 
     def record_move(
         self,
@@ -263,7 +297,7 @@ class _Reclassified:
         mention: storage.MentionRow,
         *,
         department: str,
-        handle: str,
+        handle: str | None,
         source: str,
         due_at: datetime,
         reopen: bool,
@@ -292,15 +326,16 @@ class _Reclassified:
             name = self.engine.departments[department].name
             told = self.supersede(assignment, f"superseded: mention re-routed to {name}")
             if told and handle != owner:
+                whom = f"{handle} has it now" if handle else f"it waits in {name}'s queue"
                 self.release(
                     assignment,
                     classification,
                     mention,
-                    f"it was reclassified for {name}, and {handle} has it now",
+                    f"it was reclassified for {name}, and {whom}",
                 )
         self.run.changes.append(
-            f"mention {mention.id}: {assignment.department}/{owner} -> {department}/{handle}"
-            + (" (reopened)" if reopen else "")
+            f"mention {mention.id}: {assignment.department}/{owner or 'queue'} -> "
+            f"{department}/{handle or 'queue'}" + (" (reopened)" if reopen else "")
         )
 
     def withdraw(
@@ -317,10 +352,12 @@ class _Reclassified:
             status=WITHDRAWN,
             urgent=False,
             next_escalation_at=None,
+            **leaving_queue(assignment, self.now),
         ):
             return
         owner = assignment.assignee
-        self.picker.relieve(owner)
+        if owner is not None and assignment.status == OPEN:
+            self.picker.relieve(owner)
         reason = "reclassified as spam or chit-chat: nobody needs to act"
         self.audit(
             "withdrawn",
@@ -337,7 +374,9 @@ class _Reclassified:
         if self.supersede(assignment, f"superseded: {reason}"):
             self.release(assignment, classification, mention, reason)
         self.run.withdrawn += 1
-        self.run.changes.append(f"mention {mention.id}: {assignment.department}/{owner} withdrawn")
+        self.run.changes.append(
+            f"mention {mention.id}: {assignment.department}/{owner or 'queue'} withdrawn"
+        )
 
     def raise_urgency(
         self,
@@ -350,6 +389,8 @@ class _Reclassified:
         """Now urgent: the urgent SLA from when it was stored (never a later deadline than
         it had), and the owner is paged at once."""
         department = assignment.department
+        if assignment.assignee is None:  # queued items that become urgent are moved instead
+            return
         due_at = assignment.due_at
         if department in self.engine.calendars:
             urgent_due = self.engine.due_at(department, urgent=True, start=assignment.received_at)
@@ -450,7 +491,7 @@ def follow_reclassified(
         .join(c, (c.mention_id == a.mention_id) & c.is_current.is_(True))
         .join(m, m.id == a.mention_id)
         .where(
-            a.status.in_((OPEN, WITHDRAWN)),
+            a.status.in_((OPEN, QUEUED, WITHDRAWN)),
             a.classification_id.is_(None) | (a.classification_id != c.id),
         )
         .order_by(c.urgent.desc(), a.id)

@@ -39,6 +39,8 @@ def remind_due_soon(
         )
     ).all()
     for assignment, mention in rows:
+        if assignment.assignee is None:
+            continue  # open items have an owner; queued ones are not reminded (nobody to tell)
         if assignment.assigned_at >= assignment.due_at - before:
             continue  # assigned inside the window: its notification already gave the due time
         claimed = session.execute(

@@ -1,6 +1,7 @@
 """Routing new items: every classified mention without an owner gets the person on duty in
-its department, a due time from the department's SLA, an audit entry and a notification; the
-same pass then follows reclassifications of the items already routed."""
+its department (or, a normal one nobody on shift can take, its department's queue), a due
+time from the department's SLA, an audit entry and a notification; the same pass first gives
+the queues out and then follows reclassifications of the items already routed."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from sqlalchemy.orm import Session
 from socialops import storage
 from socialops.rota.models import Event
 from socialops.rota.schedule import RotaEngine
-from socialops.routing.assignments import NO_ACTION, OPEN, ROUTER, department_of
+from socialops.routing.assignments import NO_ACTION, OPEN, QUEUED, ROUTER, department_of
 from socialops.routing.escalation import first_step_at
 from socialops.routing.notifications import queue_item_notification
 from socialops.routing.picker import OwnerPicker
+from socialops.routing.queue import assign_queued, place, queue_lengths
 from socialops.routing.quiet_hours import quiet_until
 from socialops.routing.reclassify import follow_reclassified
 from socialops.routing.runs import RouteRun
@@ -30,26 +32,31 @@ if TYPE_CHECKING:
 def route_classified(
     *, session: Session, org: OrgConfig, engine: RotaEngine, now: datetime, limit: int = 500
 ) -> RouteRun:
-    """Assign every classified, unassigned mention (urgent first) and queue its notification;
-    then follow reclassifications of the items already routed (:func:`follow_reclassified`)."""
+    """Give the departments' queues to the people on shift (:func:`assign_queued`), then
+    route every classified, unrouted mention (urgent first; a normal one waits in its
+    department's queue when nobody on shift can take it) and queue its notification; then
+    follow reclassifications of the items already routed (:func:`follow_reclassified`)."""
     now = now.astimezone(UTC)
     run = RouteRun(at=now)
     picker = OwnerPicker(session, engine, now)
+    assign_queued(session=session, org=org, engine=engine, picker=picker, now=now, run=run)
     for classification, mention in _unrouted(session, limit):
         _route_one(session, org, engine, picker, classification, mention, now=now, run=run)
     follow_reclassified(
         session=session, org=org, engine=engine, now=now, picker=picker, run=run, limit=limit
     )
+    run.queue = queue_lengths(session=session)
     return run
 
 
 @dataclass(frozen=True)
 class _NewAssignment:
-    """What routing gives one mention."""
+    """What routing gives one mention: an owner, or (``assignee`` None) its department's
+    queue."""
 
     department: str
-    assignee: str
-    source: str  # rota, fallback
+    assignee: str | None
+    source: str  # rota, fallback, queue
     urgent: bool
     due_at: datetime
 
@@ -85,36 +92,61 @@ def _route_one(
     now: datetime,
     run: RouteRun,
 ) -> None:
-    """Give one mention to the person on duty in its department: stored, audited, announced
-    (or counted as unassigned, for the next pass)."""
+    """Give one mention to the person on duty in its department, or put it in the
+    department's queue: stored, audited, announced (or counted as unassigned, for the next
+    pass)."""
     department = department_of(org, classification.department)
     if department not in engine.calendars:
         run.unassigned += 1
         return
-    handle, source = picker.choose(department)
-    if handle is None:
-        run.unassigned += 1
-        return
     urgent = bool(classification.urgent)
     due_at = engine.due_at(department, urgent=urgent, start=mention.fetched_at)
-    new = _NewAssignment(department, handle, source, urgent, due_at)
+    placed = place(
+        picker, department, urgent=urgent, due_at=due_at, cap=org.routing.max_open_per_person
+    )
+    if placed is None:
+        run.unassigned += 1
+        return
+    new = _NewAssignment(department, placed.handle, placed.source, urgent, due_at)
     assignment_id = _insert(session, engine, classification, mention, new, now=now)
     if assignment_id is None:  # routed meanwhile by another run
+        if new.assignee is not None:
+            picker.relieve(new.assignee)
         return
     _audit(session, classification, mention, new, shift=picker.duty(department).shift, now=now)
-    event: Event = "urgent" if urgent else "assigned"
-    not_before = quiet_until(engine, department, urgent=urgent, due_at=due_at, now=now)
+    if new.assignee is None:
+        run.queued += 1
+        return
+    _notify(session, org, engine, new, mention, assignment_id, now=now, run=run)
+
+
+def _notify(
+    session: Session,
+    org: OrgConfig,
+    engine: RotaEngine,
+    new: _NewAssignment,
+    mention: storage.MentionRow,
+    assignment_id: int,
+    *,
+    now: datetime,
+    run: RouteRun,
+) -> None:
+    """Tell the new owner (quiet hours apply) and count the item as routed."""
+    assert new.assignee is not None
+    event: Event = "urgent" if new.urgent else "assigned"
+    department = new.department
+    not_before = quiet_until(engine, department, urgent=new.urgent, due_at=new.due_at, now=now)
     queue_item_notification(
         session=session,
         org=org,
         engine=engine,
         key=f"assigned:{assignment_id}",
         event=event,
-        recipient=handle,
+        recipient=new.assignee,
         department=department,
         mention=mention,
-        due_at=due_at,
-        urgent=urgent,
+        due_at=new.due_at,
+        urgent=new.urgent,
         now=now,
         assignment_id=assignment_id,
         into=run.notifications,
@@ -122,9 +154,9 @@ def _route_one(
     )
     run.deferred += int(not_before is not None)
     run.routed += 1
-    run.urgent += int(urgent)
+    run.urgent += int(new.urgent)
     run.by_department[department] = run.by_department.get(department, 0) + 1
-    run.by_assignee[handle] = run.by_assignee.get(handle, 0) + 1
+    run.by_assignee[new.assignee] = run.by_assignee.get(new.assignee, 0) + 1
 
 
 def _insert(
@@ -147,10 +179,12 @@ def _insert(
             assignee=new.assignee,
             urgent=new.urgent,
             source=new.source,
-            status=OPEN,
+            status=OPEN if new.assignee is not None else QUEUED,
             escalation_level=0,
             received_at=mention.fetched_at,
             assigned_at=now,
+            queued_at=None if new.assignee is not None else now,
+            first_assigned_at=now if new.assignee is not None else None,
             due_at=new.due_at,
             next_escalation_at=first_step_at(engine, new.department, new.due_at),
             updated_at=now,
@@ -173,7 +207,7 @@ def _audit(
     storage.audit(
         session=session,
         actor=ROUTER,
-        action="assigned",
+        action="assigned" if new.assignee is not None else "queued",
         subject_type="mention",
         subject_id=str(mention.id),
         details={

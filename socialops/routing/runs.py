@@ -13,11 +13,15 @@ class RouteRun(BaseModel):
     """What one routing pass did."""
 
     at: datetime
-    routed: int = 0  # newly routed (the figures down to by_assignee count these)
+    routed: int = 0  # new items given an owner
     urgent: int = 0
     unassigned: int = 0  # nobody on duty, no fallback: left for the next run
+    queued: int = 0  # new items waiting in their department's queue (nobody on shift to take)
+    from_queue: int = 0  # items that waited in a queue, given an owner by this pass
+    # Items given an owner by this pass (new ones and those from the queues):
     by_department: dict[str, int] = Field(default_factory=dict)
     by_assignee: dict[str, int] = Field(default_factory=dict)
+    queue: dict[str, int] = Field(default_factory=dict)  # queue length per department, after
     notifications: list[int] = Field(default_factory=list)
     deferred: int = 0  # notifications held until the department's business hours
     # Open items whose mention was classified again since they were routed:
@@ -34,6 +38,7 @@ class EscalationRun(BaseModel):
 
     at: datetime
     handed_over: int = 0
+    requeued: int = 0  # handed back to the department's queue: nobody on duty could take it
     escalated: int = 0
     skipped_steps: int = 0
     reminded: int = 0
@@ -60,6 +65,7 @@ class RoutingCycle(BaseModel):
         merged = EscalationRun(
             at=at,
             handed_over=hand_over.handed_over,
+            requeued=hand_over.requeued,
             escalated=escalated.escalated,
             skipped_steps=escalated.skipped_steps,
             reminded=reminded.reminded,
