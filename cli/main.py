@@ -12,12 +12,12 @@ import os
 from cli.app import app
 
 # isort: off
-from cli import ingest, run, inbox, check_config, sandbox, classify, serve, demo, rota
+from cli import ingest, run, inbox, check_config, sandbox, classify, serve, demo, rota, rules
 # isort: on
 
 __all__ = ["COMMAND_MODULES", "app", "main"]
 
-COMMAND_MODULES = (ingest, run, inbox, check_config, sandbox, classify, serve, demo, rota)
+COMMAND_MODULES = (ingest, run, inbox, check_config, sandbox, classify, serve, demo, rota, rules)
 
 # Quiet by default: Prefect's console shows warnings and errors, while every INFO log still
 # reaches the Prefect API (and so the UI). Telemetry is off. Any of these can be overridden.
