@@ -121,11 +121,32 @@ def department_for_person(person_departments: Iterable[str], current: str | None
     return theirs[0]
 
 
-def current_department(*, session: Session, mention_id: int) -> str | None:
+def correct_from_assignment(
+    *,
+    session: Session,
+    mention_id: int,
+    person_departments: Iterable[str],
+    by: str,
+    now: datetime,
+) -> Corrected | None:
+    """A person gave the mention by hand to someone of another department: that is a
+    correction too (when the person has a single classifier department)."""
     c = storage.ClassificationRow
-    return session.execute(
+    current = session.execute(
         select(c.department).where(c.mention_id == mention_id, c.is_current.is_(True))
     ).scalar_one_or_none()
+    department = department_for_person(person_departments, current)
+    if department is None:
+        return None
+    return record_correction(
+        session=session,
+        mention_id=mention_id,
+        department=department,
+        urgent=None,
+        by=by,
+        source="assign",
+        now=now,
+    )
 
 
 def training_examples(*, session: Session) -> list[tuple[Example, datetime]]:
