@@ -167,8 +167,10 @@ def check_extra() -> None:
     )
     if shared:
         fail(f"{shared} text(s) of the independent evaluation set are in the training data")
-    print(f"OK: {len(ids)} training and held-out lines in {PATH.parent.name}/*.jsonl; "
-          "none shared with data/eval")
+    print(
+        f"OK: {len(ids)} training and held-out lines in {PATH.parent.name}/*.jsonl; "
+        "none shared with data/eval"
+    )
 
 
 if __name__ == "__main__":
