@@ -41,7 +41,9 @@ PARAMS: dict[str, Any] = {
     "char_ngrams": (3, 5),
     "char_features": 2**18,
     "C": 1.0,
-    "urgent_recall_target": 0.96,
+    # Chosen by the cross-writer check (README): at 0.96 out-of-fold the least-recalled unseen
+    # writer (ta) got 0.964, at 0.97 every writer >= 0.982 with mean precision 0.60.
+    "urgent_recall_target": 0.97,
 }
 
 
