@@ -14,7 +14,7 @@ install: $(STAMP) $(MODEL)
 
 # The classifier is trained from the versioned labelled data (deterministic, seconds), so the
 # repository carries the data and the code, not a binary; rebuilt only when either changes.
-$(MODEL): $(STAMP) $(wildcard data/labelled/*.jsonl) socialops/classification/model.py config/northwind.yaml
+$(MODEL): $(STAMP) $(wildcard data/labelled/*.jsonl) socialops/classification/model.py socialops/classification/normalise.py config/northwind.yaml
 	$(BIN)/socialops classify-train
 
 $(STAMP): requirements.lock pyproject.toml

@@ -1,4 +1,5 @@
-"""``socialops classify``, ``classify-eval``, ``classify-train``: the classifier outside the flows.
+"""``socialops classify`` (a file, or ``classify correct``), ``classify-eval``,
+``classify-train``: the classifier outside the flows.
 
 The model and its data load when a command runs (``cli.classify_io``, ``cli.parts``), not when
 the CLI starts.
@@ -6,18 +7,46 @@ the CLI starts.
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from contextlib import ExitStack
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-from cli.app import CommandFailed, app, console, err, guarded, load_org
+from cli.app import CommandFailed, app, console, err, guarded, load_org, prepare
 
 
-@app.command("classify")
+class _FileByDefault(TyperGroup):
+    """``socialops classify INPUT.jsonl`` still classifies a file: anything that is not a
+    subcommand's name is the ``file`` subcommand's argument."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["file", *args]
+        return super().resolve_command(ctx, args)
+
+
+classify_app = typer.Typer(
+    cls=_FileByDefault,
+    no_args_is_help=True,
+    help="Classify a file of mentions (`classify INPUT.jsonl`), or correct a decision.",
+)
+app.add_typer(classify_app, name="classify")
+
+
+def html_to_text(text: str) -> str:
+    """Platform markup to text: the very code ingest uses (``connectors.html_text``)."""
+    from connectors.html_text import html_to_text as convert
+
+    return convert(text)
+
+
+@classify_app.command("file")
 @guarded
 def classify_file(
     input_path: Annotated[
@@ -30,7 +59,7 @@ def classify_file(
     from socialops.classification.service import default_classifier
 
     _settings, org = load_org()
-    classifier = default_classifier(org.classification)
+    classifier = default_classifier(org.classification, prepare=html_to_text)
     with ExitStack() as files:
         source = (
             sys.stdin
@@ -43,31 +72,142 @@ def classify_file(
         raise CommandFailed(f"{bad} of {good + bad} lines were not classified (see above)")
 
 
+@classify_app.command("correct")
+@guarded
+def classify_correct(
+    mention_id: Annotated[int, typer.Argument(help="The mention's id (see `socialops inbox`).")],
+    department: Annotated[str, typer.Option("--department", "-d", help="The right department.")],
+    urgent: Annotated[
+        bool | None,
+        typer.Option("--urgent/--not-urgent", help="Correct the urgency too (default: keep)."),
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option(help="Who corrects (audited; default: your login).")
+    ] = None,
+) -> None:
+    """Correct a mention's department (and urgency): stored, audited, re-routed, learnt from."""
+    from socialops import routing
+    from socialops.classification import corrections
+    from socialops.db import session_scope
+    from socialops.rota.schedule import engine_for
+
+    settings, org = prepare()
+    now = datetime.now(UTC)
+    actor = f"cli:{by or getpass.getuser()}"
+    try:
+        with session_scope(settings.resolved_database_url()) as session:
+            done = corrections.record_correction(
+                session=session,
+                mention_id=mention_id,
+                department=department,
+                urgent=urgent,
+                by=actor,
+                source="correct",
+                now=now,
+            )
+            # Routing follows the new current classification like any reclassification:
+            # an item routed automatically moves; one assigned by hand keeps its owner.
+            routing.route_classified(session=session, org=org, engine=engine_for(org), now=now)
+            owner = routing.assignments_for(session=session, mention_ids=[mention_id])
+    except (corrections.CorrectionError, routing.RoutingError) as exc:
+        raise CommandFailed(str(exc)) from None
+    view = owner.get(mention_id)
+    where = f"; now {view.assignee}'s ({view.department})" if view else ""
+    console.print(
+        f"mention {mention_id}: {done.from_department or 'unclassified'} -> {done.department}"
+        f"{' (urgent)' if done.urgent else ''}, correction {done.correction_id}{where}",
+        highlight=False,
+    )
+
+
 @app.command("classify-eval")
 @guarded
 def classify_eval(
-    data: Annotated[Path, typer.Argument(metavar="DATA.jsonl", help="Labelled lines.")],
+    data: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[DATA]",
+            help="Labelled lines (a file or folder). Default: the held-out split and the "
+            "independent set, side by side.",
+        ),
+    ] = None,
     split: Annotated[
         str | None, typer.Option(help="Only lines of this split (e.g. heldout).")
     ] = None,
     parts: Annotated[
         bool, typer.Option("--parts", help="Also judge the rules alone and the model alone.")
     ] = False,
+    cross_writer: Annotated[
+        bool,
+        typer.Option(
+            "--cross-writer",
+            help="Train without each writer's lines and judge on them (a minute or two).",
+        ),
+    ] = False,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--corrections", help="Live accuracy: how often people corrected the classifier."
+        ),
+    ] = False,
+    since: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="With --corrections: from this date."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Per-label precision, recall and F1, macro-F1, confusion, urgent figures, triage share."""
-    from cli.classify_io import evaluation_json, evaluation_tables, tradeoff_table
-    from socialops.classification.data import load_labelled
+    """Per-label precision, recall and F1, macro-F1, confusion, urgent figures, triage share,
+    sentiment, and accuracy by language and platform."""
+    from cli.classify_io import (
+        comparison_table,
+        cross_writer_table,
+        evaluation_json,
+        evaluation_tables,
+        live_table,
+        tradeoff_table,
+    )
+    from socialops.classification.data import EVAL_DIR, LABELLED_DIR, load_labelled
     from socialops.classification.evaluate import evaluate
     from socialops.classification.service import default_classifier
 
+    if live:
+        _live_accuracy(since.date() if since else None, as_json, live_table)
+        return
     _settings, org = load_org()
+    if cross_writer:
+        from socialops.classification.crosscheck import cross_writer as check
+
+        results = check(
+            load_labelled(data or LABELLED_DIR), org.classification, prepare=html_to_text
+        )
+        if as_json:
+            rows = {r.writer: evaluation_json(r.evaluation) for r in results}
+            sys.stdout.write(json.dumps(rows) + "\n")
+        else:
+            console.print(cross_writer_table(results))
+        return
+    classifier = default_classifier(org.classification, prepare=html_to_text)
+    if data is None:
+        sets = {
+            "held-out split": [e for e in load_labelled(LABELLED_DIR) if e.split == "heldout"],
+            "independent set": load_labelled(EVAL_DIR),
+        }
+        judged = {
+            name: evaluate(examples, classifier.classify([e.text for e in examples]))
+            for name, examples in sets.items()
+        }
+        if as_json:
+            sys.stdout.write(
+                json.dumps({name: evaluation_json(e) for name, e in judged.items()}) + "\n"
+            )
+            return
+        console.print(comparison_table(judged, title=f"classifier {classifier.version}"))
+        return
     examples = [e for e in load_labelled(data) if split is None or e.split == split]
     if not examples:
         raise CommandFailed(
             f"{data}: no labelled lines" + (f" in split {split!r}" if split else "")
         )
-    classifier = default_classifier(org.classification)
     evaluation = evaluate(examples, classifier.classify([e.text for e in examples]))
     if as_json:
         sys.stdout.write(json.dumps(evaluation_json(evaluation)) + "\n")
@@ -83,6 +223,38 @@ def classify_eval(
         console.print(model_only(classifier, examples))
 
 
+def _live_accuracy(since: date | None, as_json: bool, live_table: Any) -> None:
+    from dataclasses import asdict
+
+    from socialops.classification.corrections import live_accuracy
+    from socialops.db import session_scope
+
+    settings, _org = prepare()
+    with session_scope(settings.resolved_database_url()) as session:
+        live = live_accuracy(session=session, since=since)
+    if as_json:
+        sys.stdout.write(json.dumps({**asdict(live), "accuracy": live.accuracy}) + "\n")
+        return
+    for table in live_table(live, since=since):
+        console.print(table)
+
+
+def _stored_corrections(settings: Any) -> list[Any]:
+    """Corrections in the database, if there is one (``make install`` trains without)."""
+    from sqlalchemy import inspect
+
+    from socialops.classification.corrections import training_examples
+    from socialops.db import get_engine, session_scope
+
+    url = settings.resolved_database_url()
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return []
+    if not inspect(get_engine(url)).has_table("classification_corrections"):
+        return []
+    with session_scope(url) as session:
+        return training_examples(session=session)
+
+
 @app.command("classify-train")
 @guarded
 def classify_train(
@@ -90,27 +262,46 @@ def classify_train(
         Path | None,
         typer.Option(help="A labelled file or folder (default: the shipped data/labelled)."),
     ] = None,
+    with_corrections: Annotated[
+        bool,
+        typer.Option(
+            "--corrections/--no-corrections",
+            help="Learn from the corrections people made (stored in the database).",
+        ),
+    ] = True,
 ) -> None:
-    """Train the default classifier on the `train` split (the held-out split is never used)."""
+    """Train the default classifier on the `train` split and people's corrections (the
+    held-out split and the independent evaluation set are never used)."""
     from socialops.classification import model
-    from socialops.classification.data import LABELLED_DIR, fingerprint, load_labelled
+    from socialops.classification.corrections import with_corrections as merged
+    from socialops.classification.data import EVAL_DIR, LABELLED_DIR, fingerprint, load_labelled
     from socialops.classification.rules import RuleBook
 
-    _settings, org = load_org()
+    settings, org = load_org()
     path = data or LABELLED_DIR
+    if path.resolve().is_relative_to(EVAL_DIR.resolve()):
+        raise CommandFailed(f"{path}: the independent evaluation set is never trained on")
     train = [e for e in load_labelled(path) if e.split == "train"]
     if not train:
         raise CommandFailed(f"{path}: no labelled lines in the train split")
+    corrections = _stored_corrections(settings) if with_corrections else []
+    examples, weights = merged(train, corrections)
+    data_fingerprint = fingerprint(path)
+    if corrections:
+        newest = max(at for _e, at in corrections)
+        data_fingerprint += f"+{len(corrections)} corrections to {newest.isoformat()}"
     rules = RuleBook(org.classification)
     trained = model.train(
-        train,
-        data_fingerprint=fingerprint(path),
+        examples,
+        data_fingerprint=data_fingerprint,
         urgent_rule=lambda text: rules.urgent(text) is not None,
+        prepare=html_to_text,
+        weights=weights if corrections else None,
     )
     model.save(trained)
     model.load.cache_clear()
     console.print(
-        f"trained {trained.version} on {len(train)} examples in "
-        f"{trained.meta['train_seconds']} s; saved to {model.DEFAULT_MODEL}"
+        f"trained {trained.version} on {len(train)} examples and {len(corrections)} "
+        f"corrections in {trained.meta['train_seconds']} s; saved to {model.DEFAULT_MODEL}"
     )
-    console.print(f"next: socialops classify-eval {path} --split heldout --parts")
+    console.print("next: socialops classify-eval")

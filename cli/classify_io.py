@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, replace
+from datetime import date
 from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -13,6 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from socialops.classification.classifier import Classifier
+from socialops.classification.corrections import LiveAccuracy
+from socialops.classification.crosscheck import WriterResult
 from socialops.classification.data import Example
 from socialops.classification.evaluate import Evaluation, evaluate
 from socialops.classification.rules import DEPARTMENTS, TRIAGE
@@ -109,6 +112,17 @@ def evaluation_tables(evaluation: Evaluation, *, title: str) -> list[Table]:
         "",
         f"triage {evaluation.triage_share:.1%}",
     )
+    scores.add_row("sentiment macro-F1", "", "", f"{evaluation.sentiment_macro_f1:.3f}", "")
+    scores.add_row(
+        "accuracy by language",
+        "",
+        "",
+        "",
+        ", ".join(
+            f"{lang} {acc:.2f} ({evaluation.language_counts.get(lang, 0)})"
+            for lang, acc in evaluation.by_language.items()
+        ),
+    )
     confusion = Table(
         title="confusion (rows: truth, columns: decision)", title_justify="left", box=box.SIMPLE
     )
@@ -147,3 +161,104 @@ def tradeoff_table(
 
 def evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
     return asdict(evaluation)
+
+
+def comparison_table(judged: dict[str, Evaluation], *, title: str) -> Table:
+    """Several labelled sets side by side (the held-out split and the independent set)."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("measure")
+    for name, e in judged.items():
+        table.add_column(f"{name} ({e.examples})", justify="right")
+    evaluations = list(judged.values())
+
+    def row(label: str, value: Any) -> None:
+        table.add_row(label, *(value(e) for e in evaluations))
+
+    row("macro-F1", lambda e: f"[bold]{e.macro_f1:.3f}[/]")
+    for label in DEPARTMENTS:
+        row(f"  {label} F1", lambda e, label=label: f"{e.labels[label].f1:.3f}")
+    row("urgent recall", lambda e: f"{e.urgent_recall:.3f}")
+    row("urgent precision", lambda e: f"{e.urgent_precision:.3f}")
+    row("sent to triage", lambda e: f"{e.triage_share:.1%}")
+    row("routed precision", lambda e: f"{e.routed_precision:.3f}")
+    row("sentiment macro-F1", lambda e: f"{e.sentiment_macro_f1:.3f}")
+    languages = sorted({lang for e in evaluations for lang in e.by_language})
+    for lang in languages:
+        row(
+            f"  accuracy {lang}",
+            lambda e, lang=lang: (
+                f"{e.by_language[lang]:.3f} ({e.language_counts.get(lang, 0)})"
+                if lang in e.by_language
+                else "-"
+            ),
+        )
+    platforms = sorted({p for e in evaluations for p in e.by_platform})
+    for platform in platforms:
+        row(
+            f"  accuracy {platform}",
+            lambda e, platform=platform: (
+                f"{e.by_platform[platform]:.3f}" if platform in e.by_platform else "-"
+            ),
+        )
+    return table
+
+
+def cross_writer_table(results: Sequence[WriterResult]) -> Table:
+    table = Table(
+        title="cross-writer check: trained without the writer, judged on their lines",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    for column in ("writer", "lines", "trained on", "accuracy", "urgent R / P", "sentiment F1"):
+        table.add_column(column, justify="left" if column == "writer" else "right")
+    for r in results:
+        e = r.evaluation
+        table.add_row(
+            r.writer,
+            str(e.examples),
+            str(r.trained_on),
+            f"{r.accuracy:.3f}",
+            f"{e.urgent_recall:.3f} / {e.urgent_precision:.3f}",
+            f"{e.sentiment_macro_f1:.3f}",
+        )
+    if results:
+        table.add_section()
+        n = len(results)
+        table.add_row(
+            "mean",
+            "",
+            "",
+            f"{sum(r.accuracy for r in results) / n:.3f}",
+            f"{sum(r.evaluation.urgent_recall for r in results) / n:.3f} / "
+            f"{sum(r.evaluation.urgent_precision for r in results) / n:.3f}",
+            f"{sum(r.evaluation.sentiment_macro_f1 for r in results) / n:.3f}",
+        )
+    return table
+
+
+def live_table(live: LiveAccuracy, *, since: date | None) -> list[Table]:
+    """Live accuracy: the share of the model's decisions nobody had to correct."""
+    span = f" since {since.isoformat()}" if since else ""
+    title = (
+        f"live accuracy{span}: {live.accuracy:.1%} of {live.classified} decisions stood "
+        f"({live.corrected} corrected)"
+    )
+    tables: list[Table] = []
+    for heading, rows in (("department", live.by_department), ("week", live.by_week)):
+        table = Table(
+            title=title if not tables else None, title_justify="left", box=box.SIMPLE_HEAD
+        )
+        for column in (heading, "classified", "corrected", "accuracy"):
+            table.add_column(column, justify="left" if column == heading else "right")
+        for key, (classified, corrected) in rows.items():
+            accuracy = 1 - corrected / classified if classified else 0.0
+            table.add_row(key, str(classified), str(corrected), f"{accuracy:.1%}")
+        tables.append(table)
+    if live.moved:
+        moved = Table(title="corrections (model -> person)", title_justify="left", box=box.SIMPLE)
+        moved.add_column("move")
+        moved.add_column("count", justify="right")
+        for move, count in live.moved.items():
+            moved.add_row(move, str(count))
+        tables.append(moved)
+    return tables

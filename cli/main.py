@@ -12,12 +12,36 @@ import os
 from cli.app import app
 
 # isort: off
-from cli import ingest, run, inbox, check_config, sandbox, classify, serve, demo, rota, report
+from cli import (
+    ingest,
+    run,
+    inbox,
+    check_config,
+    sandbox,
+    classify,
+    serve,
+    demo,
+    rota,
+    rules,
+    report,
+)
 # isort: on
 
 __all__ = ["COMMAND_MODULES", "app", "main"]
 
-COMMAND_MODULES = (ingest, run, inbox, check_config, sandbox, classify, serve, demo, rota, report)
+COMMAND_MODULES = (
+    ingest,
+    run,
+    inbox,
+    check_config,
+    sandbox,
+    classify,
+    serve,
+    demo,
+    rota,
+    rules,
+    report,
+)
 
 # Quiet by default: Prefect's console shows warnings and errors, while every INFO log still
 # reaches the Prefect API (and so the UI). Telemetry is off. Any of these can be overridden.

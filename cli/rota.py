@@ -359,6 +359,7 @@ def assign(
 ) -> None:
     """Give a mention to a person (audited; they are notified)."""
     from socialops import routing
+    from socialops.classification import corrections
     from socialops.db import session_scope
     from socialops.rota.schedule import engine_for
 
@@ -375,6 +376,14 @@ def assign(
                 actor=actor,
                 now=datetime.now(UTC),
             )
+            # Given to someone of another department: the classifier was wrong (issue 12).
+            corrected = corrections.correct_from_assignment(
+                session=session,
+                mention_id=mention_id,
+                person_departments=org.person(to).departments,
+                by=actor,
+                now=datetime.now(UTC),
+            )
     except routing.RoutingError as exc:
         raise CommandFailed(str(exc)) from None
     person = org.person(view.assignee)
@@ -383,3 +392,9 @@ def assign(
         f"mention {view.mention_id} ({view.department}) is now {person.name}'s, due {due}",
         highlight=False,
     )
+    if corrected is not None:
+        console.print(
+            f"recorded as a classification correction: {corrected.from_department} -> "
+            f"{corrected.department}",
+            highlight=False,
+        )

@@ -460,3 +460,30 @@ class ConnectorStateRow(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSONType)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CorrectionRow(Base):
+    """A person's correction of a classification (issue 12): the department (and urgency) the
+    mention should have had. Kept for good: ``classify-train`` learns from them and
+    ``classify-eval --corrections`` counts them. The newest correction of a mention wins."""
+
+    __tablename__ = "classification_corrections"
+    __table_args__ = (
+        Index("ix_classification_corrections_mention", "mention_id", "corrected_at"),
+        Index("ix_classification_corrections_at", "corrected_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"))
+    # The classification that was corrected (None: the mention had none).
+    classification_id: Mapped[int | None] = mapped_column(
+        ForeignKey("classifications.id", ondelete="SET NULL")
+    )
+    from_department: Mapped[str | None] = mapped_column(String(32))
+    from_urgent: Mapped[bool | None] = mapped_column(Boolean)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    department: Mapped[str] = mapped_column(String(32))
+    urgent: Mapped[bool | None] = mapped_column(Boolean)  # None: urgency not corrected
+    corrected_by: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(16))  # "correct" (the CLI) or "assign"
+    corrected_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,4 +1,6 @@
-"""Validate data/labelled/mentions.jsonl and print its counts table.
+"""Validate data/labelled/mentions.jsonl and print its counts table; then check the extra
+training files (extra_*.jsonl: all `train`) and that no text is shared with the independent
+evaluation set in data/eval/ (issue 12), without printing any of its lines.
 
 Run from the repository root:  .venv/bin/python data/labelled/validate.py
 Exits non-zero on the first failed check.
@@ -29,6 +31,8 @@ PLATFORMS = {"mastodon", "bluesky", "reddit", "x"}
 LANGS = {"en", "es", "fr", "de", "pt"}
 SPLITS = {"train", "heldout"}
 SEED, SHARE = 2026, 0.25
+EXTRA_LANGS = LANGS | {"it"}
+EVAL = Path(__file__).resolve().parents[1] / "eval"
 
 
 def fail(msg: str) -> None:
@@ -128,5 +132,47 @@ def main() -> None:
             fail(f"no held-out example in {lang}")
 
 
+def norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def check_extra() -> None:
+    """extra_*.jsonl: valid labels, all train; ids and texts unique across every file; no
+    text of the independent evaluation set (data/eval) in training data."""
+    ids: set[str] = set()
+    texts: set[str] = set()
+    for path in sorted(PATH.parent.glob("*.jsonl")):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            r = json.loads(line)
+            where = f"{path.name}:{n}"
+            if path != PATH:
+                if set(KEYS[:8]) - set(r) or r.get("split") != "train":
+                    fail(f"{where}: missing keys or not split train")
+                if r["department"] not in DEPARTMENTS or r["sentiment"] not in SENTIMENTS:
+                    fail(f"{where}: bad label")
+                if r["platform"] not in PLATFORMS or r["lang"] not in EXTRA_LANGS:
+                    fail(f"{where}: platform/lang {r['platform']}/{r['lang']}")
+                if not isinstance(r["urgent"], bool) or not r["text"].strip():
+                    fail(f"{where}: urgent must be a boolean, text non-empty")
+            if r["id"] in ids:
+                fail(f"{where}: duplicate id {r['id']}")
+            if norm(r["text"]) in texts:
+                fail(f"{where}: duplicate text")
+            ids.add(r["id"])
+            texts.add(norm(r["text"]))
+    shared = sum(
+        norm(json.loads(line)["text"]) in texts
+        for path in sorted(EVAL.glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+    )
+    if shared:
+        fail(f"{shared} text(s) of the independent evaluation set are in the training data")
+    print(
+        f"OK: {len(ids)} training and held-out lines in {PATH.parent.name}/*.jsonl; "
+        "none shared with data/eval"
+    )
+
+
 if __name__ == "__main__":
     main()
+    check_extra()

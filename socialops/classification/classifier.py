@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from socialops.classification.model import TrainedModel
+from socialops.classification.normalise import looks_like_html
 from socialops.classification.rules import TRIAGE, ClassificationConfig, RuleBook
 
 
@@ -27,18 +28,31 @@ class Classification:
 
 
 class Classifier:
-    """The default classifier: the organisation's rules over a trained model."""
+    """The default classifier: the organisation's rules over a trained model.
 
-    def __init__(self, model: TrainedModel, config: ClassificationConfig) -> None:
+    ``prepare`` turns platform markup (Mastodon's HTML) into text before the rules and the
+    model read it: the CLI passes ingest's own ``connectors.html_text.html_to_text`` (the
+    domain does not import connectors). Stored mentions were made text by ingest already.
+    """
+
+    def __init__(
+        self,
+        model: TrainedModel,
+        config: ClassificationConfig,
+        *,
+        prepare: Callable[[str], str] = str,
+    ) -> None:
         self.model = model
         self.config = config
         self.rules = RuleBook(config)
+        self.prepare = prepare
 
     @property
     def version(self) -> str:
         return f"{self.model.version}+t{self.config.triage_threshold:g}"
 
     def classify(self, texts: Sequence[str]) -> list[Classification]:
+        texts = [self.prepare(t) if looks_like_html(t) else t for t in texts]
         predictions = self.model.predict(texts)
         out = []
         for text, prediction in zip(texts, predictions, strict=True):

@@ -13,6 +13,8 @@ from socialops.classification.rules import DEPARTMENTS
 
 LABELLED_DIR = Path(__file__).resolve().parents[2] / "data" / "labelled"
 LABELLED = LABELLED_DIR / "mentions.jsonl"
+# The independent evaluation set (issue 12): written blind, never trained or tuned on.
+EVAL_DIR = LABELLED_DIR.parent / "eval"
 Department = Literal["customer_relations", "marketing", "public_relations", "hr", "legal", "none"]
 assert set(Department.__args__) == set(DEPARTMENTS)  # type: ignore[attr-defined]
 
@@ -30,6 +32,7 @@ class Example(BaseModel):
     platform: str | None = None
     lang: str | None = None
     split: Literal["train", "heldout"] = "train"
+    writer: str | None = None
 
 
 class DataError(Exception):

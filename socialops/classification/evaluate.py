@@ -29,10 +29,27 @@ class Evaluation:
     routed_precision: float  # accuracy among the mentions not sent to triage
     examples: int
     by_language: dict[str, float] = field(default_factory=dict)  # accuracy when routed
+    language_counts: dict[str, int] = field(default_factory=dict)  # examples per language
+    by_platform: dict[str, float] = field(default_factory=dict)  # accuracy when routed
+    sentiment: dict[str, LabelScore] = field(default_factory=dict)
+    sentiment_macro_f1: float = 0.0
 
 
 def _ratio(a: float, b: float) -> float:
     return a / b if b else 0.0
+
+
+def _scores(pairs: Sequence[tuple[str, str]], labels: Sequence[str]) -> dict[str, LabelScore]:
+    out = {}
+    for label in labels:
+        tp = sum(1 for t, p in pairs if t == label == p)
+        predicted = sum(1 for _t, p in pairs if p == label)
+        actual = sum(1 for t, _p in pairs if t == label)
+        precision, recall = _ratio(tp, predicted), _ratio(tp, actual)
+        out[label] = LabelScore(
+            precision, recall, _ratio(2 * precision * recall, precision + recall), actual
+        )
+    return out
 
 
 def evaluate(examples: Sequence[Example], results: Sequence[Classification]) -> Evaluation:
@@ -51,8 +68,17 @@ def evaluate(examples: Sequence[Example], results: Sequence[Classification]) -> 
     routed = [(e, r) for e, r in zip(examples, results, strict=True) if r.department != TRIAGE]
     urgent_tp = sum(1 for e, r in zip(examples, results, strict=True) if e.urgent and r.urgent)
     by_language: dict[str, list[bool]] = {}
+    by_platform: dict[str, list[bool]] = {}
     for e, r in routed:
         by_language.setdefault(e.lang or "?", []).append(e.department == r.department)
+        by_platform.setdefault(e.platform or "?", []).append(e.department == r.department)
+    counts: dict[str, int] = {}
+    for e in examples:
+        counts[e.lang or "?"] = counts.get(e.lang or "?", 0) + 1
+    sentiment = _scores(
+        [(e.sentiment, r.sentiment) for e, r in zip(examples, results, strict=True)],
+        ("negative", "neutral", "positive"),
+    )
     return Evaluation(
         labels=labels,
         macro_f1=sum(s.f1 for s in labels.values()) / len(labels),
@@ -63,4 +89,8 @@ def evaluate(examples: Sequence[Example], results: Sequence[Classification]) -> 
         routed_precision=_ratio(sum(e.department == r.department for e, r in routed), len(routed)),
         examples=len(examples),
         by_language={k: _ratio(sum(v), len(v)) for k, v in sorted(by_language.items())},
+        language_counts=dict(sorted(counts.items())),
+        by_platform={k: _ratio(sum(v), len(v)) for k, v in sorted(by_platform.items())},
+        sentiment=sentiment,
+        sentiment_macro_f1=sum(s.f1 for s in sentiment.values()) / len(sentiment),
     )

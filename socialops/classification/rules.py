@@ -81,6 +81,16 @@ class RuleHit:
         return f"rule {self.rule} matched {self.matched!r}"
 
 
+@dataclass(frozen=True)
+class RuleTrace:
+    """One phrase or regex that matched a text, and the exclusion that cancelled it, if any."""
+
+    target: str
+    rule: str
+    matched: str
+    cancelled_by: str | None
+
+
 _WORD = re.compile(r"\w+")
 
 
@@ -187,6 +197,35 @@ class RuleBook:
             if (hit := _hit(department, found, self._regexes[department], parsed)) is not None
         ]
         return hits, _hit("urgent", found, self._regexes["urgent"], parsed)
+
+    def trace(self, text: str) -> list[RuleTrace]:
+        """Every phrase and regex that matched, each with the exclusion that cancelled it (for
+        ``socialops rules test``: what the business sees before saving a rule)."""
+        parsed = _Text(text)
+        found = self._index.find(parsed)
+        out = []
+        for target in (*self._departments, "urgent"):
+            hits, excluded = found.get(target, ([], []))
+
+            def cancelling(
+                start: int, end: int, excluded: list[tuple[int, int]] = excluded
+            ) -> str | None:
+                for a, b in excluded:
+                    if a <= start and end <= b:
+                        return parsed.text[a:b]
+                return None
+
+            for start, end, phrase in hits:
+                out.append(RuleTrace(target, f"{target}.phrases", phrase, cancelling(start, end)))
+            pattern = self._regexes[target]
+            if pattern is not None:
+                for match in pattern.finditer(parsed.text):
+                    out.append(
+                        RuleTrace(
+                            target, f"{target}.regexes", match.group(0), cancelling(*match.span())
+                        )
+                    )
+        return out
 
     def departments(self, text: str) -> list[RuleHit]:
         """Every department whose rules fire on the text (at most one hit each)."""
