@@ -193,8 +193,12 @@ class Policy:
             return list(range(len(members))) if ok else None
         owner: dict[int, int] = {}  # slot -> member index (bipartite matching)
 
+        # Requirement slots first: a lead's approval counts as the lead's where it can.
+        order = sorted(range(len(self.slots)), key=lambda s: self.slots[s].requirement is None)
+
         def place(i: int, seen: set[int]) -> bool:
-            for s, slot in enumerate(self.slots):
+            for s in order:
+                slot = self.slots[s]
                 if s in seen or not self.fits(members[i], slot):
                     continue
                 seen.add(s)

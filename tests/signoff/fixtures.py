@@ -49,6 +49,7 @@ def add_assigned(
     visibility: str = "public",
     text: str = "hello @northwind",
     status: str = "open",
+    due_in: timedelta = timedelta(hours=4),
 ) -> int:
     """A stored, classified mention with an open assignment; returns the mention id."""
     mention = storage.MentionRow(
@@ -91,7 +92,7 @@ def add_assigned(
             escalation_level=0,
             received_at=at,
             assigned_at=at,
-            due_at=at + timedelta(hours=4),
+            due_at=at + due_in,
             updated_at=at,
         )
     )
