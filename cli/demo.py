@@ -108,6 +108,11 @@ def run_demo(console: Console, *, fault_rate: float) -> None:
         show_ingest(run)
         show_classify(run_classify())
         show_route(run_route())
+        # --- sign-off: drafts, the demo approvers, publishing to the sandbox (cli/publish.py)
+        from cli.publish import demo_signoff
+
+        demo_signoff(console)
+        # --- end sign-off
         received = sandbox.sandbox.inbox_total
 
     settings = get_settings()
