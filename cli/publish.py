@@ -10,11 +10,11 @@ from rich.table import Table
 from cli.app import CommandFailed, app, console, guarded, prepare
 
 
-def run_drafts() -> Any:
+def run_drafts(limit: int = 500) -> Any:
     """The draft-replies flow once: its DraftRun."""
     from flows.draft_replies import draft_replies
 
-    state = draft_replies(return_state=True)
+    state = draft_replies(limit=limit, return_state=True)
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, BaseException):
         raise CommandFailed(f"the draft flow ended {state.type.value}: {state.message}")
@@ -60,6 +60,9 @@ def publish() -> None:
     show_publish(run_publish())
 
 
+DEMO_DRAFTS = 40  # enough to show every policy at work; the scheduled flow drafts the rest
+
+
 def demo_signoff(out: Console) -> dict[str, int]:
     """The demo's sign-off: drafts, the demo approvers approving as policies and rotas allow
     (the first eligible person each time), then publishing to the sandbox. Returns counts."""
@@ -73,7 +76,7 @@ def demo_signoff(out: Console) -> dict[str, int]:
     from socialops.signoff import approvals
 
     settings, org = prepare()
-    drafted = run_drafts()
+    drafted = run_drafts(limit=DEMO_DRAFTS)
     show_drafts(drafted, out)
     now = datetime.now(UTC)
     approved: dict[str, int] = {}

@@ -12,6 +12,7 @@ and leaves the database as it was.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -76,6 +77,12 @@ def member(org: OrgConfig, engine: RotaEngine, person: Person) -> Member:
     return Member(person.handle, frozenset(person.roles), frozenset(departments))
 
 
+@functools.lru_cache(maxsize=2048)
+def _member_of(engine: RotaEngine, handle: str) -> Member:
+    """:func:`member`, once per rota engine (engines are cached per configuration)."""
+    return member(engine.org, engine, engine.people[handle])
+
+
 def policy_for(org: OrgConfig, draft: storage.DraftRow) -> Policy:
     department = org.departments.get(draft.department)  # type: ignore[call-overload]
     sign_off = department.sign_off if department is not None else SignOff()
@@ -113,7 +120,7 @@ class _Context:
 
     def member(self, person: Person) -> Member:
         if person.handle not in self.members:
-            self.members[person.handle] = member(self.org, self.engine, person)
+            self.members[person.handle] = _member_of(self.engine, person.handle)
         return self.members[person.handle]
 
     def on_duty(self, department: str) -> set[str]:
