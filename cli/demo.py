@@ -177,6 +177,11 @@ def run_demo(console: Console, *, fault_rate: float, until_morning: bool = False
         show_route(run_route())
         if until_morning:
             show_morning(run_morning())
+        # --- sign-off: drafts, the demo approvers, publishing to the sandbox (cli/publish.py)
+        from cli.publish import demo_signoff
+
+        demo_signoff(console)
+        # --- end sign-off
         received = sandbox.sandbox.inbox_total
     report_path = _write_report()
 

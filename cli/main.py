@@ -24,6 +24,10 @@ from cli import (
     rota,
     rules,
     report,
+    drafts,
+    approvals,
+    posts,
+    publish,
 )
 # isort: on
 
@@ -41,6 +45,10 @@ COMMAND_MODULES = (
     rota,
     rules,
     report,
+    drafts,
+    approvals,
+    posts,
+    publish,
 )
 
 # Quiet by default: Prefect's console shows warnings and errors, while every INFO log still

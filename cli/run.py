@@ -25,6 +25,11 @@ def run() -> None:
     # Classify and route even when a channel failed: what was stored still needs an owner.
     show_classify(run_classify())
     show_route(run_route())
+    # Sign-off: drafts for what was routed, then publish what people approved.
+    from cli.publish import run_drafts, run_publish, show_drafts, show_publish
+
+    show_drafts(run_drafts())
+    show_publish(run_publish())
     if ingest_run.failures:
         raise CommandFailed(
             f"{len(ingest_run.failures)} channel(s) failed: {', '.join(ingest_run.failures)}"

@@ -463,6 +463,34 @@ class MastodonClient:
             parse=lambda body, _link: Status.model_validate(body),
         )
 
+    def post_reply(
+        self, *, in_reply_to: str | None, text: str, idempotency_key: str, visibility: str
+    ) -> Status:
+        """Publish a reply (or, without ``in_reply_to``, a post): ``post_status`` for the
+        sign-off stage. ``OutcomeUnknown``: look among ``recent_statuses`` before trying again."""
+        return self.post_status(
+            text=text,
+            idempotency_key=idempotency_key,
+            in_reply_to_id=in_reply_to,
+            visibility=visibility,
+        )
+
+    def recent_statuses(
+        self, *, account_id: str, max_id: str | None = None, limit: int = 40
+    ) -> list[Status]:
+        """The account's own statuses, newest first (``GET /api/v1/accounts/:id/statuses``),
+        one page older than ``max_id``; retried in place like every GET."""
+        query: list[tuple[str, str]] = [("limit", str(max(1, min(limit, 40))))]
+        if max_id is not None:
+            query.append(("max_id", max_id))
+        return self._request(
+            "GET",
+            f"/api/v1/accounts/{account_id}/statuses",
+            params=httpx.QueryParams(tuple(query)),
+            scope="read:statuses",
+            parse=_parse_status_list,
+        )
+
     # -- HTTP outcomes --------------------------------------------------------------------------
 
     def _request(
@@ -662,6 +690,12 @@ def _parse_notification_list(body: Any, link_header: str | None) -> tuple[list[A
         name = "object" if isinstance(body, dict) else _JSON_TYPE_NAMES.get(type(body), "value")
         raise _UnreadableBody(f"expected a JSON array of notifications, got {name}")
     return body, link_header
+
+
+def _parse_status_list(body: Any, _link_header: str | None) -> list[Status]:
+    if not isinstance(body, list):
+        raise _UnreadableBody("expected a JSON array of statuses")
+    return [Status.model_validate(item) for item in body]
 
 
 def _parse_retry_after(value: str | None, now: datetime) -> datetime | None:

@@ -13,6 +13,7 @@ from typing import Any
 from prefect import serve
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 
+from deployments.signoff import signoff_deployments
 from flows.classify_mentions import classify_mentions
 from flows.escalate_overdue import escalate_overdue
 from flows.ingest_mentions import ingest_mentions
@@ -31,7 +32,13 @@ ESCALATE_EVERY = timedelta(minutes=2)
 
 def deployments(ingest_every: timedelta = timedelta(minutes=5)) -> list[Any]:
     """Every scheduled stage of the pipeline, as Prefect deployments."""
-    return [*_ingest(ingest_every), *_classify(), *routing_deployments(), *report_deployments()]
+    return [
+        *_ingest(ingest_every),
+        *_classify(),
+        *routing_deployments(),
+        *signoff_deployments(),
+        *report_deployments(),
+    ]
 
 
 REPORT_CRON = "0 8 * * 1"  # Mondays 08:00, in the organisation's time zone

@@ -8,6 +8,7 @@ auth, rate limits and injected faults apply to API routes, never to the ``/_sand
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import re
@@ -124,6 +125,8 @@ class Sandbox:
         # A webhook sink for notifications (Apprise's json:// posts), newest last, bounded.
         self.inbox: deque[dict[str, Any]] = deque(maxlen=5000)
         self.inbox_total = 0
+        # How POST /api/v1/statuses misbehaves on purpose (see "Publishing faults" below).
+        self.publishing = PublishFaults(seed=config.seed)
 
     # -- cross-cutting -----------------------------------------------------------------------
 
@@ -403,6 +406,80 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return Response(dumps({"error": message}), status, {"content-type": _JSON})
 
 
+# --------------------------------------------------------------------------------------------
+# Publishing faults: what real Mastodon-API servers do to a publisher
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PublishFaults:
+    """``ignore_idempotency_key``: behave like GoToSocial, Takahē or snac (a repeated key makes
+    a second status). ``fail_after_write_rate``: the share of posts that are written and then
+    answered ``502 Bad Gateway`` (a proxy timing out in front of a server that did the work)."""
+
+    seed: int = 0
+    ignore_idempotency_key: bool = False
+    fail_after_write_rate: float = 0.0
+    failed_after_write: int = 0
+    rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(f"{self.seed}|publishing")
+
+    def as_json(self) -> JSONDict:
+        return {
+            "ignore_idempotency_key": self.ignore_idempotency_key,
+            "fail_after_write_rate": self.fail_after_write_rate,
+            "failed_after_write": self.failed_after_write,
+        }
+
+
+_BAD_GATEWAY = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    b"</body>\r\n</html>\r\n"
+)
+
+
+async def post_status_with_faults(sandbox: Sandbox, request: Request, feed: Feed) -> Reply:
+    """``POST /api/v1/statuses`` with the publishing faults applied around the real handler."""
+    faults = sandbox.publishing
+    if faults.ignore_idempotency_key and "idempotency-key" in request.headers:
+        scope = dict(request.scope)
+        scope["headers"] = [
+            (k, v) for k, v in request.scope["headers"] if k.lower() != b"idempotency-key"
+        ]
+        request = Request(scope, request.receive)
+    reply = await sandbox.post_status(request, feed)
+    written = reply.status == 200
+    if (
+        written
+        and faults.fail_after_write_rate > 0
+        and faults.rng.random() < (faults.fail_after_write_rate)
+    ):
+        faults.failed_after_write += 1
+        return Reply(_BAD_GATEWAY, 502, {"content-type": "text/html"})
+    return reply
+
+
+async def publishing_view(sandbox: Sandbox, request: Request) -> Response:
+    """GET/POST ``/_sandbox/publishing``: read or set the publishing faults (JSON)."""
+    faults = sandbox.publishing
+    if request.method == "POST":
+        try:
+            data = json.loads(await request.body())
+            rate = float(data.get("fail_after_write_rate", faults.fail_after_write_rate))
+            if not 0 <= rate <= 1:
+                raise ValueError("fail_after_write_rate: must be between 0 and 1")
+            faults.fail_after_write_rate = rate
+            faults.ignore_idempotency_key = bool(
+                data.get("ignore_idempotency_key", faults.ignore_idempotency_key)
+            )
+        except (ValueError, TypeError, AttributeError) as exc:
+            return Response(dumps({"error": str(exc)}), 422, {"content-type": _JSON})
+    return Response(dumps(faults.as_json()), 200, {"content-type": _JSON})
+
+
 def create_app(config: SandboxConfig | None = None) -> Starlette:
     """The sandbox as an ASGI app. ``app.state.sandbox`` holds its state (world, stats)."""
     sandbox = Sandbox(config or SandboxConfig())
@@ -419,7 +496,11 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
             methods=["GET"],
         ),
         Route("/api/v1/statuses/{status_id}", sandbox.api(sandbox.get_status), methods=["GET"]),
-        Route("/api/v1/statuses", sandbox.api(sandbox.post_status), methods=["POST"]),
+        Route(
+            "/api/v1/statuses",
+            sandbox.api(functools.partial(post_status_with_faults, sandbox)),
+            methods=["POST"],
+        ),
     ]
     routes: list[BaseRoute] = [
         Route("/_sandbox/health", sandbox.health, methods=["GET"]),
@@ -427,6 +508,11 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         Route("/_sandbox/inbox", sandbox.inbox_view, methods=["GET"]),
         Route("/_sandbox/inbox/{recipient}", sandbox.inbox_view, methods=["POST"]),
         Route("/_sandbox/faults", sandbox.faults_view, methods=["GET", "POST"]),
+        Route(
+            "/_sandbox/publishing",
+            functools.partial(publishing_view, sandbox),
+            methods=["GET", "POST"],
+        ),
         Mount("/i/{instance}", routes=api),
         *api,
     ]

@@ -26,6 +26,7 @@ from pydantic import (
 from socialops.classification.rules import ClassificationConfig
 from socialops.mentions import Platform
 from socialops.rota import models as rota_models
+from socialops.signoff import policy as signoff_policy
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
@@ -160,7 +161,7 @@ class Department(_Strict):
     escalation: rota_models.EscalationChain = Field(
         default_factory=lambda: list(rota_models.DEFAULT_ESCALATION)
     )
-    sign_off: rota_models.SignOff = rota_models.SignOff()
+    sign_off: signoff_policy.SignOff = signoff_policy.SignOff()
     notify_env: rota_models.EnvName | None = None
     quiet_out_of_hours: bool = Field(
         default=True,
@@ -247,6 +248,12 @@ class OrgConfig(_Strict):
                     people=self.people,
                     holidays=self.holidays,
                     rotas=self.rotas,
+                ),
+                *signoff_policy.policy_problems(
+                    departments={
+                        str(key): value.sign_off for key, value in self.departments.items()
+                    },
+                    people=self.people,
                 ),
                 *(
                     (("reports", "recipients", i), f"no person with handle {h!r}", h)

@@ -1,0 +1,260 @@
+"""Publishing approved replies and due planned posts through the channel's connector.
+
+Each step is committed before the next (see :mod:`socialops.signoff.publishing`), so a crash
+at any point leaves a row that the next run finishes without posting twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from connectors import mastodon
+from connectors.errors import ConnectorError, OutcomeUnknown, RateLimited, Rejected, Retryable
+from connectors.html_text import html_to_text
+from socialops.config import OrgConfig, load_config
+from socialops.db import session_scope
+from socialops.settings import get_settings
+from socialops.signoff import publishing as pub
+
+RECONCILE_PAGES = 5
+RETRY_SOON = timedelta(seconds=2)
+
+
+@dataclass
+class PublishRun:
+    """What one publishing run did."""
+
+    published: int = 0
+    reconciled: int = 0  # found on the platform after an unknown outcome: not posted again
+    failed: int = 0
+    retried_later: int = 0
+    lost_claims: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    def count(self, outcome: str, error: str | None = None) -> None:
+        self.outcomes[outcome] += 1
+        if outcome == "published":
+            self.published += 1
+        elif outcome == "reconciled":
+            self.published += 1
+            self.reconciled += 1
+        elif outcome == "failed":
+            self.failed += 1
+        elif outcome == "retry":
+            self.retried_later += 1
+        elif outcome == "lost":
+            self.lost_claims += 1
+        if error:
+            self.errors.append(error)
+
+
+class _Channel:
+    """One channel's client and its own account id (looked up once)."""
+
+    def __init__(self, client: mastodon.MastodonClient) -> None:
+        self.client = client
+        self._account_id: str | None = None
+
+    def account_id(self) -> str:
+        if self._account_id is None:
+            self._account_id = self.client.verify_credentials().id
+        return self._account_id
+
+    def own_statuses(self, *, since: datetime) -> Iterator[pub.OwnStatus]:
+        max_id: str | None = None
+        for _ in range(RECONCILE_PAGES):
+            page = self.client.recent_statuses(account_id=self.account_id(), max_id=max_id)
+            if not page:
+                return
+            for status in page:
+                yield pub.OwnStatus(
+                    id=status.id,
+                    url=status.url or status.uri,
+                    in_reply_to_id=status.in_reply_to_id,
+                    text=html_to_text(status.content),
+                    created_at=mastodon.parse_rfc3339(status.created_at),
+                )
+            oldest = mastodon.parse_rfc3339(page[-1].created_at)
+            if oldest is not None and oldest < since - pub.RECONCILE_SLACK:
+                return
+            max_id = page[-1].id
+
+
+def _retry_at(exc: ConnectorError, now: datetime) -> datetime:
+    if isinstance(exc, RateLimited) and exc.reset_at is not None:
+        return max(exc.reset_at, now)
+    return now + RETRY_SOON
+
+
+def publish_item(
+    url: str, channel: _Channel, item: pub.Claimed, now: Callable[[], datetime]
+) -> tuple[str, str | None]:
+    """One claimed item: reconcile if it was ever sent, record the attempt, post, record."""
+
+    def look(since: datetime) -> pub.OwnStatus | None:
+        return pub.find_existing(item, channel.own_statuses(since=since), since=since)
+
+    def published(status_id: str, link: str | None, *, found: bool) -> str:
+        with session_scope(url) as session:
+            ok = pub.record_published(
+                session=session, item=item, status_id=status_id, url=link, now=now(), found=found
+            )
+        return ("reconciled" if found else "published") if ok else "lost"
+
+    def retry(error: str, at: datetime) -> tuple[str, str]:
+        with session_scope(url) as session:
+            ok = pub.release(session=session, item=item, error=error, retry_at=at, now=now())
+        return ("retry" if ok else "lost"), error
+
+    if item.post_started_at is not None:  # an earlier attempt may have been written
+        try:
+            found = look(item.post_started_at)
+        except ConnectorError as exc:
+            return retry(f"could not check for an earlier post: {exc}", _retry_at(exc, now()))
+        if found is not None:
+            return published(found.id, found.url, found=True), None
+    started = now()
+    with session_scope(url) as session:
+        if not pub.mark_post_started(session=session, item=item, now=started):
+            return "lost", None
+    try:
+        status = channel.client.post_reply(
+            in_reply_to=item.in_reply_to_id,
+            text=item.text,
+            idempotency_key=item.idempotency_key,
+            visibility=item.visibility,
+        )
+    except OutcomeUnknown as exc:
+        since = item.post_started_at or started
+        try:
+            found = look(since)
+        except ConnectorError as check:
+            return retry(f"{exc}; the check failed too: {check}", _retry_at(check, now()))
+        if found is not None:
+            return published(found.id, found.url, found=True), None
+        return retry(f"{exc}; not found among the account's statuses", now())
+    except (RateLimited, Retryable) as exc:
+        return retry(str(exc), _retry_at(exc, now()))
+    except Rejected as exc:
+        with session_scope(url) as session:
+            ok = pub.record_failed(session=session, item=item, error=str(exc), now=now())
+        return ("failed" if ok else "lost"), str(exc)
+    return published(status.id, status.url or status.uri, found=False), None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def publish_pending(
+    *,
+    url: str,
+    org: OrgConfig,
+    now: Callable[[], datetime] = _utc_now,
+    limit: int = 100,
+    lease: timedelta = pub.LEASE,
+    max_wait: float = 10.0,
+    rounds: int = 20,
+    transport: httpx.BaseTransport | None = None,
+    max_rate_limit_wait: float = 120.0,
+) -> PublishRun:
+    """Publish everything approved and due; items to retry soon (within ``max_wait``
+    seconds) are retried in this run, later ones by the next."""
+    run = PublishRun()
+    with ExitStack() as stack:
+        channels: dict[str, _Channel] = {}
+
+        def channel_for(item: pub.Claimed) -> _Channel | None:
+            if item.channel not in channels:
+                config = org.channel(item.channel)
+                if config.platform != "mastodon":
+                    return None
+                client = mastodon.MastodonClient(
+                    base_url=config.base_url,
+                    token=config.token(),
+                    channel=config.name,
+                    transport=transport,
+                    max_rate_limit_wait=max_rate_limit_wait,
+                )
+                channels[item.channel] = _Channel(stack.enter_context(client))
+            return channels[item.channel]
+
+        for _ in range(rounds):
+            with session_scope(url) as session:
+                claimed = pub.claim_due(session=session, now=now(), limit=limit, lease=lease)
+            if not claimed:
+                if not _wait_for_retries(url, now, max_wait):
+                    break
+                continue
+            for item in claimed:
+                chan = channel_for(item)
+                if chan is None:
+                    refusal = f"no {item.platform} connector in this version (supported: mastodon)"
+                    with session_scope(url) as session:
+                        pub.record_failed(session=session, item=item, error=refusal, now=now())
+                    run.count("failed", refusal)
+                    continue
+                outcome, error = publish_item(url, chan, item, now)
+                run.count(outcome, error)
+    return run
+
+
+def _wait_for_retries(url: str, now: Callable[[], datetime], max_wait: float) -> bool:
+    """Sleep until the next released item is due, if that is within ``max_wait`` seconds."""
+    from sqlalchemy import func, select
+
+    from socialops import storage
+    from socialops.signoff.approvals import APPROVED
+
+    d = storage.DraftRow
+    with session_scope(url) as session:
+        nxt = session.execute(
+            select(func.min(d.next_attempt_at)).where(
+                d.status == APPROVED, d.next_attempt_at.is_not(None), d.scheduled_at.is_(None)
+            )
+        ).scalar_one_or_none()
+    if nxt is None:
+        return False
+    if nxt.tzinfo is None:
+        nxt = nxt.replace(tzinfo=UTC)
+    wait = (nxt - now()).total_seconds()
+    if wait > max_wait:
+        return False
+    time.sleep(max(wait, 0) + 0.05)
+    return True
+
+
+@task(name="publish-approved", cache_policy=NO_CACHE)
+def publish_approved(now: datetime | None = None, limit: int = 100) -> PublishRun:
+    """Publish approved replies and due planned posts, each exactly once."""
+    settings = get_settings()
+    org = load_config(settings.config, channels_path=settings.channels)
+    clock = _utc_now if now is None else (lambda: now.astimezone(UTC))
+    run = publish_pending(
+        url=settings.resolved_database_url(),
+        org=org,
+        now=clock,
+        limit=limit,
+        max_wait=10.0 if now is None else 0.0,  # a fixed clock never reaches a retry time
+        max_rate_limit_wait=settings.rate_limit_max_wait_seconds,
+    )
+    get_run_logger().info(
+        "published %d (%d found on the platform after an unknown outcome), %d failed, "
+        "%d to retry later%s",
+        run.published,
+        run.reconciled,
+        run.failed,
+        run.retried_later,
+        "".join(f"\n- {e}" for e in run.errors[:20]),
+    )
+    return run
