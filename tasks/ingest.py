@@ -18,6 +18,7 @@ from socialops.ingest import ChannelIngest, ChannelResult, IngestRun
 from socialops.reports import ingest_summary_markdown
 from socialops.secrets import redact
 from socialops.settings import get_settings
+from tasks.limits import platform_account
 
 
 def _org() -> OrgConfig:
@@ -53,10 +54,11 @@ def load_channels(names: list[str] | None) -> list[str]:
 @task(name="prepare-quality-suite", cache_policy=NO_CACHE)
 def prepare_quality_suite() -> None:
     """Load Great Expectations once, before channels validate concurrently."""
-    quality.warm_up(_rules())
+    quality.warm_up(quality_rules())
 
 
-def _rules() -> quality.QualityRules:
+def quality_rules() -> quality.QualityRules:
+    """The data-quality thresholds from the settings."""
     settings = get_settings()
     return quality.QualityRules(
         clock_skew=timedelta(seconds=settings.clock_skew_seconds),
@@ -79,15 +81,19 @@ def ingest_channel(channel_name: str, backfill_hours: float | None = None) -> Ch
     channel = _org().channel(channel_name)
     if backfill_hours is not None:
         channel = channel.model_copy(update={"backfill_hours": backfill_hours})
-    with registry.open_source(
-        channel, max_rate_limit_wait=settings.rate_limit_max_wait_seconds
-    ) as source:
+    # The account's slot first: a backfill of the same channel waits, and vice versa.
+    with (
+        platform_account(channel.name),
+        registry.open_source(
+            channel, max_rate_limit_wait=settings.rate_limit_max_wait_seconds
+        ) as source,
+    ):
         return ChannelIngest(
             channel=channel,
             source=source,
             database_url=settings.resolved_database_url(),
             batch_size=settings.ingest_batch_size,
-            rules=_rules(),
+            rules=quality_rules(),
             backfill=backfill_hours is not None,
         ).run()
 
