@@ -13,11 +13,24 @@ from cli.app import app
 
 # isort: off
 from cli import ingest, run, inbox, check_config, sandbox, classify, serve, demo, rota
+from cli import backfill, ops
 # isort: on
 
 __all__ = ["COMMAND_MODULES", "app", "main"]
 
-COMMAND_MODULES = (ingest, run, inbox, check_config, sandbox, classify, serve, demo, rota)
+COMMAND_MODULES = (
+    ingest,
+    run,
+    inbox,
+    check_config,
+    sandbox,
+    classify,
+    serve,
+    demo,
+    rota,
+    backfill,
+    ops,
+)
 
 # Quiet by default: Prefect's console shows warnings and errors, while every INFO log still
 # reaches the Prefect API (and so the UI). Telemetry is off. Any of these can be overridden.
