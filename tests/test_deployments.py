@@ -86,3 +86,17 @@ def test_the_work_pool_is_overridable(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_an_entry_refuses_both_an_interval_and_a_cron() -> None:
     with pytest.raises(ValueError, match="not both"):
         Entry("flows/x.py:x", "y", "z", interval=timedelta(minutes=1), cron="* * * * *")
+
+
+def test_the_kubernetes_base_job_template_and_worker_manifest_are_consistent() -> None:
+    import json
+    import re
+
+    folder = prefect_yaml.PATH.parent / "kubernetes"
+    template = json.loads((folder / "base-job-template.json").read_text())
+    used = set(re.findall(r"\{\{ (\w+) \}\}", json.dumps(template["job_configuration"])))
+    assert used <= set(template["variables"]["properties"]), used
+    manifests = list(yaml.safe_load_all((folder / "worker.yaml").read_text()))
+    worker = next(m for m in manifests if m["kind"] == "Deployment")
+    args = worker["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[:4] == ["prefect", "worker", "start", "--pool"] and "kubernetes" in args
