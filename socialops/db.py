@@ -12,7 +12,6 @@ database), so one migrates and the other then finds the schema at head. With
 from __future__ import annotations
 
 import fcntl
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -137,12 +136,9 @@ _READY_LOCK = threading.Lock()
 
 
 def _auto_migrate() -> bool:
-    return os.environ.get("SOCIALOPS_AUTO_MIGRATE", "true").strip().lower() not in {
-        "0",
-        "false",
-        "no",
-        "off",
-    }
+    from socialops.settings import get_settings
+
+    return get_settings().auto_migrate
 
 
 def ensure_schema(url: str) -> None:

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
         default=120.0, ge=0, description="Longest in-place wait for a platform's quota reset."
     )
 
+    auto_migrate: bool = Field(
+        default=True,
+        description="Bring the schema up to date on a process's first session (under a lock); "
+        "false: fail with one line naming `socialops db upgrade` instead.",
+    )
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -21,6 +21,7 @@ from socialops.db import (
     head_revision,
     session_scope,
 )
+from socialops.settings import reset_settings_cache
 from tests.conftest import REPO
 
 # Each process waits for the same instant, then opens its first session on the database.
@@ -74,8 +75,13 @@ def test_without_auto_migration_a_fresh_database_fails_with_one_line_naming_the_
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SOCIALOPS_AUTO_MIGRATE", "false")
-    with pytest.raises(SchemaOutOfDate) as info:
-        ensure_schema(sqlite_url)
+    reset_settings_cache()
+    try:
+        with pytest.raises(SchemaOutOfDate) as info:
+            ensure_schema(sqlite_url)
+    finally:
+        monkeypatch.delenv("SOCIALOPS_AUTO_MIGRATE")
+        reset_settings_cache()
     message = str(info.value)
     assert "\n" not in message
     assert "socialops db upgrade" in message and head_revision() in message
