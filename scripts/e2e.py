@@ -8,9 +8,14 @@ and the artifacts through the API, then opens the UI in headless Chromium (DevTo
 and saves screenshots under ``$SOCIALOPS_HOME/e2e/``. Everything it starts is stopped by PID,
 also when a step fails.
 
-Environment: ``SOCIALOPS_HOME`` (default ./.socialops), ``SOCIALOPS_E2E_DATABASE_URL``
-(default a fresh SQLite file; a PostgreSQL URL works too), ``SOCIALOPS_E2E_KEEP=1`` keeps the
-temporary folder.
+With PostgreSQL (``SOCIALOPS_TEST_POSTGRES_URL``, as ``.ci/run`` provides) it runs the way
+the README scales out: the Prefect server and the application on two fresh PostgreSQL databases
+(dropped at the end), **two workers** on the pool, and a step that runs four stages at once
+(live ingest, a forced backfill of the same window, route, reclassify) across both workers,
+then checks nothing was stored, classified or assigned twice. Without it: SQLite, one worker.
+
+Environment: ``SOCIALOPS_HOME`` (default ./.socialops), ``SOCIALOPS_TEST_POSTGRES_URL``
+(optional, see above), ``SOCIALOPS_E2E_KEEP=1`` keeps the temporary folder.
 """
 
 from __future__ import annotations
@@ -272,7 +277,10 @@ def main() -> int:
     api_port, sandbox_port = free_port(), free_port()
     api = f"http://127.0.0.1:{api_port}/api"
     ui = f"http://127.0.0.1:{api_port}"
-    database_url = os.environ.get("SOCIALOPS_E2E_DATABASE_URL") or f"sqlite:///{tmp / 'app.db'}"
+    postgres = Postgres(os.environ.get("SOCIALOPS_TEST_POSTGRES_URL"))
+    database_url = postgres.create("app") or f"sqlite:///{tmp / 'app.db'}"
+    prefect_database = postgres.create("prefect", driver="postgresql+asyncpg")
+    workers = 2 if postgres.base else 1
     channels = tmp / "channels.yaml"
     channels.write_text(
         "channels:\n"
@@ -299,7 +307,13 @@ def main() -> int:
         "SOCIALOPS_CHANNELS": str(channels),
         "E2E_MASTODON_TOKEN": TOKEN,
     }
+    if prefect_database:
+        env["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_database
     env.pop("SOCIALOPS_NOTIFY_URL", None)
+    say(
+        f"application database {database_url.split('@')[-1]}; Prefect server on "
+        f"{'PostgreSQL' if prefect_database else 'SQLite'}; {workers} worker(s)"
+    )
     os.environ.update(env)  # this process talks to the same API and database
     ok = False
     try:
@@ -358,11 +372,15 @@ def main() -> int:
                 client.pause_deployment(deployment.id)
         say(f"deployed {len(CATALOG)} deployments to pool socialops; schedules paused")
 
-        processes.start(
-            "worker",
-            [str(BIN / "prefect"), "worker", "start", "--pool", "socialops", "--limit", "4"],
-            env,
-        )
+        for n in range(1, workers + 1):
+            processes.start(
+                f"worker-{n}",
+                [
+                    *(str(BIN / "prefect"), "worker", "start", "--pool", "socialops"),
+                    *("--name", f"e2e-worker-{n}", "--limit", "4" if workers == 1 else "2"),
+                ],
+                env,
+            )
 
         ingest = wait_final(trigger("ingest-mentions/scheduled"), timeout=420)
         assert ingest.state.is_completed(), ingest.state
@@ -382,6 +400,8 @@ def main() -> int:
         watch = wait_final(trigger("watch-pipeline/scheduled"), timeout=300)
         assert watch.state.is_completed(), watch.state
 
+        if workers > 1:
+            concurrently(window, out, workers)
         check_database(database_url, failed.id, ui)
         check_artifacts(ingest.id, route.id, backfill.id, watch.id)
         say("database rows and artifacts: ok")
@@ -418,12 +438,77 @@ def main() -> int:
         ok = True
     finally:
         processes.stop_all()
+        postgres.drop_all()
         if ok and not os.environ.get("SOCIALOPS_E2E_KEEP"):
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             say(f"kept {tmp} (logs in {out})")
     say(f"passed in {time.monotonic() - STARTED:.0f} s; screenshots in {out}")
     return 0
+
+
+class Postgres:
+    """Fresh databases on the test cluster for one e2e run, dropped at the end."""
+
+    def __init__(self, base: str | None) -> None:
+        self.base = base
+        self.names: list[str] = []
+
+    def _admin(self) -> Any:
+        from sqlalchemy import create_engine
+
+        return create_engine(str(self.base), isolation_level="AUTOCOMMIT")
+
+    def create(self, purpose: str, driver: str = "postgresql+psycopg") -> str | None:
+        if not self.base:
+            return None
+        from sqlalchemy import text
+        from sqlalchemy.engine import make_url
+
+        name = f"e2e_{purpose}_{os.getpid()}_{int(time.time())}"
+        engine = self._admin()
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        self.names.append(name)
+        url = make_url(self.base).set(drivername=driver, database=name)
+        return url.render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        if not self.names:
+            return
+        from sqlalchemy import text
+
+        from socialops.db import dispose_engines
+
+        dispose_engines()
+        engine = self._admin()
+        with engine.connect() as conn:
+            for name in self.names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+def concurrently(window: dict[str, Any], out: Path, workers: int) -> None:
+    """Four stages at once over the same channels, spread over the workers."""
+    runs = [
+        trigger("ingest-mentions/scheduled"),
+        trigger("backfill-mentions/backfill", {**window, "force": True}),
+        trigger("route-mentions/scheduled"),
+        trigger("classify-mentions/reclassify", {"since": window["since"]}),
+    ]
+    for flow_run_id in runs:
+        flow_run = wait_final(flow_run_id, timeout=420)
+        assert flow_run.state.is_completed(), flow_run.state
+    took = {
+        n: sum(str(r) in (out / f"worker-{n}.log").read_text() for r in runs)
+        for n in range(1, workers + 1)
+    }
+    say(f"runs taken per worker in the concurrent step: {took}")
+    assert sum(took.values()) == len(runs) and all(took.values()), took
+    # What the live ingest stored after the route run classified: classified by the next one.
+    settle = wait_final(trigger("route-mentions/scheduled"), timeout=300)
+    assert settle.state.is_completed(), settle.state
 
 
 def check_database(url: str, failed_run: Any, ui: str) -> None:
@@ -442,6 +527,14 @@ def check_database(url: str, failed_run: Any, ui: str) -> None:
         ids = session.scalars(select(storage.MentionRow.external_id)).all()
         assert mentions > 50 and len(ids) == len(set(ids)), mentions
         assert count(storage.ClassificationRow) >= mentions
+        current = session.scalars(
+            select(storage.ClassificationRow.mention_id).where(
+                storage.ClassificationRow.is_current.is_(True)
+            )
+        ).all()
+        assert len(current) == len(set(current)) == mentions  # one current decision each
+        owned = session.scalars(select(storage.AssignmentRow.mention_id)).all()
+        assert len(owned) == len(set(owned))  # nobody routed twice
         assert count(storage.AssignmentRow) > 0
         assert count(BackfillDayRow) >= 2
         alerts = session.scalars(
