@@ -15,10 +15,9 @@ def _parse(value: str, option: str) -> datetime:
     try:
         return datetime.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not an ISO 8601 date or time (e.g. 2026-11-01 or "
-            "2026-11-01T06:00+00:00)",
-            param_hint=option,
+        raise CommandFailed(
+            f"{option} {value!r} is not an ISO 8601 date or time (e.g. 2026-11-01 or "
+            "2026-11-01T06:00+00:00)"
         ) from None
 
 
@@ -42,10 +41,13 @@ def backfill(
     """
     start, end = _parse(since, "--since"), _parse(until, "--until")
     settings, org = prepare()
-    check_channels(org, channel)
     from socialops.backfill import window_days
 
-    days = window_days(start, end, org.organisation.timezone)
+    try:
+        days = window_days(start, end, org.organisation.timezone)
+    except ValueError as exc:
+        raise CommandFailed(str(exc)) from None
+    check_channels(org, channel)
     names = channel or [c.name for c in org.channels if c.enabled]
     results = _run_with_progress(
         settings.resolved_database_url(),
