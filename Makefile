@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: install demo test check lint format typecheck ui sandbox bench lock clean model report-screenshot
+.PHONY: install demo test check lint format typecheck ui sandbox bench lock clean model report-screenshot deployments e2e
 
 MODEL  := socialops/classification/models/default.joblib
 
@@ -54,6 +54,14 @@ ui: install
 
 sandbox: install
 	$(BIN)/socialops sandbox
+
+# deployments/prefect.yaml from deployments/catalog.py (the one list; a test checks they match).
+deployments: install
+	$(BIN)/socialops deployments write
+
+# A real Prefect server, work pool, worker and browser against the sandbox (see scripts/e2e.py).
+e2e: install
+	$(BIN)/python scripts/e2e.py
 
 bench: install
 	$(BIN)/python benchmarks/ingest.py

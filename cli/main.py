@@ -28,6 +28,8 @@ from cli import (
     approvals,
     posts,
     publish,
+    backfill,
+    ops,
 )
 # isort: on
 
@@ -49,6 +51,8 @@ COMMAND_MODULES = (
     approvals,
     posts,
     publish,
+    backfill,
+    ops,
 )
 
 # Quiet by default: Prefect's console shows warnings and errors, while every INFO log still

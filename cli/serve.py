@@ -14,7 +14,7 @@ from cli.app import app, guarded, prepare
 def serve(
     ingest_every: Annotated[int, typer.Option(min=1, help="Minutes between ingests.")] = 5,
 ) -> None:
-    """Serve the scheduled deployments (ingest every few minutes) until stopped."""
+    """Serve every deployment in deployments/catalog.py until stopped."""
     from datetime import timedelta
 
     from deployments.serve import main as serve_deployments

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="How long a platform request may take to answer."
     )
 
+    auto_migrate: bool = Field(
+        default=True,
+        description="Bring the schema up to date on a process's first session (under a lock); "
+        "false: fail with one line naming `socialops db upgrade` instead.",
+    )
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -21,6 +21,7 @@ from socialops.reports import ingest_summary_markdown
 from socialops.secrets import redact
 from socialops.settings import get_settings
 from socialops.text_safety import neutralise
+from tasks.limits import platform_account
 
 
 def _org() -> OrgConfig:
@@ -65,10 +66,11 @@ def load_channels(names: list[str] | None) -> list[str]:
 @task(name="prepare-quality-suite", cache_policy=NO_CACHE)
 def prepare_quality_suite() -> None:
     """Load Great Expectations once, before channels validate concurrently."""
-    quality.warm_up(_rules())
+    quality.warm_up(quality_rules())
 
 
-def _rules() -> quality.QualityRules:
+def quality_rules() -> quality.QualityRules:
+    """The data-quality thresholds from the settings."""
     settings = get_settings()
     return quality.QualityRules(
         clock_skew=timedelta(seconds=settings.clock_skew_seconds),
@@ -100,17 +102,21 @@ def ingest_channel(channel_name: str, backfill_hours: float | None = None) -> Ch
         earlier = _EARLIER.pop(attempt, None)
     walk: ChannelIngest | None = None
     try:
-        with registry.open_source(
-            channel,
-            max_rate_limit_wait=settings.rate_limit_max_wait_seconds,
-            timeout=settings.http_timeout_seconds,
-        ) as source:
+        # The account's slot first: a backfill of the same channel waits, and vice versa.
+        with (
+            platform_account(channel.name),
+            registry.open_source(
+                channel,
+                max_rate_limit_wait=settings.rate_limit_max_wait_seconds,
+                timeout=settings.http_timeout_seconds,
+            ) as source,
+        ):
             walk = ChannelIngest(
                 channel=channel,
                 source=source,
                 database_url=settings.resolved_database_url(),
                 batch_size=settings.ingest_batch_size,
-                rules=_rules(),
+                rules=quality_rules(),
                 backfill=backfill_hours is not None,
             )
             result = walk.run()

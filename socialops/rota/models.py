@@ -376,6 +376,11 @@ class Rotas(_Strict):
     epoch: date = Field(description="Schedules are generated from this date on.")
     duty_manager: DutyManagerRota | None = None
     departments: dict[str, DepartmentRota] = Field(default_factory=dict)
+    operations: DutyManagerRota | None = Field(
+        default=None,
+        description="Who looks after the pipeline itself (failing or late flow runs), around "
+        "the clock: the duty managers' format, a separate rotation.",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -547,6 +552,9 @@ def reference_problems(
             person_ref(loc, handle, None)
             if handle in by_handle and "lead" not in by_handle[handle].roles:
                 problems.append((loc, "a duty manager needs the role lead", handle))
+    if rotas.operations is not None:
+        for i, handle in enumerate(rotas.operations.people):
+            person_ref(("rotas", "operations", "people", i), handle, None)
     return problems
 
 

@@ -642,6 +642,46 @@ class RotaEngine:
             for k in range(first, last + 1)
         )
 
+    def operations(self, at: datetime) -> Duty | None:
+        """Who looks after the pipeline at ``at`` (``rotas.operations``), None without one.
+
+        A plain rotation through the people in order, one duty day (or week) each from the
+        hand-over time, passing over anyone on leave that day; the backup is the next one
+        available. Kept apart from the department and duty-manager schedules: it never
+        changes who they choose.
+        """
+        rota = self.org.rotas.operations if self.org.rotas else None
+        if rota is None or self.epoch is None:
+            return None
+        tz = ZoneInfo(rota.timezone)
+        local = at.astimezone(tz)
+        day = local.date()
+        handover = clock_minutes(rota.handover_time)
+        if local.hour * 60 + local.minute < handover:
+            day -= timedelta(days=1)
+        if rota.handover == "weekly":
+            weekday = DAYS.index(rota.handover_day)
+            day -= timedelta(days=(day.weekday() - weekday) % 7)
+            turn = (day - self.epoch).days // 7
+            ends = day + timedelta(days=7)
+        else:
+            turn = (day - self.epoch).days
+            ends = day + timedelta(days=1)
+        people = list(rota.people)
+        order = [people[(turn + i) % len(people)] for i in range(len(people))]
+        free = [h for h in order if not self.people[h].on_leave(local.date())]
+        primary = free[0] if free else None
+        backup = free[1] if len(free) > 1 else None
+        return Duty(
+            "operations",
+            at,
+            "out-of-hours",
+            primary,
+            backup,
+            (primary,) if primary else (),
+            local_instant(tz, ends, handover),
+        )
+
     def index_of(self, day: date) -> int:
         assert self.epoch is not None
         return (day - self.epoch).days
