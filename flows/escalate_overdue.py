@@ -9,7 +9,12 @@ from prefect import flow
 from socialops.notify import utc
 from socialops.routing import RoutingCycle
 from tasks.notify import send_notifications
-from tasks.route import escalate_overdue_items, hand_over, remind_due_soon
+from tasks.route import (
+    escalate_overdue_items,
+    hand_over,
+    publish_routing_summary,
+    remind_due_soon,
+)
 
 
 @flow(name="escalate-overdue")
@@ -20,4 +25,6 @@ def escalate_overdue(now: datetime | None = None) -> RoutingCycle:
     escalated = escalate_overdue_items(at)
     reminded = remind_due_soon(at)
     delivered = send_notifications(now)
-    return RoutingCycle.combine(at, handed, escalated, reminded, delivered)
+    cycle = RoutingCycle.combine(at, handed, escalated, reminded, delivered)
+    publish_routing_summary(cycle)
+    return cycle

@@ -9,7 +9,7 @@ from prefect import flow
 from flows.classify_mentions import classify_mentions
 from socialops.routing import RoutingCycle
 from tasks.notify import send_notifications
-from tasks.route import route_classified
+from tasks.route import publish_routing_summary, route_classified
 
 
 @flow(name="route-mentions")
@@ -20,4 +20,6 @@ def route_mentions(now: datetime | None = None, limit: int = 500) -> RoutingCycl
     classify_mentions()
     routed = route_classified(now, limit)
     delivered = send_notifications(now)
-    return RoutingCycle(route=routed, delivery=delivered)
+    cycle = RoutingCycle(route=routed, delivery=delivered)
+    publish_routing_summary(cycle)
+    return cycle

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from socialops.classification.store import BatchResult, UrgentItem
 from socialops.ingest import ChannelResult
+from socialops.notify import DeliveryRun
+from socialops.routing import RoutingCycle
 from socialops.text_safety import neutralise
 
 
@@ -102,3 +104,68 @@ def classification_summary_markdown(
         if len(urgent) > urgent_limit:
             lines.append(f"\n…and {len(urgent) - urgent_limit} more.")
     return "\n".join(lines) + "\n"
+
+
+def _counts_table(title: str, counts: dict[str, int], name: str) -> list[str]:
+    if not counts:
+        return []
+    lines = ["", f"## {title}", "", f"| {name} | items |", "|---|---:|"]
+    ranked = sorted(counts.items(), key=lambda x: (-x[1], x[0]))
+    return lines + [f"| {_cell(key)} | {n} |" for key, n in ranked]
+
+
+def _delivery_line(delivery: DeliveryRun) -> str:
+    return (
+        f"Notifications: {delivery.sent} sent, {delivery.failed} failed (retried later), "
+        f"{delivery.gave_up} given up, {delivery.no_target} with no target configured, "
+        f"{delivery.skipped} no longer needed."
+    )
+
+
+def routing_did_something(cycle: RoutingCycle) -> bool:
+    """Whether a routing or escalation run changed or sent anything: a run that did nothing
+    publishes no artifact, so the UI's latest version stays the last one that mattered."""
+    d = cycle.delivery
+    sent = d.sent + d.failed + d.gave_up + d.no_target + d.skipped
+    route, esc = cycle.route, cycle.escalation
+    changed_route = route is not None and (
+        route.routed or route.queued or route.unassigned or route.changes or route.relabelled
+    )
+    changed_esc = esc is not None and (
+        esc.handed_over or esc.requeued or esc.escalated or esc.skipped_steps or esc.reminded
+    )
+    return bool(sent or changed_route or changed_esc)
+
+
+def routing_summary_markdown(cycle: RoutingCycle, *, change_limit: int = 50) -> str:
+    """What one route-mentions or escalate-overdue run did, for a person in the Prefect UI:
+    who was given what, per department and person, what waits in the queues, what was sent."""
+    lines: list[str] = []
+    if (route := cycle.route) is not None:
+        lines += [
+            "# Mentions routed",
+            "",
+            f"{route.routed} given an owner ({route.urgent} urgent, {route.from_queue} taken "
+            f"from the queues), {route.queued} new ones queued for their department, "
+            f"{route.unassigned} left for the next run with nobody on duty; "
+            f"{route.deferred} notices held for business hours.",
+        ]
+        lines += _counts_table("Given an owner, per department", route.by_department, "department")
+        lines += _counts_table("Given an owner, per person", route.by_assignee, "person")
+        lines += _counts_table("Waiting in the queues after this run", route.queue, "department")
+        if route.changes:
+            lines += ["", f"## Reclassified ({len(route.changes)})", ""]
+            lines += [f"- {_cell(change)}" for change in route.changes[:change_limit]]
+    if (esc := cycle.escalation) is not None:
+        lines += [
+            "# Hand-over and escalation",
+            "",
+            f"{esc.handed_over} handed over at shift ends ({esc.requeued} back to their queue), "
+            f"{esc.escalated} escalation steps ({esc.skipped_steps} with nobody to take them), "
+            f"{esc.reminded} reminders; {esc.deferred} notices held for business hours.",
+        ]
+        if esc.steps:
+            lines += ["", f"## Escalation steps ({len(esc.steps)})", ""]
+            lines += [f"- {_cell(step)}" for step in esc.steps[:change_limit]]
+    lines += ["", _delivery_line(cycle.delivery), ""]
+    return "\n".join(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
@@ -56,6 +56,11 @@ def classify_batch(mention_ids: list[int]) -> BatchResult:
 @task(name="publish-classification-summary", cache_policy=NO_CACHE)
 def publish_classification_summary(results: list[BatchResult]) -> str:
     markdown = classification_summary_markdown(results)
+    if not any(batch.classified for batch in results):
+        # The classify run nested in every route-mentions run usually finds nothing new: its
+        # "0 classified" must not become the latest version of the summary in the UI.
+        get_run_logger().info("nothing to classify: no artifact")
+        return markdown
     create_markdown_artifact(
         markdown=markdown,
         key="classification-summary",

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from socialops import routing
+from socialops import reports, routing
 from socialops.config import OrgConfig, load_config
 from socialops.db import session_scope
 from socialops.notify import utc
@@ -94,3 +95,20 @@ def remind_due_soon(now: datetime | None = None) -> routing.EscalationRun:
     with session_scope(get_settings().resolved_database_url()) as session:
         routing.remind_due_soon(session=session, org=org, engine=engine, now=at, run=run)
     return run
+
+
+@task(name="publish-routing-summary", cache_policy=NO_CACHE)
+def publish_routing_summary(cycle: routing.RoutingCycle) -> str | None:
+    """The run's markdown artifact (``routing-summary`` or ``escalation-summary``); none when
+    the run changed and sent nothing, so a quiet minute does not hide the last busy one."""
+    if not reports.routing_did_something(cycle):
+        get_run_logger().info("nothing routed, escalated or sent: no artifact")
+        return None
+    markdown = reports.routing_summary_markdown(cycle)
+    key, what = (
+        ("routing-summary", "Mentions routed per department and person, queues, notifications")
+        if cycle.route is not None
+        else ("escalation-summary", "Hand-overs, escalation steps, reminders, notifications")
+    )
+    create_markdown_artifact(markdown=markdown, key=key, description=what)
+    return markdown

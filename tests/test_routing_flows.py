@@ -239,3 +239,41 @@ def test_routing_deployments_are_scheduled_one_at_a_time() -> None:
     for deployment in (route, escalate):
         assert deployment.concurrency_limit == 1
         assert deployment.concurrency_options.collision_strategy.value == "CANCEL_NEW"
+
+
+def _artifacts(flow_run_id: object) -> dict[str, str]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        )
+    return {a.key: str(a.data) for a in found if a.key}
+
+
+def test_routing_and_escalation_runs_leave_a_summary_and_quiet_runs_none(
+    endpoint: Endpoint,
+) -> None:
+    add(external_id="u1", department="legal", urgent=True, fetched_at=NIGHT)
+    add(external_id="n1", department="customer_relations", fetched_at=NIGHT)
+    state = route_mentions(now=NIGHT, return_state=True)
+    assert state.is_completed(), state.message
+    cycle = state.result()
+    summary = _artifacts(state.state_details.flow_run_id)["routing-summary"]
+    assert cycle.route is not None and cycle.route.routed == 1 and cycle.route.queued == 1
+    assert "1 given an owner (1 urgent" in summary and "1 new ones queued" in summary
+    assert "| legal | 1 |" in summary and "| customer_relations | 1 |" in summary
+    assert f"Notifications: {cycle.delivery.sent} sent" in summary
+    # The same minute again changes and sends nothing: no artifact, so the UI keeps the last.
+    again = route_mentions(now=NIGHT, return_state=True)
+    assert again.is_completed() and "routing-summary" not in _artifacts(
+        again.state_details.flow_run_id
+    )
+    later = escalate_overdue(now=NIGHT + timedelta(hours=3), return_state=True)
+    assert later.is_completed(), later.message
+    steps = later.result().escalation
+    found = _artifacts(later.state_details.flow_run_id)
+    # Three hours on, the urgent legal item is past due and untouched: it escalates.
+    assert steps.escalated >= 1
+    assert f"{steps.escalated} escalation steps" in found["escalation-summary"]
