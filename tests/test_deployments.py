@@ -36,9 +36,18 @@ def test_serve_and_prefect_yaml_agree_on_every_deployment() -> None:
         assert written["work_pool"]["name"] == "socialops"
         assert runner.parameters == written.get("parameters", {})
         limit = written["concurrency_limit"]
-        assert runner.concurrency_limit == limit["limit"] == 1
+        # One at a time, but for the review runs: each waits for a person, many may be open.
+        assert runner.concurrency_limit == limit["limit"] == item.concurrency
+        assert item.concurrency == 1 or item.full_name == "review-draft/review"
         assert runner.concurrency_options.collision_strategy.value == limit["collision_strategy"]
-        if "schedules" in written:
+        if "schedules" in written and "cron" in written["schedules"][0]:
+            cron = runner.schedules[0].schedule
+            assert (cron.cron, cron.timezone) == (
+                written["schedules"][0]["cron"],
+                written["schedules"][0]["timezone"],
+            )
+            assert limit["collision_strategy"] == "CANCEL_NEW"
+        elif "schedules" in written:
             every = runner.schedules[0].schedule.interval
             assert every == timedelta(seconds=written["schedules"][0]["interval"])
             assert limit["collision_strategy"] == "CANCEL_NEW"  # an overlapping run is skipped
@@ -56,6 +65,10 @@ def test_every_stage_is_deployed() -> None:
         "classify-mentions/reclassify",
         "backfill-mentions/backfill",
         "watch-pipeline/scheduled",
+        "draft-replies/scheduled",
+        "publish-replies/scheduled",
+        "review-draft/review",
+        "weekly-report/scheduled",
     } <= names
 
 
