@@ -12,7 +12,9 @@ database), so one migrates and the other then finds the schema at head. With
 from __future__ import annotations
 
 import fcntl
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,13 +36,30 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    # WAL lets readers (the CLI, the report) run while a flow writes; the busy timeout makes
-    # concurrent writers wait for the lock instead of failing with "database is locked".
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # The busy timeout makes concurrent writers wait for the lock instead of failing with
+    # "database is locked"; WAL lets readers (the CLI, the report) run while a flow writes.
     cursor.execute("PRAGMA busy_timeout=30000")
+    _wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _wal(cursor: Any, *, wait: float = 30.0) -> None:
+    """Switch a database to WAL once. Switching needs the database to itself, and SQLite answers
+    "database is locked" at once, without its busy handler, while another process writes (two
+    workers starting on a fresh file, one of them migrating it): wait for it, as for a lock."""
+    deadline = time.monotonic() + wait
+    while True:
+        if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 _ENGINES: dict[str, Engine] = {}
