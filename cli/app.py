@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -62,6 +63,13 @@ def guarded(fn: F) -> F:
             raise _fail(f"database: {first}", 1) from None
         except KeyboardInterrupt:
             raise _fail("interrupted", 130) from None
+        except BrokenPipeError:
+            # `socialops inbox --json | head`: the reader has gone, as for any Unix tool. Point
+            # stdout at /dev/null so the interpreter's last flush cannot complain, and end as a
+            # process killed by SIGPIPE would (128 + 13), silently.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(141) from None
         except Exception as exc:
             if os.environ.get("SOCIALOPS_DEBUG"):
                 raise

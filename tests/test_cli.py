@@ -282,6 +282,33 @@ def test_inbox_json_streams_beyond_ten_thousand(env: Path) -> None:
     assert code == 1 and "use --json for more" in err
 
 
+def test_a_reader_that_goes_away_ends_the_command_quietly(env: Path) -> None:
+    # `socialops inbox --json | head -1`: like any Unix tool, no "BrokenPipeError" line.
+    import subprocess
+    import sys
+
+    with session_scope(get_settings().resolved_database_url()) as session:
+        from socialops import storage
+
+        storage.store_mentions(
+            session=session, mentions=[mention(f"p{i:05d}") for i in range(3_000)]
+        )
+    socialops = str(Path(sys.executable).with_name("socialops"))
+    proc = subprocess.Popen(
+        [socialops, "inbox", "--json", "--limit", "3000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert json.loads(proc.stdout.readline())["external_id"].startswith("p")
+    proc.stdout.close()  # the reader goes away
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 141
+    assert err == ""
+
+
 def test_inbox_queue_shows_what_waits_and_rota_who_counts_it(env: Path) -> None:
     from datetime import UTC, datetime
 
