@@ -343,22 +343,20 @@ class Outgoing:
 def claim_due(*, session: Session, now: datetime, limit: int = 200) -> list[Outgoing]:
     """Claim notifications due for a (re)try: pending, failed and due, or a stale claim.
 
-    Each claim is a conditional UPDATE, so two deliverers never send the same row at once.
+    Every urgent one due is claimed, whatever ``limit``: an urgent page never waits behind a
+    cap for the next run. ``limit`` caps the normal ones. Each claim is a conditional UPDATE,
+    so two deliverers never send the same row at once.
     """
     n = storage.NotificationRow
-    stmt = (
-        select(n)
-        .where(
-            or_(
-                (n.status.in_(("pending", "failed"))) & (n.next_attempt_at <= now),
-                (n.status == "sending") & (n.claimed_until < now),
-            )
-        )
-        .order_by(n.urgent.desc(), n.id)
-        .limit(limit)
+    due = or_(
+        (n.status.in_(("pending", "failed"))) & (n.next_attempt_at <= now),
+        (n.status == "sending") & (n.claimed_until < now),
     )
+    urgent = select(n).where(due, n.urgent.is_(True)).order_by(n.id)
+    normal = select(n).where(due, n.urgent.is_(False)).order_by(n.id).limit(limit)
+    rows = [*session.execute(urgent).scalars().all(), *session.execute(normal).scalars().all()]
     claimed: list[Outgoing] = []
-    for row in session.execute(stmt).scalars().all():
+    for row in rows:
         result = session.execute(
             update(n)
             .where(n.id == row.id, n.status == row.status, n.attempts == row.attempts)

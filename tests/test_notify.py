@@ -292,3 +292,23 @@ def test_apprise_bodies_carry_a_mentions_text_as_text(
         arrival.payload["title"]
     )
     assert expected in arrival.payload["message"]
+
+
+def test_every_urgent_page_is_claimed_whatever_the_cap(database_url: str) -> None:
+    org = org_from(small_org())
+    with session_scope(database_url) as session:
+        for i in range(30):
+            notify.enqueue(
+                session=session,
+                org=org,
+                dedupe_key=f"u{i}",
+                event="assigned",
+                recipient="ann",
+                urgent=i % 3 == 0,  # 10 urgent among 30
+                values={"mention_id": i, "assignee_name": "Ann"},
+                now=NOW,
+            )
+    with session_scope(database_url) as session:
+        claimed = notify.claim_due(session=session, now=NOW, limit=5)
+    # All 10 urgent ones (first), then the cap's 5 normal ones: a page never waits a run.
+    assert [c.urgent for c in claimed] == [True] * 10 + [False] * 5
