@@ -23,7 +23,7 @@ from connectors import feeds, http
 from connectors.errors import Rejected
 from connectors.mastodon import describe_validation_error
 from connectors.state import StateStore
-from socialops.mentions import InvalidItem, Mention, MentionPage, RawJSON, SkippedItem
+from socialops.mentions import InvalidItem, Mention, RawJSON, SkippedItem
 
 MAX_PAGE_SIZE = 100
 MENTION_REASONS = ("mention", "reply", "quote")
@@ -250,7 +250,7 @@ def _object(body: Any) -> None:
         raise http.UnreadableBody("expected a JSON object")
 
 
-class BlueskyClient(http.ReadClient):
+class BlueskyClient(feeds.MergedFeedSource, http.ReadClient):
     """Bluesky XRPC: the account's mention notifications and keyword searches, as one feed."""
 
     platform = "Bluesky"
@@ -295,28 +295,15 @@ class BlueskyClient(http.ReadClient):
         self._session: Session | None = None
         self.sessions_created = 0
         self.sessions_refreshed = 0
-        streams = [feeds.Stream("notifications", self._notifications)]
-        streams += [
-            feeds.Stream(f"search {query!r}", self._searcher(query))
-            for query in dict.fromkeys(search)
-        ]
-        self.feed = feeds.MergedFeed(
-            streams,
-            cutoff=now() - timedelta(hours=backfill_hours),
+        self.merge_streams(
+            feeds.Stream("notifications", self._notifications),
+            search=search,
+            searcher=self._searcher,
+            backfill_hours=backfill_hours,
             reread=REREAD,
             max_pages=max_pages,
             now=now,
         )
-
-    # -- MentionSource ----------------------------------------------------------------------
-    # The merged feed re-reads its own window behind the position (see connectors/feeds.py).
-    rereads_overlap = True
-
-    def fetch_mentions_page(
-        self, *, max_id: str | None = None, min_id: str | None = None, limit: int = 80
-    ) -> MentionPage:
-        """One page of the merged feed (see ``connectors.feeds``)."""
-        return self.feed.fetch_mentions_page(max_id=max_id, min_id=min_id, limit=limit)
 
     def _notifications(
         self, cursor: str | None, since: datetime | None, limit: int

@@ -248,3 +248,43 @@ def _seen_before(entry: Entry, first: str) -> Entry:
         at=entry.at,
         key=entry.key,
     )
+
+
+class MergedFeedSource:
+    """What a client whose mentions come from several streams (its own notifications, then a
+    search per brand keyword) gives the walk: one ``MergedFeed`` over them.
+
+    The feed re-reads its own window behind the position each forward sweep, so the walk's
+    Mastodon-style overlap re-read is not for these sources (``rereads_overlap``).
+    """
+
+    rereads_overlap = True
+    feed: MergedFeed
+
+    def merge_streams(
+        self,
+        first: Stream,
+        *,
+        search: Sequence[str],
+        searcher: Callable[[str], FetchPage],
+        backfill_hours: float,
+        reread: timedelta,
+        max_pages: int,
+        now: Callable[[], datetime],
+    ) -> None:
+        """``first``, then one stream per distinct search keyword, as this source's feed."""
+        streams = [first]
+        streams += [Stream(f"search {q!r}", searcher(q)) for q in dict.fromkeys(search)]
+        self.feed = MergedFeed(
+            streams,
+            cutoff=now() - timedelta(hours=backfill_hours),
+            reread=reread,
+            max_pages=max_pages,
+            now=now,
+        )
+
+    def fetch_mentions_page(
+        self, *, max_id: str | None = None, min_id: str | None = None, limit: int = 80
+    ) -> MentionPage:
+        """One page of the merged feed."""
+        return self.feed.fetch_mentions_page(max_id=max_id, min_id=min_id, limit=limit)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 from connectors import feeds, http
 from connectors.errors import RateLimited, Rejected
 from connectors.mastodon import describe_validation_error
-from socialops.mentions import InvalidItem, Mention, MentionPage, RawJSON, SkippedItem
+from socialops.mentions import InvalidItem, Mention, RawJSON, SkippedItem
 
 MAX_PAGE_SIZE = 100
 REREAD = timedelta(minutes=15)
@@ -167,7 +167,7 @@ def ratelimit_wait(message: str) -> timedelta:
 # --------------------------------------------------------------------------------------------
 
 
-class RedditClient(http.ReadClient):
+class RedditClient(feeds.MergedFeedSource, http.ReadClient):
     """Reddit's OAuth API: inbox username mentions and keyword searches, as one feed."""
 
     platform = "Reddit"
@@ -217,27 +217,15 @@ class RedditClient(http.ReadClient):
         self._token: str | None = None
         self._token_expires: datetime | None = None
         self.tokens_fetched = 0
-        streams = [feeds.Stream("mentions", self._mentions)]
-        streams += [
-            feeds.Stream(f"search {query!r}", self._searcher(query))
-            for query in dict.fromkeys(search)
-        ]
-        self.feed = feeds.MergedFeed(
-            streams,
-            cutoff=now() - timedelta(hours=backfill_hours),
+        self.merge_streams(
+            feeds.Stream("mentions", self._mentions),
+            search=search,
+            searcher=self._searcher,
+            backfill_hours=backfill_hours,
             reread=REREAD,
             max_pages=max_pages,
             now=now,
         )
-
-    # The merged feed re-reads its own window behind the position (see connectors/feeds.py).
-    rereads_overlap = True
-
-    def fetch_mentions_page(
-        self, *, max_id: str | None = None, min_id: str | None = None, limit: int = 80
-    ) -> MentionPage:
-        """One page of the merged feed (see ``connectors.feeds``)."""
-        return self.feed.fetch_mentions_page(max_id=max_id, min_id=min_id, limit=limit)
 
     def verify_credentials(self) -> dict[str, str]:
         """The account the token acts for (``GET /api/v1/me``, scope ``identity``)."""
