@@ -10,11 +10,13 @@ import httpx
 
 from connectors import bluesky, mastodon, reddit, x
 from connectors.errors import Rejected
+from connectors.mastodon_publish import MastodonPublisher
 from connectors.state import StateStore
 from socialops.config import Channel
 from socialops.connector_state import DatabaseStateStore
 from socialops.ingest import MentionSource
 from socialops.settings import get_settings
+from socialops.signoff.publishing import Publisher
 
 
 def reddit_user_agent(channel: Channel) -> str:
@@ -142,3 +144,29 @@ def verify_credentials(
     if channel.platform == "reddit":
         return f"u/{who['name']}"
     return f"@{who['username']} (id {who['id']})"
+
+
+@contextmanager
+def open_publisher(
+    channel: Channel,
+    *,
+    max_rate_limit_wait: float,
+    timeout: float = 10.0,
+    transport: httpx.BaseTransport | None = None,
+    store: StateStore | None = None,
+    database_url: str | None = None,
+) -> Iterator[Publisher]:
+    """The channel's account as a :class:`~socialops.signoff.publishing.Publisher`, closed on
+    exit. ``Rejected`` for a platform this version cannot publish on."""
+    if channel.platform != "mastodon":
+        raise Rejected(f"no {channel.platform} publishing in this version (supported: mastodon)")
+    client = _client(
+        channel,
+        max_rate_limit_wait=max_rate_limit_wait,
+        timeout=timeout,
+        transport=transport,
+        store=store,
+        database_url=database_url,
+    )
+    with client:
+        yield MastodonPublisher(client)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,15 +17,13 @@ import httpx
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from connectors import mastodon
+from connectors import registry
 from connectors.errors import ConnectorError, OutcomeUnknown, RateLimited, Rejected, Retryable
-from connectors.html_text import html_to_text
 from socialops.config import OrgConfig, load_config
 from socialops.db import session_scope
 from socialops.settings import get_settings
 from socialops.signoff import publishing as pub
 
-RECONCILE_PAGES = 5
 RETRY_SOON = timedelta(seconds=2)
 
 
@@ -58,38 +56,6 @@ class PublishRun:
             self.errors.append(error)
 
 
-class _Channel:
-    """One channel's client and its own account id (looked up once)."""
-
-    def __init__(self, client: mastodon.MastodonClient) -> None:
-        self.client = client
-        self._account_id: str | None = None
-
-    def account_id(self) -> str:
-        if self._account_id is None:
-            self._account_id = self.client.verify_credentials().id
-        return self._account_id
-
-    def own_statuses(self, *, since: datetime) -> Iterator[pub.OwnStatus]:
-        max_id: str | None = None
-        for _ in range(RECONCILE_PAGES):
-            page = self.client.recent_statuses(account_id=self.account_id(), max_id=max_id)
-            if not page:
-                return
-            for status in page:
-                yield pub.OwnStatus(
-                    id=status.id,
-                    url=status.url or status.uri,
-                    in_reply_to_id=status.in_reply_to_id,
-                    text=html_to_text(status.content),
-                    created_at=mastodon.parse_rfc3339(status.created_at),
-                )
-            oldest = mastodon.parse_rfc3339(page[-1].created_at)
-            if oldest is not None and oldest < since - pub.RECONCILE_SLACK:
-                return
-            max_id = page[-1].id
-
-
 def _retry_at(exc: ConnectorError, now: datetime) -> datetime:
     if isinstance(exc, RateLimited) and exc.reset_at is not None:
         return max(exc.reset_at, now)
@@ -97,12 +63,12 @@ def _retry_at(exc: ConnectorError, now: datetime) -> datetime:
 
 
 def publish_item(
-    url: str, channel: _Channel, item: pub.Claimed, now: Callable[[], datetime]
+    url: str, channel: pub.Publisher, item: pub.Claimed, now: Callable[[], datetime]
 ) -> tuple[str, str | None]:
     """One claimed item: reconcile if it was ever sent, record the attempt, post, record."""
 
     def look(since: datetime) -> pub.OwnStatus | None:
-        return pub.find_existing(item, channel.own_statuses(since=since), since=since)
+        return pub.find_existing(item, channel.own_posts(since=since), since=since)
 
     def published(status_id: str, link: str | None, *, found: bool) -> str:
         with session_scope(url) as session:
@@ -128,7 +94,7 @@ def publish_item(
         if not pub.mark_post_started(session=session, item=item, now=started):
             return "lost", None
     try:
-        status = channel.client.post_reply(
+        posted = channel.post(
             in_reply_to=item.in_reply_to_id,
             text=item.text,
             idempotency_key=item.idempotency_key,
@@ -149,7 +115,7 @@ def publish_item(
         with session_scope(url) as session:
             ok = pub.record_failed(session=session, item=item, error=str(exc), now=now())
         return ("failed" if ok else "lost"), str(exc)
-    return published(status.id, status.url or status.uri, found=False), None
+    return published(posted.id, posted.url, found=False), None
 
 
 def _utc_now() -> datetime:
@@ -172,21 +138,22 @@ def publish_pending(
     seconds) are retried in this run, later ones by the next."""
     run = PublishRun()
     with ExitStack() as stack:
-        channels: dict[str, _Channel] = {}
+        channels: dict[str, pub.Publisher | str] = {}
 
-        def channel_for(item: pub.Claimed) -> _Channel | None:
+        def channel_for(item: pub.Claimed) -> pub.Publisher | str:
+            """The item's channel as a publisher, or why it cannot publish (one line)."""
             if item.channel not in channels:
-                config = org.channel(item.channel)
-                if config.platform != "mastodon":
-                    return None
-                client = mastodon.MastodonClient(
-                    base_url=config.base_url,
-                    token=config.token(),
-                    channel=config.name,
-                    transport=transport,
-                    max_rate_limit_wait=max_rate_limit_wait,
-                )
-                channels[item.channel] = _Channel(stack.enter_context(client))
+                try:
+                    channels[item.channel] = stack.enter_context(
+                        registry.open_publisher(
+                            org.channel(item.channel),
+                            max_rate_limit_wait=max_rate_limit_wait,
+                            transport=transport,
+                            database_url=url,
+                        )
+                    )
+                except Rejected as exc:  # no publishing for this platform
+                    channels[item.channel] = str(exc)
             return channels[item.channel]
 
         for _ in range(rounds):
@@ -198,8 +165,8 @@ def publish_pending(
                 continue
             for item in claimed:
                 chan = channel_for(item)
-                if chan is None:
-                    refusal = f"no {item.platform} connector in this version (supported: mastodon)"
+                if isinstance(chan, str):
+                    refusal = chan
                     with session_scope(url) as session:
                         pub.record_failed(session=session, item=item, error=refusal, now=now())
                     run.count("failed", refusal)

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
@@ -63,6 +64,33 @@ class OwnStatus:
     in_reply_to_id: str | None
     text: str
     created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Posted:
+    """What the platform answered to a post: its id there and a link a person can open."""
+
+    id: str
+    url: str | None
+
+
+class Publisher(Protocol):
+    """One channel's account as the publisher needs it; each platform's connector has one.
+
+    ``post`` raises the connector errors: ``OutcomeUnknown`` (the request may have been
+    written: look among ``own_posts`` before trying again), ``RateLimited`` / ``Retryable``
+    (retry later), ``Rejected`` (the platform refused: do not retry).
+    """
+
+    def post(
+        self, *, text: str, in_reply_to: str | None, idempotency_key: str, visibility: str
+    ) -> Posted:
+        """Publish ``text`` (a reply to the platform id ``in_reply_to``, or a new post)."""
+        ...
+
+    def own_posts(self, *, since: datetime) -> Iterable[OwnStatus]:
+        """The account's own posts, newest first, back to ``since`` (less some slack)."""
+        ...
 
 
 def _due(now: datetime) -> object:
@@ -290,6 +318,8 @@ __all__ = [
     "PUBLISHED",
     "Claimed",
     "OwnStatus",
+    "Posted",
+    "Publisher",
     "claim_due",
     "find_existing",
     "mark_post_started",
