@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
-from socialops.rota.schedule import DUTY_MANAGER, WINDOW_DAYS, RotaEngine, ShiftKind
+from socialops.rota.planner import WINDOW_DAYS
+from socialops.rota.schedule import DUTY_MANAGER, RotaEngine, ShiftKind
 
 STEP = timedelta(minutes=15)
 
