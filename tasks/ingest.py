@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import timedelta
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import MissingContextError
 from prefect.runtime import task_run
 from prefect.tasks import exponential_backoff
 
@@ -48,6 +50,52 @@ def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
 
 
 RETRIES = 3
+
+
+class _ConnectorLogToRun(logging.Handler):
+    """What the platform clients log (a 503 retried in place, a rate-limit wait) goes to the
+    log of the task run it happened in, tokens redacted; outside a run it is left alone."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            logger = get_run_logger()
+        except MissingContextError:
+            return
+        try:
+            message = redact(neutralise(record.getMessage()), _org())
+        except Exception:  # a log line must never break a walk
+            message = redact(neutralise(record.getMessage()))
+        logger.log(record.levelno, "%s", message)
+
+
+_BRIDGE = _ConnectorLogToRun(level=logging.INFO)
+
+
+def _log_connectors_to_run() -> None:
+    """Install the bridge once per process (the clients log under ``connectors``)."""
+    connectors = logging.getLogger("connectors")
+    if _BRIDGE not in connectors.handlers:
+        connectors.addHandler(_BRIDGE)
+    if connectors.getEffectiveLevel() > logging.INFO:
+        connectors.setLevel(logging.INFO)
+
+
+def figures_line(result: ChannelResult) -> str:
+    """``mastodon-main: fetched 120 = 2 skipped + 1 quarantined + ...``: one channel's run."""
+    f = result.accounted()
+    line = (
+        f"{result.channel}: fetched {f['fetched']} = {f['skipped']} skipped + "
+        f"{f['quarantined']} quarantined + {f['stored']} stored + {f['already_stored']} "
+        f"already stored + {f['outside_window']} outside the window; {result.pages} pages "
+        f"in {result.seconds:.1f} s"
+    )
+    if result.rechecked:
+        line += f"; re-read {result.rechecked} behind the position ({result.late} found late)"
+    if not result.backfill_complete:
+        line += "; the backfill continues next run"
+    return line
+
+
 # What earlier attempts of a task run committed, so the summary counts the whole run. Retries
 # run in the same process as the attempt before them.
 _EARLIER: dict[str, ChannelResult] = {}
@@ -98,6 +146,8 @@ def ingest_channel(channel_name: str, backfill_hours: float | None = None) -> Ch
     if backfill_hours is not None:
         channel = channel.model_copy(update={"backfill_hours": backfill_hours})
     attempt = str(task_run.id)
+    logger = get_run_logger()
+    _log_connectors_to_run()
     with _EARLIER_LOCK:
         earlier = _EARLIER.pop(attempt, None)
     walk: ChannelIngest | None = None
@@ -122,14 +172,33 @@ def ingest_channel(channel_name: str, backfill_hours: float | None = None) -> Ch
             result = walk.run()
     except Exception as exc:
         failed = _failed(channel, walk, exc, earlier)
-        # The traceback goes to the run's logs (the CLI's console shows one line instead).
-        get_run_logger().error("channel %s failed: %s", channel.name, failed, exc_info=exc)
+        cause = redact(str(failed), _org())
         if failed.retryable and task_run.run_count <= RETRIES:
             with _EARLIER_LOCK:
                 _EARLIER[attempt] = failed.result
+            logger.warning(
+                "channel %s: transient error, retrying (attempt %d of %d) from where it "
+                "stopped; kept so far: %d stored, %d quarantined. Cause: %s",
+                channel.name,
+                task_run.run_count + 1,
+                RETRIES + 1,
+                failed.result.stored,
+                failed.result.quarantined,
+                cause,
+            )
+        else:
+            # The traceback goes to the run's logs (the CLI's console shows one line instead).
+            logger.error(
+                "channel %s failed: %s; %s",
+                channel.name,
+                cause,
+                figures_line(failed.result),
+                exc_info=exc,
+            )
         raise failed from exc
     if earlier is not None:
         result.carry(earlier)
+    logger.info("%s", figures_line(result))
     return result
 
 

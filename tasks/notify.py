@@ -51,13 +51,20 @@ def send_notifications(now: datetime | None = None, limit: int = 200) -> notify.
                     now=notify.utc(now),
                 )
             )
-    get_run_logger().info(
-        "notifications: %d sent, %d failed (retried later), %d gave up, %d with no target, "
-        "%d held for quiet hours skipped (no longer applied)",
-        run.sent,
-        run.failed,
-        run.gave_up,
-        run.no_target,
-        run.skipped,
-    )
+    get_run_logger().info(delivery_log_line(run))
     return run
+
+
+def delivery_log_line(run: notify.DeliveryRun) -> str:
+    """``notifications: 3 sent, ...``; notices held for quiet hours that no longer applied
+    (the item was handed over or acted on first) are named only when there were some."""
+    line = (
+        f"notifications: {run.sent} sent, {run.failed} failed (retried later), "
+        f"{run.gave_up} given up, {run.no_target} with no target configured"
+    )
+    if run.skipped:
+        line += (
+            f"; {run.skipped} held for quiet hours and no longer needed "
+            "(the item was handed over or acted on meanwhile), not sent"
+        )
+    return line
