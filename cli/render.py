@@ -119,14 +119,22 @@ def route_table(cycle: Any) -> Table:
         "",
         f"[bold]{sum(routed.queue.values())}[/]",
     )
-    table.add_row("[red]urgent (on-call notified)[/]", f"[red]{routed.urgent}[/]", "")
+    table.add_row("[red]urgent[/] (given to the person on call)", f"[red]{routed.urgent}[/]", "")
     moved = routed.rerouted + routed.withdrawn + routed.reopened + routed.raised
     if moved:
         table.add_row("followed a reclassification", str(moved), "")
+    escalation = cycle.escalation
+    if escalation is not None and (escalation.escalated or escalation.handed_over):
+        table.add_row(
+            "escalated, handed over",
+            f"{escalation.escalated}, {escalation.handed_over}",
+            "",
+        )
     delivery = cycle.delivery
     table.add_row(
         "notifications",
-        f"{delivery.sent} sent"
+        f"{delivery.sent} sent ({delivery.urgent_sent} urgent)"
+        + (f", {delivery.failed} failed (retried later)" if delivery.failed else "")
         + (f", {delivery.no_target} no URL set" if delivery.no_target else "")
         + (f", {routed.deferred} held for business hours" if routed.deferred else ""),
         "",
