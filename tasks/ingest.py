@@ -11,6 +11,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
+from prefect.logging.handlers import APILogHandler
 from prefect.runtime import task_run
 from prefect.tasks import exponential_backoff
 
@@ -72,12 +73,18 @@ _BRIDGE = _ConnectorLogToRun(level=logging.INFO)
 
 
 def _log_connectors_to_run() -> None:
-    """Install the bridge once per process (the clients log under ``connectors``)."""
+    """The platform clients log under ``connectors`` at INFO (a 503 retried in place, a
+    rate-limit wait): make those lines reach the task run's log. When Prefect sends that
+    logger to the API already (``PREFECT_LOGGING_EXTRA_LOGGERS``, which the CLI sets) only its
+    level is needed (it inherits the root's WARNING); otherwise (a worker started by hand)
+    the bridge is installed, once per process."""
     connectors = logging.getLogger("connectors")
-    if _BRIDGE not in connectors.handlers:
-        connectors.addHandler(_BRIDGE)
     if connectors.getEffectiveLevel() > logging.INFO:
         connectors.setLevel(logging.INFO)
+    if any(isinstance(h, APILogHandler) for h in connectors.handlers):
+        return
+    if _BRIDGE not in connectors.handlers:
+        connectors.addHandler(_BRIDGE)
 
 
 def figures_line(result: ChannelResult) -> str:

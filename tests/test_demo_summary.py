@@ -242,3 +242,38 @@ def test_every_sign_off_figure_and_the_webhook_count_equal_the_database(
     assert notified is not None
     assert int(notified[1]) == db.one("SELECT count(*) FROM notifications WHERE status = 'sent'")
     assert ".venv/bin/socialops inbox" in output and ".venv/bin/socialops quarantine" in output
+
+
+@pytest.mark.e2e
+def test_the_demos_ingest_run_logs_each_channels_figures_as_the_table_shows_them(
+    demo: tuple[str, Path],
+) -> None:
+    """Through the CLI's logging set-up (not the test's): the ingest flow run named in the
+    summary has, per channel, the line with the figures the table printed."""
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    output, _path = demo
+    found = re.search(r"flow run\s+([0-9a-f-]{36}) \(COMPLETED\)", output)
+    assert found is not None
+    lines = section(output, "Mentions ingested", "Mentions classified")
+    channels = {
+        name: figures
+        for name, *figures in rows(lines, r"([a-z]+-[a-z]+)" + r"\s+(\d+)" * 6 + r"\s+ok.*")
+    }
+    time.sleep(1.0)
+    with get_client(sync_client=True) as client:
+        logs = [
+            log.message
+            for log in client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[found[1]]))
+            )
+        ]
+    for name, (fetched, skipped, aside, new, already, outside) in channels.items():
+        expected = (
+            f"{name}: fetched {fetched} = {skipped} skipped + {aside} quarantined + {new} stored"
+            f" + {already} already stored + {outside} outside the window"
+        )
+        assert any(m.startswith(expected) for m in logs), (expected, logs)
