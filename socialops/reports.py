@@ -121,7 +121,8 @@ def _counts_table(title: str, counts: dict[str, int], name: str) -> list[str]:
 
 def _delivery_line(delivery: DeliveryRun) -> str:
     return (
-        f"Notifications: {delivery.sent} sent, {delivery.failed} failed (retried later), "
+        f"Notifications: {delivery.sent} sent ({delivery.urgent_sent} urgent), "
+        f"{delivery.failed} failed (retried later), "
         f"{delivery.gave_up} given up, {delivery.no_target} with no target configured, "
         f"{delivery.skipped} no longer needed."
     )

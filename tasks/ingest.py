@@ -183,9 +183,10 @@ def ingest_channel(channel_name: str, backfill_hours: float | None = None) -> Ch
         if failed.retryable and task_run.run_count <= RETRIES:
             with _EARLIER_LOCK:
                 _EARLIER[attempt] = failed.result
-            logger.warning(
-                "channel %s: transient error, retrying (attempt %d of %d) from where it "
-                "stopped; kept so far: %d stored, %d quarantined. Cause: %s",
+            # INFO: the command's console stays one line per failed channel; the UI shows it.
+            logger.info(
+                "retrying channel %s after a transient error (attempt %d of %d, from where it "
+                "stopped; kept so far: %d stored, %d quarantined). Cause: %s",
                 channel.name,
                 task_run.run_count + 1,
                 RETRIES + 1,
@@ -233,8 +234,13 @@ def _failed(
 
 @task(name="publish-ingest-summary", cache_policy=NO_CACHE)
 def publish_ingest_summary(run: IngestRun) -> str:
-    """A markdown artifact for the run: one row per channel, reasons below (tokens redacted)."""
+    """A markdown artifact for the run: one row per channel, reasons below (tokens redacted);
+    none for a run that found nothing new and failed nowhere (most scheduled minutes), so the
+    latest ``ingest-summary`` in the UI stays the last run that did something."""
     markdown = redact(ingest_summary_markdown(run.results, run.failures), _org())
+    if not run.failures and not any(r.accounted()["fetched"] for r in run.results):
+        get_run_logger().info("nothing new on any channel: no artifact")
+        return markdown
     create_markdown_artifact(
         markdown=markdown, key="ingest-summary", description="Mentions ingested per channel"
     )

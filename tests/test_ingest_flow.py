@@ -436,3 +436,28 @@ def test_ingest_and_classify_log_their_figures_and_every_retry_with_its_cause(
     urgent = sum(len(b.urgent) for b in batches)
     assert f"; {urgent} urgent; " in summary and " sent to triage; model " in summary
     assert all(TOKEN not in m for m in logs + lines)
+
+
+def test_a_run_that_finds_nothing_new_leaves_the_last_ingest_summary_the_latest(
+    sandboxed: Callable[..., Sandboxed],
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    sandboxed(history_hours=1)  # the sandbox's clock stands still: the second run finds nothing
+
+    def summaries(state: Any) -> list[str]:
+        with get_client(sync_client=True) as client:
+            found = client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])
+                )
+            )
+        return [a.key for a in found if a.key == "ingest-summary"]
+
+    first, busy = run_flow()
+    second, quiet = run_flow()
+    assert busy.stored > 0 and summaries(first) == ["ingest-summary"]
+    assert second.is_completed() and quiet.stored == 0 and not quiet.failures
+    assert all(r.accounted()["fetched"] == 0 and r.rechecked > 0 for r in quiet.results)
+    assert summaries(second) == []
