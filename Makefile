@@ -85,6 +85,7 @@ model: $(STAMP)
 # Re-pin every dependency (run after changing pyproject.toml's dependencies).
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/python -m pip install --quiet --disable-pip-version-check 'setuptools>=77,<81'
 	.lockenv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	( echo "# Exact versions for every machine: regenerate with 'make lock'."; \
 	  .lockenv/bin/python -m pip freeze --all --exclude-editable | grep -v -e '^socialops' -e '^wheel=='; \

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -84,9 +85,20 @@ def demo(
             "flows give its queue out to the people on shift, up to the cap each.",
         ),
     ] = False,
+    rate_per_hour: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=2000,
+            help="Mentions per hour each sandbox channel invents (the first run reads back "
+            "24 hours): fewer for a quicker demo.",
+        ),
+    ] = 120,
 ) -> None:
     """Start the sandbox and run the whole pipeline once on embedded defaults."""
-    run_demo(console, fault_rate=fault_rate, until_morning=until_morning)
+    run_demo(
+        console, fault_rate=fault_rate, until_morning=until_morning, rate_per_hour=rate_per_hour
+    )
 
 
 def _write_channels(path: Path, sandbox: SandboxServer) -> None:
@@ -130,7 +142,21 @@ def _write_report() -> Path:
     return Path(weekly_report(week=week, send=False).files["html"])
 
 
-def run_demo(console: Console, *, fault_rate: float, until_morning: bool = False) -> None:
+def command_name() -> str:
+    """How to call ``socialops`` again, as this process was called: ``.venv/bin/socialops``
+    after ``make demo`` (the README's spelling), the path as typed otherwise."""
+    script = Path(sys.argv[0])
+    if script.name != "socialops":
+        return ".venv/bin/socialops"  # python -m cli.main, a test runner...
+    try:
+        return str(script.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(script) if script.parent != Path() else "socialops"
+
+
+def run_demo(
+    console: Console, *, fault_rate: float, until_morning: bool = False, rate_per_hour: int = 120
+) -> None:
     from sqlalchemy.engine import make_url
 
     from sandbox.server import SandboxServer
@@ -151,7 +177,7 @@ def run_demo(console: Console, *, fault_rate: float, until_morning: bool = False
 
     config = SandboxConfig(
         instances=[instance for _n, instance, _t in DEMO_CHANNELS],
-        rate_per_hour=120,
+        rate_per_hour=rate_per_hour,
         fault_rate=fault_rate,
         bad_item_rate=0.02,
         seed=7,
@@ -188,6 +214,7 @@ def run_demo(console: Console, *, fault_rate: float, until_morning: bool = False
     settings = get_settings()
     db = make_url(settings.resolved_database_url()).render_as_string(hide_password=True)
     api = os.environ.get("PREFECT_API_URL")
+    cmd = command_name()
     prefect_where = (
         f"{api.removesuffix('/api')}/runs"
         if api
@@ -203,8 +230,8 @@ def run_demo(console: Console, *, fault_rate: float, until_morning: bool = False
             f"[bold]report[/]    {report_path} (this week so far; socialops report --week W)\n"
             f"[bold]notified[/]  {received} messages reached the sandbox's webhook sink "
             "(set SOCIALOPS_NOTIFY_URL to an Apprise URL for Slack, email, ntfy...)\n"
-            "[bold]next[/]      socialops inbox \\[--department legal] | socialops quarantine"
-            " | socialops run\n"
+            f"[bold]next[/]      {cmd} inbox \\[--department legal] | {cmd} quarantine"
+            f" | {cmd} run\n"
             f"[bold]took[/]      {time.perf_counter() - started:.1f} s",
             title="where to look",
         )

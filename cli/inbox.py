@@ -88,14 +88,29 @@ def write_json_lines(rows: Iterable[dict[str, Any]]) -> None:
 def quarantine(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 20,
+    summary: Annotated[
+        bool,
+        typer.Option(
+            "--summary",
+            help="Only the totals: all, per channel, per stage (with --json: one JSON object).",
+        ),
+    ] = False,
 ) -> None:
     """Items set aside by parsing or the quality suite, newest first, with the reason."""
     settings, _org = prepare()
-    rows = quarantine_rows(settings.resolved_database_url(), limit=limit)
+    url = settings.resolved_database_url()
+    totals = quarantine_totals(url)
+    if summary:
+        if as_json:
+            write_json_lines([totals])
+        else:
+            console.print(quarantine_totals_table(totals))
+        return
+    rows = quarantine_rows(url, limit=limit)
     if as_json:
         write_json_lines(rows)
         return
-    console.print(quarantine_table(rows))
+    console.print(quarantine_table(rows, total=totals["total"]))
 
 
 def inbox_rows(
@@ -273,11 +288,52 @@ def quarantine_rows(database_url: str, *, limit: int) -> list[dict[str, Any]]:
         ]
 
 
-def quarantine_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(title=f"Quarantine: {len(rows)} newest items (UTC)", title_justify="left")
-    table.add_column("when", no_wrap=True)
-    table.add_column("item", max_width=22, overflow="ellipsis")
-    table.add_column("reason", ratio=1)
+def quarantine_totals(database_url: str) -> dict[str, Any]:
+    """``{"total": N, "by_channel": {...}, "by_stage": {...}}``: everything in quarantine."""
+    from sqlalchemy import func, select
+
+    from socialops import storage
+    from socialops.db import session_scope
+
+    q = storage.QuarantineRow
+    with session_scope(database_url) as session:
+        by_channel = dict(
+            session.execute(select(q.channel, func.count()).group_by(q.channel)).all()
+        )
+        by_stage = dict(session.execute(select(q.stage, func.count()).group_by(q.stage)).all())
+    return {
+        "total": sum(by_channel.values()),
+        "by_channel": dict(sorted(by_channel.items())),
+        "by_stage": dict(sorted(by_stage.items())),
+    }
+
+
+def quarantine_totals_table(totals: dict[str, Any]) -> Table:
+    table = Table(title="Quarantine: totals", title_justify="left", show_footer=True)
+    table.add_column("channel / stage", footer="total")
+    table.add_column("items", justify="right", footer=str(totals["total"]))
+    for channel, n in totals["by_channel"].items():
+        table.add_row(_shown(channel), str(n))
+    table.add_section()
+    for stage, n in totals["by_stage"].items():
+        table.add_row(f"[dim]stage:[/] {_shown(stage)}", str(n))
+    return table
+
+
+def quarantine_table(rows: list[dict[str, Any]], *, total: int | None = None) -> Table:
+    shown = f"the newest {len(rows)} of {total}" if total is not None else f"{len(rows)} newest"
+    table = Table(
+        title=f"Quarantine: {shown} items (UTC)",
+        title_justify="left",
+        show_footer=total is not None,
+    )
+    table.add_column("when", no_wrap=True, footer="[bold]total[/]")
+    table.add_column("item", max_width=22, overflow="ellipsis", footer=f"[bold]{total}[/]")
+    table.add_column(
+        "reason",
+        ratio=1,
+        footer=f"in quarantine, {len(rows)} shown (--limit N for more, --summary for totals)",
+    )
     for row in rows:
         raw: dict[str, Any] = row["raw"] if isinstance(row["raw"], dict) else {}
         status: dict[str, Any] = raw["status"] if isinstance(raw.get("status"), dict) else {}

@@ -63,7 +63,8 @@ def show_classify(batches: list[Any]) -> None:
 
 
 def run_route() -> Any:
-    """Route everything classified and not yet owned, then one escalation pass."""
+    """Route everything classified and not yet owned, then one escalation pass: the routing
+    run's figures, with what both runs sent (the table counts every notification sent)."""
     from flows.escalate_overdue import escalate_overdue
     from flows.route_mentions import route_mentions
 
@@ -73,11 +74,14 @@ def run_route() -> Any:
     if isinstance(cycle, BaseException):
         raise CommandFailed(f"the route flow ended {routed.type.value}: {routed.message}")
     escalated = escalate_overdue(return_state=True)
-    if isinstance(escalated.result(raise_on_failure=False), BaseException):
+    sweep = escalated.result(raise_on_failure=False)
+    if isinstance(sweep, BaseException):
         raise CommandFailed(
             f"the escalation flow ended {escalated.type.value}: {escalated.message}"
         )
-    return cycle
+    return cycle.model_copy(
+        update={"escalation": sweep.escalation, "delivery": cycle.delivery.merged(sweep.delivery)}
+    )
 
 
 def show_route(cycle: Any) -> None:

@@ -41,11 +41,38 @@ def run_publish() -> Any:
     return outcome
 
 
+def waiting_to_publish(database_url: str) -> int:
+    """Approved replies and due planned posts not published yet (a retry after a transient
+    error, a rate limit): what the next run takes."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, or_, select
+
+    from socialops import storage
+    from socialops.db import session_scope
+
+    d = storage.DraftRow
+    with session_scope(database_url) as session:
+        return int(
+            session.execute(
+                select(func.count()).where(
+                    d.status.in_(("approved", "publishing")),
+                    or_(d.scheduled_at.is_(None), d.scheduled_at <= datetime.now(UTC)),
+                )
+            ).scalar_one()
+        )
+
+
 def show_publish(run: Any, out: Console = console) -> None:
+    # `retried_later` counts retries, most of them taken again within the same run: what is
+    # left for the next run is read from the database.
+    settings, _org = prepare()
+    waiting = waiting_to_publish(settings.resolved_database_url())
     out.print(
         f"published: {run.published} ({run.reconciled} found on the platform after an "
         f"unknown outcome, not posted again); {run.failed} refused by the platform; "
-        f"{run.retried_later} to retry on the next run",
+        f"{run.retried_later} transient errors retried; {waiting} still to publish on the "
+        "next run",
         highlight=False,
     )
     for error in run.errors[:5]:

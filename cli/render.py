@@ -13,19 +13,30 @@ from socialops.ingest import ChannelResult
 from socialops.reports import resume_note
 from socialops.text_safety import neutralise
 
+INGEST_COLUMNS = (
+    ("fetched", "fetched"),
+    ("skipped", "skipped"),
+    ("quarantined", "quarantined"),
+    ("stored", "stored"),
+    ("already_stored", "already stored"),
+    ("outside_window", "outside window"),
+)
+
 
 def ingest_table(results: Sequence[ChannelResult], failures: dict[str, str]) -> Table:
-    """One row per channel; a failed channel shows what it committed before failing."""
+    """One row per channel, where fetched = skipped + quarantined + stored + already stored +
+    outside window; a failed channel shows what it committed before failing."""
     table = Table(title="Mentions ingested", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("channel", no_wrap=True)
-    for column in ("fetched", "skipped", "quarantined", "stored", "already stored"):
+    for _key, column in INGEST_COLUMNS:
         table.add_column(column, justify="right", min_width=len(column.split()[0]))
     table.add_column("status", no_wrap=True)
-    totals = [0, 0, 0, 0, 0]
+    totals = [0] * len(INGEST_COLUMNS)
     shown = set()
     for r in results:
         shown.add(r.channel)
-        row = [r.fetched, sum(r.skipped.values()), r.quarantined, r.stored, r.duplicates]
+        figures = r.accounted()
+        row = [figures[key] for key, _column in INGEST_COLUMNS]
         totals = [a + b for a, b in zip(totals, row, strict=True)]
         if r.error is not None or r.channel in failures:
             status = "[red]failed[/]"
@@ -36,10 +47,10 @@ def ingest_table(results: Sequence[ChannelResult], failures: dict[str, str]) -> 
         else:
             status = "[yellow]backfill continues[/]"
         if r.late:
-            status += f" [dim]({r.late} late)[/]"
+            status += f" [dim]({r.late} found late by the re-read)[/]"
         table.add_row(r.channel, *map(str, row), status)
     for name in sorted(set(failures) - shown):
-        table.add_row(name, "", "", "", "", "", "[red]failed[/]")
+        table.add_row(name, *([""] * len(INGEST_COLUMNS)), "[red]failed[/]")
     if len(results) > 1:
         table.add_section()
         table.add_row("[bold]total[/]", *(f"[bold]{n}[/]" for n in totals), "")
@@ -108,14 +119,22 @@ def route_table(cycle: Any) -> Table:
         "",
         f"[bold]{sum(routed.queue.values())}[/]",
     )
-    table.add_row("[red]urgent (on-call notified)[/]", f"[red]{routed.urgent}[/]", "")
+    table.add_row("[red]urgent[/] (given to the person on call)", f"[red]{routed.urgent}[/]", "")
     moved = routed.rerouted + routed.withdrawn + routed.reopened + routed.raised
     if moved:
         table.add_row("followed a reclassification", str(moved), "")
+    escalation = cycle.escalation
+    if escalation is not None and (escalation.escalated or escalation.handed_over):
+        table.add_row(
+            "escalated, handed over",
+            f"{escalation.escalated}, {escalation.handed_over}",
+            "",
+        )
     delivery = cycle.delivery
     table.add_row(
         "notifications",
-        f"{delivery.sent} sent"
+        f"{delivery.sent} sent ({delivery.urgent_sent} urgent)"
+        + (f", {delivery.failed} failed (retried later)" if delivery.failed else "")
         + (f", {delivery.no_target} no URL set" if delivery.no_target else "")
         + (f", {routed.deferred} held for business hours" if routed.deferred else ""),
         "",

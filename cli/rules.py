@@ -24,6 +24,7 @@ def rules_test(
 ) -> None:
     """Rules that fire (and the exclusions that cancel them), the model's view, the decision."""
     from cli.classify import html_to_text
+    from socialops.classification.classifier import urgent_score_words
     from socialops.classification.normalise import looks_like_html, normalise
     from socialops.classification.service import default_classifier
 
@@ -44,11 +45,12 @@ def rules_test(
     prediction = classifier.model.predict([plain])[0]
     ranked = sorted(prediction.department_probabilities.items(), key=lambda kv: -kv[1])
     console.print(f"model reads: {normalise(plain)!r}", highlight=False, soft_wrap=True)
+    score, threshold = prediction.urgent_score, classifier.model.urgent_threshold
     console.print(
         "model: "
         + ", ".join(f"{d} {p:.2f}" for d, p in ranked[:3])
-        + f"; urgent score {prediction.urgent_score:+.2f} "
-        f"(threshold {classifier.model.urgent_threshold:+.2f}); sentiment {prediction.sentiment}"
+        + f"; urgent: {urgent_score_words(score, threshold)} (score {score:+.2f}, threshold "
+        f"{threshold:+.2f}); sentiment {prediction.sentiment}"
         + (
             f"; words {', '.join(w for w, _ in prediction.top_words)}"
             if prediction.top_words

@@ -36,6 +36,11 @@ class DeploymentHealth(BaseModel):
 
     name: str  # flow-name/deployment-name
     interval_seconds: float | None = None
+    schedule: str | None = None  # "every 300 s", "cron 0 8 * * 1 (Europe/London)"...
+    late_after: datetime | None = None
+    """When the oldest waiting run counts as late: its second next expected run (two intervals
+    after it; for a cron, the second time the cron fires after it). Without it, two
+    ``interval_seconds`` after the run's expected start."""
     paused: bool = False
     finished: list[RunInfo] = Field(default_factory=list)  # COMPLETED, FAILED or CRASHED
     oldest_waiting: RunInfo | None = None  # SCHEDULED or PENDING, expected before now
@@ -65,7 +70,8 @@ def assess(
     deployments: list[DeploymentHealth], *, now: datetime, ui_url: str | None
 ) -> list[Alert]:
     """Failed or crashed twice in a row (cancelled runs, e.g. overlaps skipped, do not count);
-    a scheduled run still waiting more than two intervals after it was due."""
+    a scheduled run still waiting when the second run after it was due (more than two
+    intervals; for a cron schedule, such as Mondays 08:00, two firings of the cron)."""
     alerts: list[Alert] = []
     for d in deployments:
         last_two = d.finished[:2]
@@ -83,27 +89,37 @@ def assess(
                 )
             )
         waiting = d.oldest_waiting
-        if (
-            waiting is not None
-            and waiting.expected_start is not None
-            and d.interval_seconds
-            and not d.paused
-        ):
+        if waiting is None or waiting.expected_start is None or d.paused:
+            continue
+        late_after = d.late_after
+        if late_after is None and d.interval_seconds:
+            late_after = waiting.expected_start + timedelta(seconds=2 * d.interval_seconds)
+        if late_after is not None and now > late_after:
             late = now - waiting.expected_start
-            if late > timedelta(seconds=2 * d.interval_seconds):
-                alerts.append(
-                    Alert(
-                        kind="late",
-                        deployment=d.name,
-                        run_id=waiting.id,
-                        run_name=waiting.name,
-                        summary=f"{d.name}: the run due at {waiting.expected_start:%Y-%m-%d %H:%M}"
-                        f" UTC has not started ({int(late.total_seconds() // 60)} min late, "
-                        f"every {int(d.interval_seconds)} s): is a worker running?",
-                        url=run_url(ui_url, waiting.id),
-                    )
+            schedule = d.schedule or f"every {int(d.interval_seconds or 0)} s"
+            alerts.append(
+                Alert(
+                    kind="late",
+                    deployment=d.name,
+                    run_id=waiting.id,
+                    run_name=waiting.name,
+                    summary=f"{d.name}: the run due at {waiting.expected_start:%Y-%m-%d %H:%M}"
+                    f" UTC has not started ({_late_words(late)} late; {schedule}; the next "
+                    f"run was due too): is a worker running?",
+                    url=run_url(ui_url, waiting.id),
                 )
+            )
     return alerts
+
+
+def _late_words(late: timedelta) -> str:
+    minutes = int(late.total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} h {minutes % 60} min"
+    return f"{hours // 24} days {hours % 24} h"
 
 
 def on_duty(engine: RotaEngine, now: datetime) -> str | None:

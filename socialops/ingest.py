@@ -15,6 +15,7 @@ where it was, so the next run fetches the same items again and loses nothing; un
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import queue
 import threading
@@ -126,7 +127,10 @@ def prefetched(pages: Iterator[T], depth: int = 3) -> Iterator[T]:
         except BaseException as exc:  # handed to the consumer, raised there
             slots.put(exc)
 
-    worker = threading.Thread(target=produce, name="prefetch", daemon=True)
+    # The fetching thread runs in a copy of this one's context, so what the platform client
+    # logs there (a retried 503...) is still known to belong to this task's run.
+    context = contextvars.copy_context()
+    worker = threading.Thread(target=context.run, args=(produce,), name="prefetch", daemon=True)
     worker.start()
     try:
         while True:
@@ -163,6 +167,10 @@ class ChannelResult(BaseModel):
     """Of ``stored``, mentions found only by that re-read: they appeared after newer ones."""
     repeated: int = 0
     """Items the platform served twice in this run (kept once, quarantined at most once)."""
+    repeated_rechecked: int = 0
+    """Of ``repeated``, those seen twice by the re-read (not part of ``fetched``)."""
+    late_quarantined: int = 0
+    """Of ``quarantined``, bad items found only by the re-read (not part of ``fetched``)."""
     error: str | None = None
     """Why the channel stopped early; what it committed before is in the figures above."""
     resume_at: datetime | None = None
@@ -172,7 +180,14 @@ class ChannelResult(BaseModel):
         """Add what an earlier attempt of the same run committed."""
         for name in ("pages", "fetched", "stored", "duplicates", "quarantined"):
             setattr(self, name, getattr(self, name) + getattr(earlier, name))
-        for name in ("outside_window", "rechecked", "late", "repeated"):
+        for name in (
+            "outside_window",
+            "rechecked",
+            "late",
+            "repeated",
+            "repeated_rechecked",
+            "late_quarantined",
+        ):
             setattr(self, name, getattr(self, name) + getattr(earlier, name))
         for counts, more in (
             (self.skipped, earlier.skipped),
@@ -181,6 +196,27 @@ class ChannelResult(BaseModel):
             for reason, n in more.items():
                 counts[reason] = counts.get(reason, 0) + n
         self.seconds = round(self.seconds + earlier.seconds, 3)
+
+    def accounted(self) -> dict[str, int]:
+        """The run's figures as one sum: ``fetched`` = ``skipped`` + ``quarantined`` +
+        ``stored`` + ``already_stored`` + ``outside_window``, for every channel that did not
+        fail in storage.
+
+        ``fetched`` is what the walk read plus what the re-read behind the position found new
+        (the re-read's known items are ``rechecked``, reported apart); ``skipped`` counts items
+        that are not mentions and items the platform served twice in the run (taken once);
+        ``quarantined`` and ``stored`` count rows new in the database; ``already_stored`` what
+        it held already (mentions, or bad items kept before).
+        """
+        walk_repeated = self.repeated - self.repeated_rechecked
+        return {
+            "fetched": self.fetched + self.late + self.late_quarantined,
+            "skipped": sum(self.skipped.values()) + walk_repeated,
+            "quarantined": self.quarantined,
+            "stored": self.stored,
+            "already_stored": self.duplicates,
+            "outside_window": self.outside_window,
+        }
 
 
 class ChannelFailed(Exception):
@@ -452,6 +488,7 @@ class ChannelIngest:
             key = "invalid:" + _item_key(item.raw)
             if key in seen:
                 self.result.repeated += 1
+                self.result.repeated_rechecked += overlap
                 continue
             seen.add(key)
             batch.invalid.append(item)
@@ -459,6 +496,7 @@ class ChannelIngest:
             key = mention.external_id
             if key in seen:
                 self.result.repeated += 1
+                self.result.repeated_rechecked += overlap
                 continue
             seen.add(key)
             if cutoff and mention.created_at and mention.created_at < cutoff:
@@ -509,11 +547,14 @@ class ChannelIngest:
             # Re-read items were handled by an earlier run: only what is new here counts.
             self.result.late += inserted
             self.result.quarantined += bad
+            self.result.late_quarantined += bad
             return
         for item in (*batch.invalid, *report.invalid):
             self._reasons[item.reason] += 1
-        self.result.quarantined += len(batch.invalid) + len(report.invalid)
-        self.result.duplicates += len(report.valid) - inserted
+        # New rows only: a bad item kept by an earlier run is "already stored", as a mention is.
+        invalid = len(batch.invalid) + len(report.invalid)
+        self.result.quarantined += bad
+        self.result.duplicates += len(report.valid) - inserted + invalid - bad
 
 
 def _item_key(raw: Any) -> str:

@@ -428,6 +428,13 @@ class DeliveryRun(BaseModel):
     gave_up: int = 0
     no_target: int = 0
     skipped: int = 0  # held for quiet hours, then no longer applied (handed over, acted...)
+    urgent_sent: int = 0  # of ``sent``, the urgent ones (pages to the person on call)
+
+    def merged(self, other: DeliveryRun) -> DeliveryRun:
+        """Two passes' figures together (a routing run and the escalation run after it)."""
+        return DeliveryRun(
+            **{name: getattr(self, name) + getattr(other, name) for name in type(self).model_fields}
+        )
 
     def count(self, status: str) -> None:
         if status in ("sent", "failed", "gave_up", "no_target", "skipped"):

@@ -24,7 +24,8 @@ def resume_note(result: ChannelResult) -> str:
 
 
 def ingest_summary_markdown(results: Sequence[ChannelResult], failures: dict[str, str]) -> str:
-    """One row per channel (stored, duplicates, quarantined, skipped), then the reasons.
+    """One row per channel (fetched = stored + already stored + quarantined + skipped +
+    outside window; the re-read behind the position apart), then the reasons.
 
     A channel that failed shows what it committed before the failure, and when it resumes.
     """
@@ -48,10 +49,11 @@ def ingest_summary_markdown(results: Sequence[ChannelResult], failures: dict[str
             status = "ok"
         else:
             status = "ok (backfill continues next run)"
+        f = r.accounted()
         lines.append(
-            f"| {r.channel} | {r.platform} | {r.pages} | {r.fetched} | {r.stored} "
-            f"| {r.duplicates} | {r.quarantined} | {sum(r.skipped.values())} "
-            f"| {r.outside_window} | {r.rechecked} ({r.late}) | {r.seconds:.2f} | {status} |"
+            f"| {r.channel} | {r.platform} | {r.pages} | {f['fetched']} | {f['stored']} "
+            f"| {f['already_stored']} | {f['quarantined']} | {f['skipped']} "
+            f"| {f['outside_window']} | {r.rechecked} ({r.late}) | {r.seconds:.2f} | {status} |"
         )
     for name, reason in sorted(failures.items()):
         if name not in with_results:
@@ -63,11 +65,14 @@ def ingest_summary_markdown(results: Sequence[ChannelResult], failures: dict[str
             reasons[reason] = reasons.get(reason, 0) + n
         for reason, n in r.skipped.items():
             skipped[reason] = skipped.get(reason, 0) + n
+        if twice := r.repeated - r.repeated_rechecked:
+            reason = "served twice by the platform in this run (taken once)"
+            skipped[reason] = skipped.get(reason, 0) + twice
     if reasons:
         lines += ["", "## Quarantined (kept with the reason, not stored)", ""]
         lines += [f"- {n} × {_cell(reason)}" for reason, n in sorted(reasons.items())]
     if skipped:
-        lines += ["", "## Skipped (not mentions)", ""]
+        lines += ["", "## Skipped (not mentions, or served twice)", ""]
         lines += [f"- {n} × {_cell(reason)}" for reason, n in sorted(skipped.items())]
     return "\n".join(lines) + "\n"
 
@@ -116,7 +121,8 @@ def _counts_table(title: str, counts: dict[str, int], name: str) -> list[str]:
 
 def _delivery_line(delivery: DeliveryRun) -> str:
     return (
-        f"Notifications: {delivery.sent} sent, {delivery.failed} failed (retried later), "
+        f"Notifications: {delivery.sent} sent ({delivery.urgent_sent} urgent), "
+        f"{delivery.failed} failed (retried later), "
         f"{delivery.gave_up} given up, {delivery.no_target} with no target configured, "
         f"{delivery.skipped} no longer needed."
     )

@@ -38,7 +38,7 @@ def classify_batch(mention_ids: list[int]) -> BatchResult:
             session=session,
             decisions=[(m.id, d) for m, d in zip(mentions, decisions, strict=True)],
         )
-    return BatchResult(
+    result = BatchResult(
         classified=len(decisions),
         new=saved.new,
         changed=saved.changed,
@@ -51,11 +51,30 @@ def classify_batch(mention_ids: list[int]) -> BatchResult:
         ],
         model_version=classifier.version,
     )
+    get_run_logger().info("%s", classified_line([result]))
+    return result
+
+
+def classified_line(results: list[BatchResult]) -> str:
+    """``classified 120 (118 new, 2 changed, 0 unchanged): customer_relations 50, ...; 4
+    urgent; 6 sent to triage; model tfidf-svm-...``."""
+    departments: Counter[str] = Counter()
+    for batch in results:
+        departments.update(batch.departments)
+    per = ", ".join(f"{d} {n}" for d, n in sorted(departments.items(), key=lambda x: (-x[1], x[0])))
+    versions = sorted({b.model_version for b in results if b.model_version})
+    return (
+        f"classified {sum(b.classified for b in results)} ({sum(b.new for b in results)} new, "
+        f"{sum(b.changed for b in results)} changed, {sum(b.unchanged for b in results)} "
+        f"unchanged): {per or 'none'}; {sum(len(b.urgent) for b in results)} urgent; "
+        f"{departments.get('triage', 0)} sent to triage; model {', '.join(versions) or '-'}"
+    )
 
 
 @task(name="publish-classification-summary", cache_policy=NO_CACHE)
 def publish_classification_summary(results: list[BatchResult]) -> str:
     markdown = classification_summary_markdown(results)
+    get_run_logger().info("run total: %s", classified_line(results))
     if not any(batch.classified for batch in results):
         # The classify run nested in every route-mentions run usually finds nothing new: its
         # "0 classified" must not become the latest version of the summary in the UI.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
@@ -18,7 +19,9 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.sorting import FlowRunSort
+from prefect.server.schemas import schedules as server_schedules
 from prefect.settings import PREFECT_UI_URL
+from prefect.utilities.asyncutils import run_coro_as_sync
 
 from socialops import health
 from socialops.config import load_config
@@ -37,6 +40,46 @@ def _info(run: object) -> health.RunInfo:
         expected_start=run.expected_start_time,  # type: ignore[attr-defined]
         message=(state.message or None) if state else None,
     )
+
+
+def describe(schedule: Any) -> str:
+    """``every 300 s``, ``cron 0 8 * * 1 (Europe/London)``, ``rrule ...``: for the alert."""
+    every = getattr(schedule, "interval", None)
+    if isinstance(every, timedelta):
+        return f"every {int(every.total_seconds())} s"
+    zone = f" ({schedule.timezone})" if getattr(schedule, "timezone", None) else ""
+    if cron := getattr(schedule, "cron", None):
+        return f"cron {cron}{zone}"
+    if rrule := getattr(schedule, "rrule", None):
+        return f"rrule {rrule}{zone}"
+    return type(schedule).__name__
+
+
+def second_run_after(schedules: list[Any], expected: datetime) -> datetime | None:
+    """The second time any of these schedules expects a run after ``expected``: when a run
+    due at ``expected`` and still waiting has made the next one late too.
+
+    Interval schedules: two intervals after ``expected`` (whatever their anchor). Cron and
+    rrule schedules: their own next firings, in their time zone, by Prefect's server-side
+    schedule objects (the ones its scheduler creates runs from), so a Monday 08:00 cron
+    in Europe/London counts Mondays, across summer time."""
+    upcoming: list[datetime] = []
+    for schedule in schedules:
+        every = getattr(schedule, "interval", None)
+        if isinstance(every, timedelta):
+            upcoming += [expected + every, expected + 2 * every]
+            continue
+        kind = getattr(server_schedules, type(schedule).__name__, None)
+        if kind is None or not hasattr(kind, "get_dates"):
+            continue  # no schedule (NoSchedule), nothing is expected
+        server_side = kind.model_validate(schedule.model_dump())
+        dates: list[Any] = (
+            run_coro_as_sync(server_side.get_dates(n=2, start=expected + timedelta(microseconds=1)))
+            or []
+        )
+        upcoming += [datetime.fromtimestamp(d.timestamp(), UTC) for d in dates]
+    upcoming.sort()
+    return upcoming[1] if len(upcoming) >= 2 else None
 
 
 @task(name="read-deployment-health", cache_policy=NO_CACHE)
@@ -72,14 +115,22 @@ def read_deployment_health(now: datetime | None = None) -> list[health.Deploymen
                 limit=1,
             )
             interval = None
-            for schedule in deployment.schedules or []:
-                every = getattr(schedule.schedule, "interval", None)
-                if isinstance(every, timedelta) and schedule.active:
+            active = [s.schedule for s in deployment.schedules or [] if s.active]
+            for schedule in active:
+                every = getattr(schedule, "interval", None)
+                if isinstance(every, timedelta):
                     interval = every.total_seconds()
+            oldest = waiting[0] if waiting else None
             out.append(
                 health.DeploymentHealth(
                     name=f"{flows.get(deployment.flow_id, '?')}/{deployment.name}",
                     interval_seconds=interval,
+                    schedule="; ".join(describe(s) for s in active) or None,
+                    late_after=(
+                        second_run_after(active, oldest.expected_start_time)
+                        if oldest is not None and oldest.expected_start_time is not None
+                        else None
+                    ),
                     paused=bool(deployment.paused),
                     finished=[_info(r) for r in finished],
                     oldest_waiting=_info(waiting[0]) if waiting else None,

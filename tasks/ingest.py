@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import timedelta
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import MissingContextError
+from prefect.logging.handlers import APILogHandler
 from prefect.runtime import task_run
 from prefect.tasks import exponential_backoff
 
@@ -48,6 +51,58 @@ def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
 
 
 RETRIES = 3
+
+
+class _ConnectorLogToRun(logging.Handler):
+    """What the platform clients log (a 503 retried in place, a rate-limit wait) goes to the
+    log of the task run it happened in, tokens redacted; outside a run it is left alone."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            logger = get_run_logger()
+        except MissingContextError:
+            return
+        try:
+            message = redact(neutralise(record.getMessage()), _org())
+        except Exception:  # a log line must never break a walk
+            message = redact(neutralise(record.getMessage()))
+        logger.log(record.levelno, "%s", message)
+
+
+_BRIDGE = _ConnectorLogToRun(level=logging.INFO)
+
+
+def _log_connectors_to_run() -> None:
+    """The platform clients log under ``connectors`` at INFO (a 503 retried in place, a
+    rate-limit wait): make those lines reach the task run's log. When Prefect sends that
+    logger to the API already (``PREFECT_LOGGING_EXTRA_LOGGERS``, which the CLI sets) only its
+    level is needed (it inherits the root's WARNING); otherwise (a worker started by hand)
+    the bridge is installed, once per process."""
+    connectors = logging.getLogger("connectors")
+    if connectors.getEffectiveLevel() > logging.INFO:
+        connectors.setLevel(logging.INFO)
+    if any(isinstance(h, APILogHandler) for h in connectors.handlers):
+        return
+    if _BRIDGE not in connectors.handlers:
+        connectors.addHandler(_BRIDGE)
+
+
+def figures_line(result: ChannelResult) -> str:
+    """``mastodon-main: fetched 120 = 2 skipped + 1 quarantined + ...``: one channel's run."""
+    f = result.accounted()
+    line = (
+        f"{result.channel}: fetched {f['fetched']} = {f['skipped']} skipped + "
+        f"{f['quarantined']} quarantined + {f['stored']} stored + {f['already_stored']} "
+        f"already stored + {f['outside_window']} outside the window; {result.pages} pages "
+        f"in {result.seconds:.1f} s"
+    )
+    if result.rechecked:
+        line += f"; re-read {result.rechecked} behind the position ({result.late} found late)"
+    if not result.backfill_complete:
+        line += "; the backfill continues next run"
+    return line
+
+
 # What earlier attempts of a task run committed, so the summary counts the whole run. Retries
 # run in the same process as the attempt before them.
 _EARLIER: dict[str, ChannelResult] = {}
@@ -98,6 +153,8 @@ def ingest_channel(channel_name: str, backfill_hours: float | None = None) -> Ch
     if backfill_hours is not None:
         channel = channel.model_copy(update={"backfill_hours": backfill_hours})
     attempt = str(task_run.id)
+    logger = get_run_logger()
+    _log_connectors_to_run()
     with _EARLIER_LOCK:
         earlier = _EARLIER.pop(attempt, None)
     walk: ChannelIngest | None = None
@@ -122,14 +179,34 @@ def ingest_channel(channel_name: str, backfill_hours: float | None = None) -> Ch
             result = walk.run()
     except Exception as exc:
         failed = _failed(channel, walk, exc, earlier)
-        # The traceback goes to the run's logs (the CLI's console shows one line instead).
-        get_run_logger().error("channel %s failed: %s", channel.name, failed, exc_info=exc)
+        cause = redact(str(failed), _org())
         if failed.retryable and task_run.run_count <= RETRIES:
             with _EARLIER_LOCK:
                 _EARLIER[attempt] = failed.result
+            # INFO: the command's console stays one line per failed channel; the UI shows it.
+            logger.info(
+                "retrying channel %s after a transient error (attempt %d of %d, from where it "
+                "stopped; kept so far: %d stored, %d quarantined). Cause: %s",
+                channel.name,
+                task_run.run_count + 1,
+                RETRIES + 1,
+                failed.result.stored,
+                failed.result.quarantined,
+                cause,
+            )
+        else:
+            # The traceback goes to the run's logs (the CLI's console shows one line instead).
+            logger.error(
+                "channel %s failed: %s; %s",
+                channel.name,
+                cause,
+                figures_line(failed.result),
+                exc_info=exc,
+            )
         raise failed from exc
     if earlier is not None:
         result.carry(earlier)
+    logger.info("%s", figures_line(result))
     return result
 
 
@@ -157,8 +234,13 @@ def _failed(
 
 @task(name="publish-ingest-summary", cache_policy=NO_CACHE)
 def publish_ingest_summary(run: IngestRun) -> str:
-    """A markdown artifact for the run: one row per channel, reasons below (tokens redacted)."""
+    """A markdown artifact for the run: one row per channel, reasons below (tokens redacted);
+    none for a run that found nothing new and failed nowhere (most scheduled minutes), so the
+    latest ``ingest-summary`` in the UI stays the last run that did something."""
     markdown = redact(ingest_summary_markdown(run.results, run.failures), _org())
+    if not run.failures and not any(r.accounted()["fetched"] for r in run.results):
+        get_run_logger().info("nothing new on any channel: no artifact")
+        return markdown
     create_markdown_artifact(
         markdown=markdown, key="ingest-summary", description="Mentions ingested per channel"
     )

@@ -42,22 +42,31 @@ def send_notifications(now: datetime | None = None, limit: int = 200) -> notify.
         outcomes = list(pool.map(deliver, claimed))
     with session_scope(url) as session:
         for item, delivery in zip(claimed, outcomes, strict=True):
-            run.count(
-                notify.record(
-                    session=session,
-                    org=org,
-                    outgoing=item,
-                    delivery=delivery,
-                    now=notify.utc(now),
-                )
+            status = notify.record(
+                session=session,
+                org=org,
+                outgoing=item,
+                delivery=delivery,
+                now=notify.utc(now),
             )
-    get_run_logger().info(
-        "notifications: %d sent, %d failed (retried later), %d gave up, %d with no target, "
-        "%d held for quiet hours skipped (no longer applied)",
-        run.sent,
-        run.failed,
-        run.gave_up,
-        run.no_target,
-        run.skipped,
-    )
+            run.count(status)
+            if status == "sent" and item.urgent:
+                run.urgent_sent += 1
+    get_run_logger().info(delivery_log_line(run))
     return run
+
+
+def delivery_log_line(run: notify.DeliveryRun) -> str:
+    """``notifications: 3 sent, ...``; notices held for quiet hours that no longer applied
+    (the item was handed over or acted on first) are named only when there were some."""
+    line = (
+        f"notifications: {run.sent} sent ({run.urgent_sent} urgent), {run.failed} failed "
+        "(retried later), "
+        f"{run.gave_up} given up, {run.no_target} with no target configured"
+    )
+    if run.skipped:
+        line += (
+            f"; {run.skipped} held for quiet hours and no longer needed "
+            "(the item was handed over or acted on meanwhile), not sent"
+        )
+    return line

@@ -103,4 +103,4 @@ def test_rules_test_command_shows_rules_exclusions_and_the_model(
     assert result.exit_code == 0, result.stderr
     out = " ".join(result.stdout.split())
     assert "legal.phrases 'my attorney' cancelled by exclude 'my attorney says'" in out
-    assert "model:" in out and "urgent score" in out and "decision:" in out
+    assert "model:" in out and "the urgent threshold" in out and "decision:" in out

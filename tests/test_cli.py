@@ -348,3 +348,36 @@ def test_inbox_queue_shows_what_waits_and_rota_who_counts_it(env: Path) -> None:
     code, out, _err = invoke("rota", "who", "--json")
     queued = {row["department"]: row["queued"] for row in json.loads(out)}
     assert code == 0 and queued["legal"] == 2 and queued["hr"] == 1 and queued["marketing"] == 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_quarantine_shows_the_total_and_its_summary_is_one_json_object(env: Path) -> None:
+    from socialops import storage
+    from socialops.mentions import InvalidItem
+
+    url = get_settings().resolved_database_url()
+    with session_scope(url) as session:
+        for channel, stage, n in (("mastodon-main", "parse", 3), ("x-main", "quality", 2)):
+            storage.quarantine_items(
+                session=session,
+                channel=channel,
+                platform=channel.split("-")[0],
+                stage=stage,
+                items=[InvalidItem(raw={"id": f"{channel}-{i}"}, reason="bad") for i in range(n)],
+            )
+    code, out, err = invoke("quarantine", "--limit", "2")
+    assert code == 0, err
+    assert "the newest 2 of 5 items" in out
+    footer = next(line for line in out.splitlines() if "in quarantine, 2 shown" in line)
+    assert "total" in footer and " 5 " in footer
+    code, out, _err = invoke("quarantine", "--json", "--limit", "2")
+    assert code == 0 and len(out.splitlines()) == 2  # rows stay rows: no summary mixed in
+    code, out, _err = invoke("quarantine", "--json", "--summary")
+    assert code == 0
+    assert json.loads(out) == {
+        "total": 5,
+        "by_channel": {"mastodon-main": 3, "x-main": 2},
+        "by_stage": {"parse": 3, "quality": 2},
+    }
+    code, out, _err = invoke("quarantine", "--summary")
+    assert code == 0 and "mastodon-main" in out and "5" in out.split("total")[-1]

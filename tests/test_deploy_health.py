@@ -111,3 +111,86 @@ def test_a_deployment_failing_twice_notifies_operations_once_with_the_run_url(
     failing = next(r for r in mine if "failing" in r.title)
     assert f"/runs/flow-run/{failed[1]}" in failing.body
     assert failing.status in {"no_target", "sent"}
+
+
+def test_a_cron_schedule_is_late_once_its_second_firing_after_the_run_has_passed() -> None:
+    """Mondays 08:00 in London: the next two firings after a run, across the change to summer
+    time (08:00 GMT, then 07:00 UTC), by Prefect's own schedule objects."""
+    from prefect.client.schemas.schedules import CronSchedule, IntervalSchedule
+
+    from tasks.health import describe, second_run_after
+
+    weekly = CronSchedule(cron="0 8 * * 1", timezone="Europe/London")
+    due = datetime(2026, 3, 23, 8, tzinfo=UTC)
+    assert second_run_after([weekly], due) == datetime(2026, 4, 6, 7, tzinfo=UTC)
+    assert describe(weekly) == "cron 0 8 * * 1 (Europe/London)"
+    every = IntervalSchedule(interval=timedelta(minutes=5))
+    assert second_run_after([every], due) == due + timedelta(minutes=10)
+    assert second_run_after([], due) is None
+
+    def waiting_since(days: int) -> health.DeploymentHealth:
+        waiting = run("9", "SCHEDULED", 60 * 24 * days)
+        assert waiting.expected_start is not None
+        return health.DeploymentHealth(
+            name="weekly-report/scheduled",
+            schedule=describe(weekly),
+            late_after=second_run_after([weekly], waiting.expected_start),
+            oldest_waiting=waiting,
+        )
+
+    assert health.assess([waiting_since(8)], now=NOW, ui_url=None) == []  # one Monday missed
+    [late] = health.assess([waiting_since(15)], now=NOW, ui_url=None)
+    assert late.kind == "late" and "15 days" in late.summary and "cron 0 8 * * 1" in late.summary
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_the_weekly_reports_cron_run_waiting_past_two_mondays_notifies_operations(
+    socialops_env: Path,
+) -> None:
+    """Against a started server: the weekly-report deployment as the catalog defines it
+    (Mondays 08:00 in the organisation's time zone). A run left waiting since two Mondays
+    ago is late; one waiting since last Monday only is not (yet)."""
+    from zoneinfo import ZoneInfo
+
+    from prefect.client.orchestration import get_client
+    from prefect.states import Scheduled
+
+    from deployments.catalog import entry
+    from deployments.serve import to_deployment
+    from flows.watch_pipeline import watch_pipeline
+
+    settings = get_settings()
+    zone = ZoneInfo(load_config(settings.config).organisation.timezone)
+    now = datetime.now(UTC)
+    local = now.astimezone(zone)
+    monday = (local - timedelta(days=local.weekday())).replace(
+        hour=8, minute=0, second=0, microsecond=0
+    )
+    if monday > local:
+        monday -= timedelta(days=7)  # the last Monday 08:00 that has passed
+
+    names = {}
+    waiting = {}
+    for weeks in (1, 2):
+        runner = to_deployment(entry("weekly-report/scheduled"))
+        runner.name = f"health-cron-{weeks}-{uuid.uuid4().hex[:8]}"
+        deployment_id = runner.apply()
+        names[weeks] = f"weekly-report/{runner.name}"
+        due = (monday - timedelta(days=7 * weeks)).astimezone(UTC)
+        with get_client(sync_client=True) as client:
+            waiting[weeks] = client.create_flow_run_from_deployment(
+                deployment_id, state=Scheduled(scheduled_time=due)
+            )
+    alerts = watch_pipeline(now=now)
+    mine = {a.deployment: a for a in alerts if a.deployment in names.values()}
+    assert set(mine) == {names[2]}  # last Monday's run is due again only next Monday
+    late = mine[names[2]]
+    assert (late.kind, late.run_id) == ("late", str(waiting[2].id))
+    assert "cron 0 8 * * 1" in late.summary and f"/runs/flow-run/{waiting[2].id}" in late.url
+
+    with session_scope(settings.resolved_database_url()) as session:
+        told = session.scalars(
+            select(storage.NotificationRow).where(storage.NotificationRow.event == "pipeline")
+        ).all()
+    assert [r.title for r in told if names[2] in r.title] == [f"Pipeline: {names[2]} is late"]
+    assert not [r for r in told if names[1] in r.title]

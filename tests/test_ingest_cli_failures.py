@@ -156,6 +156,43 @@ def test_the_traceback_stays_in_the_prefect_runs_logs(failing_run: Outcome) -> N
     assert not [log for log in logs if TOKEN in log.message]
 
 
+def test_each_retry_of_a_transient_failure_is_logged_with_its_cause(failing_run: Outcome) -> None:
+    """The bad gateway (HTTP 502, transient) is retried by the task: each retry is a line in
+    the run's logs with the cause, never on the console (one line per failed channel there)
+    and never with the token."""
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    time.sleep(1.0)  # logs reach the API in batches
+    with get_client(sync_client=True) as client:
+        [latest] = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["ingest-mentions"])),
+            sort=FlowRunSort.START_TIME_DESC,
+            limit=1,
+        )
+        logs = client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[latest.id]))
+        )
+    retries = [
+        log.message
+        for log in logs
+        if log.message.startswith("retrying channel bad-gateway after a transient error")
+    ]
+    assert len(retries) == 3, [log.message for log in logs]  # attempts 2, 3 and 4 of 4
+    assert all("Cause: " in m and "HTTP 502" in m for m in retries)
+    assert [m for m in retries if "(attempt 4 of 4" in m]
+    assert "retrying channel" not in failing_run.output
+    assert not [log for log in logs if TOKEN in log.message]
+
+
 def test_with_socialops_debug_the_traceback_is_shown(tmp_path: Path) -> None:
     server = LoopbackServer("html200")
     try:

@@ -4,6 +4,7 @@ SQLite and PostgreSQL. Only the platform is simulated."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -376,3 +377,87 @@ def test_ids_revealed_out_of_order_while_ingest_polls_are_not_skipped(
     assert late > 0  # found only by the re-read: a forward walk alone skips these for good
     ids = stored_ids()
     assert len(ids) == len(set(ids)) and set(ids) == sandbox.expected()["stored"]
+
+
+def _run_logs(flow_run_id: Any) -> list[str]:
+    """The run's log lines (its tasks' too) as the Prefect UI shows them."""
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    time.sleep(1.0)  # logs reach the API in batches
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
+        )
+    return [log.message for log in logs]
+
+
+def test_ingest_and_classify_log_their_figures_and_every_retry_with_its_cause(
+    sandboxed: Callable[..., Sandboxed],
+) -> None:
+    """What an operator reads in the UI's logs: per channel the figures (which add up), each
+    retried transient error with its cause, the classification per department; no token."""
+    import re
+
+    from flows.classify_mentions import classify_mentions
+
+    sandbox = sandboxed(
+        fault_rate=0.3, latency_seconds=0.02, fault_reset_seconds=0.2, history_hours=1
+    )
+    state, run = run_flow()
+    logs = _run_logs(state.state_details.flow_run_id)
+    assert sum(sandbox.server.sandbox.stats.faults.values()) > 0
+    for result in run.results:
+        f = result.accounted()
+        line = next(m for m in logs if m.startswith(f"{result.channel}: fetched "))
+        assert line.startswith(
+            f"{result.channel}: fetched {f['fetched']} = {f['skipped']} skipped + "
+            f"{f['quarantined']} quarantined + {f['stored']} stored + {f['already_stored']} "
+            f"already stored + {f['outside_window']} outside the window"
+        ), line
+        assert f["fetched"] == sum(v for k, v in f.items() if k != "fetched")
+    retried = [m for m in logs if "retrying" in m]
+    assert retried, logs  # the injected faults show: each retry says why
+    causes = (re.match(r"(GET|POST) /\S*: (.+); retrying in ", m) for m in retried)
+    assert all(c or "Cause: " in m for c, m in zip(causes, retried, strict=True)), retried
+
+    classified = classify_mentions(return_state=True)
+    lines = _run_logs(classified.state_details.flow_run_id)
+    batches = classified.result()
+    total = sum(b.classified for b in batches)
+    [summary] = [m for m in lines if m.startswith("run total: classified ")]
+    assert summary.startswith(f"run total: classified {total} ({total} new, 0 changed")
+    for department, n in Counter(
+        d for b in batches for d, k in b.departments.items() for _ in range(k)
+    ).items():
+        assert f"{department} {n}" in summary
+    urgent = sum(len(b.urgent) for b in batches)
+    assert f"; {urgent} urgent; " in summary and " sent to triage; model " in summary
+    assert all(TOKEN not in m for m in logs + lines)
+
+
+def test_a_run_that_finds_nothing_new_leaves_the_last_ingest_summary_the_latest(
+    sandboxed: Callable[..., Sandboxed],
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    sandboxed(history_hours=1)  # the sandbox's clock stands still: the second run finds nothing
+
+    def summaries(state: Any) -> list[str]:
+        with get_client(sync_client=True) as client:
+            found = client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])
+                )
+            )
+        return [a.key for a in found if a.key == "ingest-summary"]
+
+    first, busy = run_flow()
+    second, quiet = run_flow()
+    assert busy.stored > 0 and summaries(first) == ["ingest-summary"]
+    assert second.is_completed() and quiet.stored == 0 and not quiet.failures
+    assert all(r.accounted()["fetched"] == 0 and r.rechecked > 0 for r in quiet.results)
+    assert summaries(second) == []

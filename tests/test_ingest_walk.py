@@ -254,6 +254,10 @@ def test_an_id_revealed_late_behind_the_position_is_found_by_the_overlap(
     assert (result.stored, result.late, result.duplicates) == (6, 1, 0)
     assert result.fetched == 5  # the re-read is counted apart: `rechecked`
     assert result.rechecked == 80  # one page: it reaches back past the 10-minute window
+    # The summary's sum holds: the late find counts as fetched and stored.
+    figures = result.accounted()
+    assert (figures["fetched"], figures["stored"]) == (6, 6)
+    assert figures["fetched"] == sum(v for k, v in figures.items() if k != "fetched")
 
 
 def test_the_overlap_can_be_turned_off(database_url: str) -> None:
@@ -330,3 +334,6 @@ def test_an_item_served_twice_in_a_run_is_taken_once(database_url: str) -> None:
     assert (result.stored, result.quarantined, result.duplicates) == (3, 1, 0)
     assert result.repeated == 4 * 4  # four more pages of the same 3 mentions and 1 bad item
     assert result.quarantine_reasons == {"bad": 1}
+    figures = result.accounted()  # the copies served again count as skipped
+    assert (figures["fetched"], figures["skipped"]) == (20, 16)
+    assert figures["fetched"] == sum(v for k, v in figures.items() if k != "fetched")

@@ -312,3 +312,19 @@ def test_every_urgent_page_is_claimed_whatever_the_cap(database_url: str) -> Non
         claimed = notify.claim_due(session=session, now=NOW, limit=5)
     # All 10 urgent ones (first), then the cap's 5 normal ones: a page never waits a run.
     assert [c.urgent for c in claimed] == [True] * 10 + [False] * 5
+
+
+def test_the_delivery_log_line_names_skipped_notices_only_when_there_were_some() -> None:
+    from tasks.notify import delivery_log_line
+
+    quiet = delivery_log_line(notify.DeliveryRun(sent=3, urgent_sent=2))
+    assert quiet == (
+        "notifications: 3 sent (2 urgent), 0 failed (retried later), 0 given up, "
+        "0 with no target configured"
+    )
+    assert "quiet hours" not in quiet
+    held = delivery_log_line(notify.DeliveryRun(sent=1, skipped=2))
+    assert held.endswith(
+        "; 2 held for quiet hours and no longer needed (the item was handed over or acted on "
+        "meanwhile), not sent"
+    )

@@ -27,6 +27,20 @@ class Classification:
         return str(self.explanation.get("summary", ""))
 
 
+def urgent_score_words(score: float, threshold: float) -> str:
+    """The urgent model's score against its threshold, as a person reads it.
+
+    The raw score is a signed distance from the model's own boundary (often negative even when
+    urgent), so it means nothing alone: what matters is how far above or below the urgent
+    threshold it falls. ``0.23 above the urgent threshold`` / ``0.05 below the urgent threshold
+    (not urgent)``; exactly on the threshold counts as urgent, as the decision does.
+    """
+    gap = round(score - threshold, 2)
+    if score >= threshold:
+        return f"model score {abs(gap):.2f} above the urgent threshold"
+    return f"model score {abs(gap):.2f} below the urgent threshold (not urgent)"
+
+
 class Classifier:
     """The default classifier: the organisation's rules over a trained model.
 
@@ -91,11 +105,14 @@ class Classifier:
                 urgent, urgent_why = True, urgent_hit.describe()
             elif prediction.urgent_score >= self.model.urgent_threshold:
                 urgent = True
-                urgent_why = f"model score {prediction.urgent_score:+.2f}"
+                urgent_why = urgent_score_words(
+                    prediction.urgent_score, self.model.urgent_threshold
+                )
             else:
                 urgent, urgent_why = False, None
             explanation["urgent"] = {
                 "why": urgent_why,
+                "words": urgent_score_words(prediction.urgent_score, self.model.urgent_threshold),
                 "score": round(prediction.urgent_score, 3),
                 "threshold": round(self.model.urgent_threshold, 3),
             }
