@@ -334,3 +334,29 @@ def test_the_session_password_never_reaches_a_write_error() -> None:
             text="hi", in_reply_to=None, idempotency_key="k", visibility="public"
         )
     assert "app-pass-word" not in str(caught.value) and "HTTP 403" in str(caught.value)
+
+
+def test_the_registry_opens_a_bluesky_publisher_on_the_channels_state(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from connectors import registry
+    from socialops.config import Channel
+
+    monkeypatch.setenv("E2E_BLUESKY_APP_PASSWORD", "app-pass-word-must-never-leak")
+    channel = Channel(
+        name="bluesky-main",
+        platform="bluesky",
+        base_url="https://pds.example",
+        token_env="E2E_BLUESKY_APP_PASSWORD",
+        identifier="shinyakato.dev",
+    )
+    store = MemoryStateStore()
+    routes = logged_in(RouteTable())
+    routes.add("POST", f"{XRPC}/com.atproto.repo.putRecord", json_response(200, CREATED))
+    with registry.open_publisher(
+        channel, max_rate_limit_wait=5, transport=routes.transport(), store=store
+    ) as pub:
+        assert isinstance(pub, bp.BlueskyPublisher)
+        posted = pub.post(text="hi", in_reply_to=None, idempotency_key="k", visibility="public")
+    assert posted.id == CREATED["uri"]
+    assert bp.state_key("k") in store.values and "session" in store.values
