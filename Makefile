@@ -59,9 +59,12 @@ sandbox: install
 deployments: install
 	$(BIN)/socialops deployments write
 
-# A real Prefect server, work pool, worker and browser against the sandbox (see scripts/e2e.py).
+# A real Prefect server, work pool, worker and browser against the sandbox (see scripts/e2e.py),
+# then Bluesky against a real local AT Protocol network (scripts/e2e_atproto.py; installs
+# @atproto/dev-env and Node 22 from npm once, into ~/.cache/socialops/atproto).
 e2e: install
 	$(BIN)/python scripts/e2e.py
+	$(BIN)/python scripts/e2e_atproto.py
 
 bench: install
 	$(BIN)/python benchmarks/ingest.py

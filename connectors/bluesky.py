@@ -1,4 +1,6 @@
-"""Bluesky (AT Protocol XRPC): mentions in, from notifications and from keyword search.
+"""Bluesky (AT Protocol XRPC): mentions in, from notifications and from keyword search; the
+few calls publishing needs (getPosts, resolveHandle, putRecord, listRecords: see
+``connectors.bluesky_publish``).
 
 Payload models mirror what the AppView sends (see tests/fixtures/bluesky); lenient about fields
 we do not read (the whole payload is kept as ``raw``). A mention is a post: its AT-URI is the
@@ -20,7 +22,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from connectors import feeds, http
-from connectors.errors import Rejected
+from connectors.errors import OutcomeUnknown, Rejected, Retryable
 from connectors.mastodon import describe_validation_error
 from connectors.state import StateStore
 from socialops.mentions import InvalidItem, Mention, RawJSON, SkippedItem
@@ -96,6 +98,14 @@ class PostView(_Payload):
     author: Author
     record: dict[str, Any]
     indexed_at: str = Field(alias="indexedAt")
+
+
+class RepoRecord(_Payload):
+    """One item of ``com.atproto.repo.listRecords``."""
+
+    uri: str
+    cid: str
+    value: dict[str, Any]
 
 
 class Session(_Payload):
@@ -250,6 +260,15 @@ def _object(body: Any) -> None:
         raise http.UnreadableBody("expected a JSON object")
 
 
+def _strong_ref(body: Any) -> None:
+    if not (
+        isinstance(body, dict)
+        and isinstance(body.get("uri"), str)
+        and isinstance(body.get("cid"), str)
+    ):
+        raise http.UnreadableBody("expected an object with 'uri' and 'cid'")
+
+
 class BlueskyClient(feeds.MergedFeedSource, http.ReadClient):
     """Bluesky XRPC: the account's mention notifications and keyword searches, as one feed."""
 
@@ -343,23 +362,113 @@ class BlueskyClient(feeds.MergedFeedSource, http.ReadClient):
         body = self._xrpc("com.atproto.server.getSession", [], check=_object)
         return {"did": str(body.get("did", "")), "handle": str(body.get("handle", ""))}
 
+    # -- what publishing needs (connectors.bluesky_publish) ----------------------------------
+    def account_did(self) -> str:
+        """The DID of the logged-in account (from the session: no request when cached)."""
+        return self._current_session().did
+
+    def account_handle(self) -> str:
+        return self._current_session().handle
+
+    def get_posts(self, uris: Sequence[str]) -> list[PostView]:
+        """``app.bsky.feed.getPosts`` (at most 25 AT-URIs): the posts that still exist."""
+        params = [("uris", uri) for uri in uris[:25]]
+        body = self._xrpc("app.bsky.feed.getPosts", params, check=_list_of("posts"))
+        posts: list[PostView] = []
+        for item in body["posts"]:
+            try:
+                posts.append(PostView.model_validate(item))
+            except ValidationError as exc:
+                raise Rejected(
+                    f"getPosts answered an unreadable post ({describe_validation_error(exc)})"
+                ) from exc
+        return posts
+
+    def resolve_handle(self, handle: str) -> str | None:
+        """``com.atproto.identity.resolveHandle``: the handle's DID, or ``None`` when the
+        network does not know it (a 400 ``InvalidRequest``/``HandleNotFound``)."""
+        try:
+            body = self._xrpc(
+                "com.atproto.identity.resolveHandle", [("handle", handle)], check=_object
+            )
+        except Rejected as exc:
+            if exc.status_code in (400, 404):
+                return None
+            raise
+        did = body.get("did")
+        return did if isinstance(did, str) and did.startswith("did:") else None
+
+    def put_record(self, *, collection: str, rkey: str, record: dict[str, Any]) -> StrongRef:
+        """``com.atproto.repo.putRecord`` into the account's own repository.
+
+        Writing the same record under the same key again is a no-op on a real PDS (it compares
+        the record's CID: ``packages/pds/src/api/com/atproto/repo/putRecord.ts``), so this write
+        is retried in place like a read. When the attempts run out, nobody knows whether it was
+        written: ``OutcomeUnknown``.
+        """
+        payload = {
+            "repo": self.account_did(),
+            "collection": collection,
+            "rkey": rkey,
+            "record": record,
+        }
+        try:
+            body = self._xrpc(
+                "com.atproto.repo.putRecord", [], check=_strong_ref, method="POST", json=payload
+            )
+        except Retryable as exc:
+            raise OutcomeUnknown(
+                f"putRecord {collection}/{rkey}: {exc}; it may have been written"
+            ) from exc
+        return StrongRef.model_validate(body)
+
+    def list_records(
+        self, *, collection: str, cursor: str | None = None, limit: int = MAX_PAGE_SIZE
+    ) -> tuple[list[RepoRecord], str | None]:
+        """``com.atproto.repo.listRecords`` of the account's own repository, newest record key
+        first: straight from the PDS, so a post is there the moment it is written (the
+        AppView's ``getAuthorFeed`` lags behind the firehose)."""
+        params = [
+            ("repo", self.account_did()),
+            ("collection", collection),
+            ("limit", str(max(1, min(limit, MAX_PAGE_SIZE)))),
+        ]
+        if cursor:
+            params.append(("cursor", cursor))
+        body = self._xrpc("com.atproto.repo.listRecords", params, check=_list_of("records"))
+        records: list[RepoRecord] = []
+        for item in body["records"]:
+            try:
+                records.append(RepoRecord.model_validate(item))
+            except ValidationError:
+                continue  # not ours to judge: reconciliation only looks for its own posts
+        return records, _cursor(body)
+
     # -- session ----------------------------------------------------------------------------
     def _xrpc(
-        self, nsid: str, params: list[tuple[str, str]], *, check: Callable[[Any], None]
+        self,
+        nsid: str,
+        params: list[tuple[str, str]],
+        *,
+        check: Callable[[Any], None],
+        method: str = "GET",
+        json: dict[str, Any] | None = None,
     ) -> Any:
         for _attempt in range(3):
             session = self._current_session()
             try:
                 body, _response = self._send(
-                    "GET",
+                    method,
                     f"{self._base_url}/xrpc/{nsid}",
-                    params=params,
+                    params=params or None,
+                    json=json,
                     headers={"Authorization": f"Bearer {session.access_jwt}"},
                     scope="a session of this account",
                     check=check,
                 )
                 return body
             except http.AuthExpired:
+                # An expired token is refused before anything is written: renew and resend.
                 self._renew(session)
         raise Rejected(f"{nsid}: the session kept expiring right after it was renewed")
 

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from connectors import bluesky, mastodon, reddit, x
+from connectors.bluesky_publish import BlueskyPublisher
 from connectors.errors import Rejected
 from connectors.mastodon_publish import MastodonPublisher
 from connectors.state import StateStore
@@ -158,8 +159,16 @@ def open_publisher(
 ) -> Iterator[Publisher]:
     """The channel's account as a :class:`~socialops.signoff.publishing.Publisher`, closed on
     exit. ``Rejected`` for a platform this version cannot publish on."""
-    if channel.platform != "mastodon":
-        raise Rejected(f"no {channel.platform} publishing in this version (supported: mastodon)")
+    if channel.platform not in ("mastodon", "bluesky"):
+        raise Rejected(
+            f"no {channel.platform} publishing in this version (supported: mastodon, bluesky)"
+        )
+    if channel.platform == "bluesky" and store is None:
+        # The publisher keeps each item's record key where the client keeps its session.
+        store = DatabaseStateStore(
+            database_url=database_url or get_settings().resolved_database_url(),
+            channel=channel.name,
+        )
     client = _client(
         channel,
         max_rate_limit_wait=max_rate_limit_wait,
@@ -169,4 +178,8 @@ def open_publisher(
         database_url=database_url,
     )
     with client:
-        yield MastodonPublisher(client)
+        if channel.platform == "bluesky":
+            assert store is not None
+            yield BlueskyPublisher(client, store=store)
+        else:
+            yield MastodonPublisher(client)
