@@ -106,6 +106,23 @@ def test_urgent_safety_cases_are_urgent_in_several_languages(classifier: Classif
     assert calm.urgent is False and calm.department in {"marketing", "none"}
 
 
+def test_mentions_read_as_marketing_or_none_are_not_urgent_by_score_alone(
+    classifier: Classifier,
+) -> None:
+    """Praise and chit-chat are never urgent (GUIDE.md): a score past the threshold does not
+    flag a mention the model reads as marketing or none; an urgent rule still does."""
+    praise = "Northwind's new pumpkin latte is the best thing that happened to my week, thank you"
+    eager = replace(classifier.model, urgent_threshold=-100.0)  # every score passes
+    assert eager.urgent_gate == model.PARAMS["urgent_gate"] < 1
+    gated = Classifier(eager, ORG.classification).classify([praise])[0]
+    assert gated.department == "marketing" and gated.urgent is False
+    assert "never urgent" in gated.explanation["urgent"]["not_urgent"]
+    ungated = Classifier(replace(eager, urgent_gate=1.01), ORG.classification)
+    assert ungated.classify([praise])[0].urgent is True  # the gate, not the score, decided
+    by_rule = Classifier(eager, ORG.classification).classify([praise + ", went viral on TikTok"])
+    assert by_rule[0].urgent is True and "urgent.phrases" in by_rule[0].summary
+
+
 def test_low_confidence_goes_to_triage_with_the_suggestion(classifier: Classifier) -> None:
     picky = Classifier(
         classifier.model, ORG.classification.model_copy(update={"triage_threshold": 0.99})

@@ -50,16 +50,6 @@ def test_urgent_precision_target(result: Evaluation) -> None:
     assert result.urgent_precision >= 0.5, f"precision {result.urgent_precision:.3f}"
 
 
-def test_urgent_recall_floor(result: Evaluation) -> None:
-    # What holds today (90 of 95 urgent mentions found): a regression below it fails.
-    assert result.urgent_recall >= 0.94, f"recall {result.urgent_recall:.3f}"
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 is open: urgent recall on the independent set is 0.947 (90 of 95), the "
-    "target is 0.95; strict, so this fails the day the target is met and the mark must go",
-)
 def test_urgent_recall_target(result: Evaluation) -> None:
     assert result.urgent_recall >= 0.95, f"recall {result.urgent_recall:.3f}"
 

@@ -31,7 +31,7 @@ PLATFORMS = {"mastodon", "bluesky", "reddit", "x"}
 LANGS = {"en", "es", "fr", "de", "pt"}
 SPLITS = {"train", "heldout"}
 SEED, SHARE = 2026, 0.25
-EXTRA_LANGS = LANGS | {"it"}
+EXTRA_LANGS = LANGS | {"it", "nl"}
 EVAL = Path(__file__).resolve().parents[1] / "eval"
 
 

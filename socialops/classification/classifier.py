@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from socialops.classification.model import TrainedModel
+from socialops.classification.model import NEVER_URGENT, TrainedModel
 from socialops.classification.normalise import looks_like_html
 from socialops.classification.rules import TRIAGE, ClassificationConfig, RuleBook
 
@@ -103,7 +103,7 @@ class Classifier:
                 department = TRIAGE
             if urgent_hit is not None:
                 urgent, urgent_why = True, urgent_hit.describe()
-            elif prediction.urgent_score >= self.model.urgent_threshold:
+            elif self.model.model_urgent(prediction):
                 urgent = True
                 urgent_why = urgent_score_words(
                     prediction.urgent_score, self.model.urgent_threshold
@@ -116,6 +116,15 @@ class Classifier:
                 "score": round(prediction.urgent_score, 3),
                 "threshold": round(self.model.urgent_threshold, 3),
             }
+            if (
+                urgent_hit is None
+                and prediction.urgent_score >= self.model.urgent_threshold
+                and not urgent
+            ):  # the score alone would have flagged it: say why it did not
+                explanation["urgent"]["not_urgent"] = (
+                    f"reads as {' or '.join(NEVER_URGENT)} "
+                    f"({prediction.never_urgent_share:.2f}), which are never urgent"
+                )
             explanation["summary"] = why + (f"; urgent: {urgent_why}" if urgent else "")
             out.append(
                 Classification(
