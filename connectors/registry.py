@@ -11,7 +11,9 @@ import httpx
 from connectors import bluesky, mastodon, reddit, x
 from connectors.errors import Rejected
 from connectors.mastodon_publish import MastodonPublisher
+from connectors.reddit_publish import RedditPublisher
 from connectors.state import StateStore
+from connectors.x_publish import XPublisher
 from socialops.config import Channel
 from socialops.connector_state import DatabaseStateStore
 from socialops.ingest import MentionSource
@@ -158,8 +160,8 @@ def open_publisher(
 ) -> Iterator[Publisher]:
     """The channel's account as a :class:`~socialops.signoff.publishing.Publisher`, closed on
     exit. ``Rejected`` for a platform this version cannot publish on."""
-    if channel.platform != "mastodon":
-        raise Rejected(f"no {channel.platform} publishing in this version (supported: mastodon)")
+    if channel.platform not in ("mastodon", "reddit", "x"):
+        raise Rejected(f"no {channel.platform} publishing in this version")
     client = _client(
         channel,
         max_rate_limit_wait=max_rate_limit_wait,
@@ -169,4 +171,15 @@ def open_publisher(
         database_url=database_url,
     )
     with client:
+        if channel.platform == "reddit":
+            yield RedditPublisher(
+                client,
+                channel=channel.name,
+                username=channel.username,
+                subreddit=channel.subreddit,
+            )
+            return
+        if channel.platform == "x":
+            yield XPublisher(client, channel=channel.name)
+            return
         yield MastodonPublisher(client)

@@ -285,8 +285,9 @@ _WORDS = re.compile(r"\w+")
 _LINKS_AND_MENTIONS = re.compile(r"https?://\S+|\S+\.\S+/\S*|@\S+")
 
 
-def _words(text: str) -> str:
-    """The words of a text without links and mentions (servers render both differently)."""
+def find_words(text: str) -> str:
+    """The words of a text without links and mentions (servers render both differently):
+    what two texts must share to be the same post."""
     return " ".join(_WORDS.findall(_LINKS_AND_MENTIONS.sub(" ", text).casefold()))
 
 
@@ -296,14 +297,14 @@ def find_existing(
     """The item among the account's own statuses, dated no earlier than its first attempt
     (less some slack): a reply to the same status (the account answers a mention once), or a
     post with the same words (links and mentions aside)."""
-    want = _words(item.text)
+    want = find_words(item.text)
     earliest = since - RECONCILE_SLACK
     for status in statuses:
         if status.created_at is not None and status.created_at < earliest:
             continue
         if status.in_reply_to_id != item.in_reply_to_id:
             continue
-        if item.in_reply_to_id is not None or _words(status.text) == want:
+        if item.in_reply_to_id is not None or find_words(status.text) == want:
             return status
     return None
 
@@ -322,6 +323,7 @@ __all__ = [
     "Publisher",
     "claim_due",
     "find_existing",
+    "find_words",
     "mark_post_started",
     "record_failed",
     "record_published",
