@@ -433,3 +433,36 @@ def test_x_duplicate_content_after_a_lost_answer_is_the_reply_already_made(
         assert (first.status, first.external_id) == ("published", made["id"])
         assert second.status == "failed" and "already posted" in (second.last_error or "")
     assert len(state.posts) == 2
+
+
+def test_a_drafting_run_takes_channels_in_turn_within_its_limit(
+    database_url: str, sandbox: SandboxServer
+) -> None:
+    """A flood on one channel (here Mastodon, due first) does not crowd Reddit and X out."""
+    from tests.signoff.fixtures import add_assigned
+
+    org = org_for(sandbox.url)
+    with session_scope(database_url) as session:
+        for i in range(5):
+            add_assigned(
+                session,
+                external_id=f"10{i}",
+                department="customer_relations",
+                assignee="amelia.hart",
+                due_in=timedelta(minutes=i),
+            )
+        for platform in PLATFORMS:
+            state = sandbox.platform(platform)
+            [(ext, author)] = mention_ids(state, platform, 1)
+            add_platform_mention(session, platform=platform, external_id=ext, author=author)
+        run = drafts.draft_replies(
+            session=session,
+            org=org,
+            engine=engine_for(org),
+            templates=ReplyTemplates(templates_folder(DEFAULT_CONFIG)),
+            now=T_DAY,
+            limit=3,
+        )
+        assert run.drafted == 3
+        made = session.execute(select(storage.DraftRow.channel)).scalars().all()
+    assert sorted(made) == ["mastodon-main", "reddit-main", "x-main"]
