@@ -79,7 +79,9 @@ def publish_item(
             return retry(f"{exc}; the check failed too: {check}", _retry_at(check, now()))
         if found is not None:
             return published(found.id, found.url, found=True), None
-        return retry(f"{exc}; not found among the account's statuses", now())
+        # Not listed (yet): a platform may take a moment to list a new post, so the next look
+        # (before any new attempt) comes a little later rather than at once.
+        return retry(f"{exc}; not found among the account's posts", now() + RETRY_SOON)
     except (RateLimited, Retryable) as exc:
         return retry(str(exc), _retry_at(exc, now()))
     except Rejected as exc:
