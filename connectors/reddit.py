@@ -16,7 +16,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
-from connectors import feeds, http
+from connectors import feeds, http, writes
 from connectors.errors import RateLimited, Rejected
 from connectors.mastodon import describe_validation_error
 from socialops.mentions import InvalidItem, Mention, RawJSON, SkippedItem
@@ -56,6 +56,36 @@ class Submission(_Payload):
     permalink: str | None = None
     subreddit: str | None = None
     over_18: bool = False
+
+
+class OwnComment(_Payload):
+    """A ``t1`` of ``/user/<name>/comments`` or of a ``/api/comment`` answer (fields we read)."""
+
+    name: str
+    body: str = ""
+    parent_id: str | None = None
+    link_id: str | None = None
+    subreddit: str | None = None
+    permalink: str | None = None
+    created_utc: float | None = None
+
+
+class OwnSubmission(_Payload):
+    """A ``t3`` of ``/user/<name>/submitted`` (the fields we read)."""
+
+    name: str
+    title: str = ""
+    selftext: str = ""
+    permalink: str | None = None
+    url: str | None = None
+    created_utc: float | None = None
+
+
+class Submitted(_Payload):
+    """``json.data`` of a ``/api/submit`` answer."""
+
+    name: str
+    url: str | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -150,6 +180,40 @@ def map_listing(
     return entries
 
 
+def own_comment_url(comment: OwnComment) -> str | None:
+    """A link to one of the account's comments: its permalink, else built from the thread."""
+    link = comment.permalink
+    if link:
+        return link if link.startswith("http") else WEB + link
+    if comment.link_id and comment.subreddit:
+        thread, own = comment.link_id[3:], comment.name[3:]
+        return f"{WEB}/r/{comment.subreddit}/comments/{thread}/_/{own}/"
+    return None
+
+
+TITLE_LIMIT = 300
+"""Reddit refuses a post title longer than this."""
+
+
+def split_post(text: str) -> tuple[str, str]:
+    """A planned post as Reddit's ``(title, body)``: the first line is the title; one too long
+    for a title is cut at a word and the whole text becomes the body."""
+    text = text.strip()
+    first, _, rest = text.partition("\n")
+    first = first.strip()
+    if len(first) <= TITLE_LIMIT:
+        return first, rest.strip()
+    cut = first[: TITLE_LIMIT - 1].rsplit(" ", 1)[0].rstrip(",;:.-") or first[: TITLE_LIMIT - 1]
+    return cut + "…", text
+
+
+def submission_text(post: OwnSubmission) -> str:
+    """The text a planned post was made from (the inverse of :func:`split_post`)."""
+    if post.title.endswith("…") and post.selftext:
+        return post.selftext
+    return f"{post.title}\n\n{post.selftext}" if post.selftext else post.title
+
+
 _WAIT = re.compile(r"(\d+)\s*(second|minute|hour)", re.IGNORECASE)
 
 
@@ -167,8 +231,9 @@ def ratelimit_wait(message: str) -> timedelta:
 # --------------------------------------------------------------------------------------------
 
 
-class RedditClient(feeds.MergedFeedSource, http.ReadClient):
-    """Reddit's OAuth API: inbox username mentions and keyword searches, as one feed."""
+class RedditClient(feeds.MergedFeedSource, writes.WriteClient):
+    """Reddit's OAuth API: inbox username mentions and keyword searches, as one feed; comments
+    and posts by the account (each write sent once), and the account's own history."""
 
     platform = "Reddit"
 
@@ -267,6 +332,104 @@ class RedditClient(feeds.MergedFeedSource, http.ReadClient):
             map_listing(data["children"], channel=self._channel, kind=kind),
             next_after if isinstance(next_after, str) and next_after else None,
         )
+
+    # -- writing (each sent once) and the account's own history ---------------------------
+    def comment(self, *, thing_id: str, text: str) -> OwnComment:
+        """Reply to a comment, post or message (``POST /api/comment``, scope ``submit``).
+
+        Reddit takes no idempotency key: after ``OutcomeUnknown`` look among
+        :meth:`own_comments` before sending again. Refusals arrive as HTTP 200 with
+        ``json.errors`` (``RATELIMIT``: ``RateLimited``; others: ``Rejected``)."""
+        body = self._write_api(
+            "/api/comment",
+            {"api_type": "json", "thing_id": thing_id, "text": text},
+            scope="the submit scope",
+            check=_comment_body,
+        )
+        return OwnComment.model_validate(body["json"]["data"]["things"][0]["data"])
+
+    def submit(self, *, subreddit: str, title: str, text: str) -> Submitted:
+        """A new text post in ``subreddit`` (``POST /api/submit``, ``kind=self``)."""
+        body = self._write_api(
+            "/api/submit",
+            {
+                "api_type": "json",
+                "kind": "self",
+                "sr": subreddit,
+                "title": title,
+                "text": text,
+                "resubmit": "true",
+                "sendreplies": "true",
+            },
+            scope="the submit scope",
+            check=_submitted_body,
+        )
+        return Submitted.model_validate(body["json"]["data"])
+
+    def own_comments(
+        self, *, username: str, after: str | None = None, limit: int = MAX_PAGE_SIZE
+    ) -> tuple[list[OwnComment], str | None]:
+        """One page of the account's comments, newest first (``/user/<name>/comments``, scope
+        ``history``), and the ``after`` of the next page."""
+        children, next_after = self._own("comments", username, after, limit, kind="t1")
+        return [OwnComment.model_validate(c) for c in children], next_after
+
+    def own_submissions(
+        self, *, username: str, after: str | None = None, limit: int = MAX_PAGE_SIZE
+    ) -> tuple[list[OwnSubmission], str | None]:
+        """One page of the account's posts, newest first (``/user/<name>/submitted``)."""
+        children, next_after = self._own("submitted", username, after, limit, kind="t3")
+        return [OwnSubmission.model_validate(c) for c in children], next_after
+
+    def _own(
+        self, what: str, username: str, after: str | None, limit: int, *, kind: str
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        query = [
+            ("sort", "new"),
+            ("limit", str(max(1, min(limit, MAX_PAGE_SIZE)))),
+            ("raw_json", "1"),
+        ]
+        if after:
+            query.append(("after", after))
+        body = self._api(
+            f"/user/{username}/{what}", query, scope="the history scope", check=_listing_body
+        )
+        data = body["data"]
+        children = [
+            c["data"]
+            for c in data["children"]
+            if isinstance(c, dict) and c.get("kind") == kind and isinstance(c.get("data"), dict)
+        ]
+        next_after = data.get("after")
+        return children, next_after if isinstance(next_after, str) and next_after else None
+
+    def _write_api(
+        self,
+        path: str,
+        form: dict[str, str],
+        *,
+        scope: str,
+        check: Callable[[Any], None],
+    ) -> Any:
+        for attempt in range(2):
+            token = self._access_token()
+            try:
+                body, _ = self._write(
+                    "POST",
+                    f"{self._base_url}{path}",
+                    params=[("raw_json", "1")],
+                    data=form,
+                    headers={"Authorization": f"bearer {token}"},
+                    scope=scope,
+                    check=check,
+                )
+                return body
+            except Rejected as exc:
+                # A 401 is answered before anything is written: a new token, and once more.
+                if exc.status_code != 401 or attempt:
+                    raise
+                self._token = None
+        raise AssertionError("unreachable")
 
     # -- auth -------------------------------------------------------------------------------
     def _api(
@@ -373,6 +536,26 @@ def _listing_body(body: Any) -> None:
         raise http.UnreadableBody("expected a Listing")
     if not isinstance(data.get("children"), list):
         raise http.UnreadableBody("expected a Listing with children")
+
+
+def _comment_body(body: Any) -> None:
+    _object(body)  # json.errors first: RATELIMIT and refusals come as HTTP 200
+    inner = body.get("json")
+    data = inner.get("data") if isinstance(inner, dict) else None
+    things = data.get("things") if isinstance(data, dict) else None
+    if not isinstance(things, list) or not things or not isinstance(things[0], dict):
+        raise http.UnreadableBody("expected json.data.things with the new comment")
+    thing = things[0].get("data")
+    if not isinstance(thing, dict) or not isinstance(thing.get("name"), str):
+        raise http.UnreadableBody("expected the new comment's name")
+
+
+def _submitted_body(body: Any) -> None:
+    _object(body)
+    inner = body.get("json")
+    data = inner.get("data") if isinstance(inner, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        raise http.UnreadableBody("expected json.data with the new post's name")
 
 
 def _raise_json_errors(body: dict[str, Any]) -> None:

@@ -12,7 +12,9 @@ from connectors import bluesky, mastodon, reddit, x
 from connectors.bluesky_publish import BlueskyPublisher
 from connectors.errors import Rejected
 from connectors.mastodon_publish import MastodonPublisher
+from connectors.reddit_publish import RedditPublisher
 from connectors.state import StateStore
+from connectors.x_publish import XPublisher
 from socialops.config import Channel
 from socialops.connector_state import DatabaseStateStore
 from socialops.ingest import MentionSource
@@ -159,10 +161,6 @@ def open_publisher(
 ) -> Iterator[Publisher]:
     """The channel's account as a :class:`~socialops.signoff.publishing.Publisher`, closed on
     exit. ``Rejected`` for a platform this version cannot publish on."""
-    if channel.platform not in ("mastodon", "bluesky"):
-        raise Rejected(
-            f"no {channel.platform} publishing in this version (supported: mastodon, bluesky)"
-        )
     if channel.platform == "bluesky" and store is None:
         # The publisher keeps each item's record key where the client keeps its session.
         store = DatabaseStateStore(
@@ -181,5 +179,11 @@ def open_publisher(
         if channel.platform == "bluesky":
             assert store is not None
             yield BlueskyPublisher(client, store=store)
+        elif channel.platform == "reddit":
+            yield RedditPublisher(
+                client, channel=channel.name, username=channel.username, subreddit=channel.subreddit
+            )
+        elif channel.platform == "x":
+            yield XPublisher(client, channel=channel.name)
         else:
             yield MastodonPublisher(client)

@@ -22,8 +22,8 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from connectors import http
-from connectors.errors import Rejected
+from connectors import http, writes
+from connectors.errors import OutcomeUnknown, Rejected
 from connectors.mastodon import describe_validation_error, parse_rfc3339
 from connectors.state import StateStore
 from socialops.mentions import InvalidItem, Mention, MentionPage, RawJSON, SkippedItem
@@ -35,11 +35,16 @@ TWEET_FIELDS = (
     "entities,public_metrics,note_tweet"
 )
 USER_FIELDS = "username,name,public_metrics,verified"
+OWN_TWEET_FIELDS = "created_at,in_reply_to_user_id,referenced_tweets"
 _END = "end"
 
 
 class BudgetExhausted(Rejected):
     """The channel's monthly X budget would be exceeded by the next request: nothing was sent."""
+
+    def __init__(self, message: str, *, resets_at: datetime) -> None:
+        super().__init__(message)
+        self.resets_at = resets_at
 
 
 class _Payload(BaseModel):
@@ -186,8 +191,16 @@ class UsageGuard:
 
     def _month(self) -> tuple[str, str]:
         now = self._now().astimezone(UTC)
-        following = (now.replace(day=1) + timedelta(days=32)).replace(day=1)
-        return now.strftime("%Y-%m"), following.strftime("%Y-%m-01 00:00 UTC")
+        return now.strftime("%Y-%m"), self.next_month().strftime("%Y-%m-01 00:00 UTC")
+
+    def now(self) -> datetime:
+        return self._now()
+
+    def next_month(self) -> datetime:
+        """When the budgets start again: midnight UTC on the first of next month."""
+        now = self._now().astimezone(UTC)
+        first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        return (first + timedelta(days=32)).replace(day=1)
 
     def usage(self) -> dict[str, int]:
         month, _ = self._month()
@@ -224,7 +237,8 @@ class UsageGuard:
             f"channel {self._channel!r}: X monthly {kind[:-1]} budget reached: {used} of "
             f"{budget} posts {verb} in {month}, and the next request could take "
             f"{minimum} more; it was not sent. Raise monthly_{kind[:-1]}_budget in the "
-            f"channel's configuration, or wait until {following}."
+            f"channel's configuration, or wait until {following}.",
+            resets_at=self.next_month(),
         )
 
 
@@ -243,8 +257,9 @@ def _mentions_body(body: Any) -> None:
         raise http.UnreadableBody("expected data or meta")
 
 
-class XClient(http.ReadClient):
-    """X API v2: mentions of ``user_id``, under the channel's monthly budgets."""
+class XClient(writes.WriteClient):
+    """X API v2: mentions of ``user_id``, posts and replies by it (each sent once) and its own
+    recent posts, under the channel's monthly budgets."""
 
     platform = "X"
 
@@ -394,6 +409,69 @@ class XClient(http.ReadClient):
         result: dict[str, Any] = body
         return result
 
+    # -- posting (each sent once) and the account's own posts -----------------------------
+    def create_post(self, *, text: str, in_reply_to: str | None = None) -> Tweet:
+        """A post, or a reply to ``in_reply_to`` (``POST /2/tweets``, scopes ``tweet.write``,
+        ``tweet.read``, ``users.read`` in OAuth 2.0 user context). Checked against the monthly
+        write budget before sending (``BudgetExhausted``: nothing was sent). X takes no
+        idempotency key: after ``OutcomeUnknown`` look among :meth:`own_posts_page` first."""
+        self.guard.allow_write()
+        payload: dict[str, Any] = {"text": text}
+        if in_reply_to is not None:
+            payload["reply"] = {"in_reply_to_tweet_id": in_reply_to}
+        try:
+            body, _ = self._write(
+                "POST",
+                f"{self._base_url}/2/tweets",
+                json=payload,
+                headers=self._auth,
+                scope="tweet.write, tweet.read and users.read (OAuth 2.0 user context)",
+                check=_created_body,
+            )
+        except OutcomeUnknown:
+            self.guard.record(writes=1)  # it may have been made, and billed
+            raise
+        self.guard.record(writes=1)
+        return Tweet.model_validate(body["data"])
+
+    def own_posts_page(
+        self,
+        *,
+        start_time: datetime,
+        since_id: str | None = None,
+        pagination_token: str | None = None,
+        limit: int = MAX_PAGE_SIZE,
+    ) -> tuple[list[Tweet], str | None]:
+        """One page of the account's own posts and replies, newest first
+        (``GET /2/users/:id/tweets``), no older than ``start_time``; read against the budget."""
+        allowed = self.guard.allow_read(max(MIN_PAGE_SIZE, min(limit, MAX_PAGE_SIZE)))
+        params = {
+            "max_results": str(max(MIN_PAGE_SIZE, allowed)),
+            "start_time": start_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "tweet.fields": OWN_TWEET_FIELDS,
+        }
+        if since_id:
+            params["since_id"] = since_id
+        if pagination_token:
+            params["pagination_token"] = pagination_token
+        body, _ = self._send(
+            "GET",
+            f"{self._base_url}/2/users/{self._user_id}/tweets",
+            params=params,
+            headers=self._auth,
+            scope="tweet.read and users.read",
+            check=_mentions_body,
+        )
+        data = body.get("data") or []
+        self.guard.record(reads=len(data))
+        tweets = []
+        for item in data:
+            try:
+                tweets.append(Tweet.model_validate(item))
+            except ValidationError:
+                continue  # not ours to judge here: an unreadable post cannot be the one sought
+        return tweets, _next_token(body)
+
     def verify_credentials(self) -> dict[str, str]:
         """The watched account (``GET /2/users/:id``): checks the token and ``user_id``.
 
@@ -440,6 +518,12 @@ class XClient(http.ReadClient):
             return _problem(response.json())
         except ValueError:
             return ""
+
+
+def _created_body(body: Any) -> None:
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        raise http.UnreadableBody("expected data with the new post's id")
 
 
 def _raise_unreadable() -> None:

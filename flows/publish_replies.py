@@ -8,7 +8,7 @@ from prefect import flow
 
 from tasks.drafts import expire_drafts
 from tasks.notify import send_notifications
-from tasks.publish import PublishRun, publish_approved
+from tasks.publish import PublishRun, publish_approved, publish_publishing_summary
 
 
 @flow(name="publish-replies")
@@ -17,4 +17,5 @@ def publish_replies(now: datetime | None = None, limit: int = 100) -> PublishRun
     expire_drafts(now)
     run = publish_approved(now, limit)
     send_notifications(now)
+    publish_publishing_summary(run)
     return run

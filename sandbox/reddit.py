@@ -6,13 +6,21 @@ comments naming ``u/<brand>``), ``GET /reddit/search?q=...&sort=new`` (``t3`` po
 brand in words), ``GET /reddit/api/v1/me``. Listings page by ``after``/``before`` fullnames.
 Responses carry ``x-ratelimit-used``/``-remaining`` (a float string) and ``-reset`` (seconds);
 a 429 is Reddit's HTML page with ``retry-after``.
+
+Writing: ``POST /reddit/api/comment`` (``thing_id``, ``text``, ``api_type=json``) and
+``POST /reddit/api/submit`` (``sr``, ``kind=self``, ``title``, ``text``) answer as Reddit does,
+refusals included as HTTP 200 with ``json.errors``; what the brand wrote is listed newest first
+by ``GET /reddit/user/<brand>/comments`` and ``/submitted``. ``writes`` holds the write faults
+(``/reddit/_sandbox/publishing``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import secrets
+import threading
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +33,7 @@ from starlette.routing import Route
 
 from sandbox.facts import Fact, Plan, PlatformWorld
 from sandbox.world import World, dumps
+from sandbox.writes import WriteFaults, bad_gateway, publishing_view
 
 _JSON = "application/json; charset=UTF-8"
 _TOO_MANY = (
@@ -49,6 +58,11 @@ def _json(status: int, body: object) -> Response:
     return Response(dumps(body), status, {"content-type": _JSON})
 
 
+def _errors(*errors: list[str]) -> Response:
+    """A refusal the way Reddit sends one: HTTP 200, ``json.errors``."""
+    return _json(200, {"json": {"errors": list(errors)}})
+
+
 class RedditSandbox:
     """State of the Reddit app."""
 
@@ -59,6 +73,12 @@ class RedditSandbox:
         self.token_ttl = token_ttl
         self.brand = world.config.brand_handle
         self._tokens: dict[str, datetime] = {}
+        self.writes = WriteFaults(seed=world.config.seed, platform="reddit")
+        # What the brand wrote, by fullname, in the order written (ids grow with it).
+        self.comments: dict[str, dict[str, Any]] = {}
+        self.submissions: dict[str, dict[str, Any]] = {}
+        self._written = 0
+        self._write_lock = threading.Lock()
 
     # -- rendering --------------------------------------------------------------------------
     def fullname(self, fact: Fact) -> str:
@@ -244,6 +264,165 @@ class RedditSandbox:
             },
         )
 
+    # -- writing ------------------------------------------------------------------------------
+    def thing(self, fullname: str) -> dict[str, Any] | None:
+        """A comment or post that can be answered: a served mention, or one the brand wrote."""
+        own = self.comments.get(fullname) or self.submissions.get(fullname)
+        if own is not None:
+            return own
+        k = self.k_of(fullname)
+        if k is None or k not in self.facts.visible():
+            return None
+        fact = self.facts.fact(k)
+        if not fact.served or fullname != self.fullname(fact):
+            return None
+        rendered = self.comment(fact) if fact.role == "mention" else self.submission(fact)
+        data: dict[str, Any] = rendered["data"]
+        return data
+
+    def _next_id(self) -> str:
+        with self._write_lock:
+            self._written += 1
+            return base36(30_000_000 + self._written)
+
+    def add_comment(self, *, parent: dict[str, Any], text: str) -> dict[str, Any]:
+        """The brand's comment answering ``parent`` (validation is the caller's job)."""
+        cid = self._next_id()
+        link_id = parent.get("link_id") or (
+            parent["name"] if parent["name"].startswith("t3_") else parent.get("parent_id")
+        )
+        subreddit = parent.get("subreddit") or "coffee"
+        comment: dict[str, Any] = {
+            "author": self.brand,
+            "author_fullname": "t2_sbx1",
+            "body": text,
+            "body_html": '<div class="md"><p>...</p>\n</div>',
+            "created": float(int(self.config.clock().timestamp())),
+            "created_utc": float(int(self.config.clock().timestamp())),
+            "id": cid,
+            "link_id": link_id,
+            "name": f"t1_{cid}",
+            "parent_id": parent["name"],
+            "permalink": f"/r/{subreddit}/comments/{str(link_id)[3:]}/_/{cid}/",
+            "score": 1,
+            "subreddit": subreddit,
+            "subreddit_name_prefixed": f"r/{subreddit}",
+        }
+        with self._write_lock:
+            self.comments[comment["name"]] = comment
+        return comment
+
+    def add_submission(self, *, subreddit: str, title: str, text: str) -> dict[str, Any]:
+        pid = self._next_id()
+        permalink = f"/r/{subreddit}/comments/{pid}/post/"
+        post: dict[str, Any] = {
+            "author": self.brand,
+            "created": float(int(self.config.clock().timestamp())),
+            "created_utc": float(int(self.config.clock().timestamp())),
+            "id": pid,
+            "is_self": True,
+            "name": f"t3_{pid}",
+            "permalink": permalink,
+            "selftext": text,
+            "subreddit": subreddit,
+            "title": title,
+            "url": f"https://www.reddit.com{permalink}",
+        }
+        with self._write_lock:
+            self.submissions[post["name"]] = post
+        return post
+
+    def _refused(self) -> Response | None:
+        """Reddit's own throttle, as it sends it: HTTP 200 with ``json.errors``."""
+        if not self.writes.refuse_now():
+            return None
+        seconds = max(1, round(self.config.fault_reset_seconds))
+        message = (
+            "Looks like you've been doing that a lot. Take a break for "
+            f"{seconds} second{'s' if seconds != 1 else ''} before trying again."
+        )
+        return _json(200, {"json": {"errors": [["RATELIMIT", message, "ratelimit"]]}})
+
+    async def post_comment(self, request: Request) -> Response:
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        refused = self._refused()
+        if refused is not None:
+            return refused
+        thing_id, text = form.get("thing_id", ""), form.get("text", "")
+        parent = self.thing(thing_id)
+        if parent is None:
+            kind = "DELETED_LINK" if thing_id.startswith("t3_") else "DELETED_COMMENT"
+            what = "post" if kind == "DELETED_LINK" else "comment"
+            return _errors([kind, f"that {what} has been deleted", "parent"])
+        if not text.strip():
+            return _errors(["NO_TEXT", "we need something here", "text"])
+        if len(text) > 10_000:
+            return _errors(["TOO_LONG", "this is too long (max: 10000)", "text"])
+        comment = self.add_comment(parent=parent, text=text)
+        if self.writes.fail_after_write():
+            return bad_gateway()
+        things = [{"kind": "t1", "data": comment}]
+        return _json(200, {"json": {"errors": [], "data": {"things": things}}})
+
+    async def submit(self, request: Request) -> Response:
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        refused = self._refused()
+        if refused is not None:
+            return refused
+        subreddit, title = form.get("sr", "").strip(), form.get("title", "")
+        if not subreddit:
+            return _errors(["SUBREDDIT_REQUIRED", "you must specify a subreddit", "sr"])
+        if form.get("kind") not in ("self", "link"):
+            return _errors(["INVALID_OPTION", "that option is not valid", "kind"])
+        if not title.strip():
+            return _errors(["NO_TEXT", "we need something here", "title"])
+        if len(title) > 300:
+            return _errors(["TOO_LONG", "this is too long (max: 300)", "title"])
+        if len(form.get("text", "")) > 40_000:
+            return _errors(["TOO_LONG", "this is too long (max: 40000)", "text"])
+        post = self.add_submission(subreddit=subreddit, title=title, text=form.get("text", ""))
+        if self.writes.fail_after_write():
+            return bad_gateway()
+        data = {"url": post["url"], "drafts_count": 0, "id": post["id"], "name": post["name"]}
+        return _json(200, {"json": {"errors": [], "data": data}})
+
+    def _own_listing(
+        self, request: Request, items: dict[str, dict[str, Any]], kind: str
+    ) -> Response:
+        if request.path_params["name"].lower() != self.brand.lower():
+            return _json(404, {"message": "Not Found", "error": 404})
+        query = request.query_params
+        try:
+            limit = max(1, min(int(query.get("limit", "25")), 100))
+        except ValueError:
+            limit = 25
+        with self._write_lock:
+            names = list(reversed(items))  # newest first
+        after = query.get("after")
+        if after in names:
+            names = names[names.index(after) + 1 :]
+        page = names[:limit]
+        children = [{"kind": kind, "data": items[name]} for name in page]
+        more = len(names) > limit
+        body = {
+            "kind": "Listing",
+            "data": {
+                "after": page[-1] if more and page else None,
+                "before": None,
+                "dist": len(children),
+                "modhash": None,
+                "geo_filter": "",
+                "children": children,
+            },
+        }
+        return _json(200, body)
+
+    async def own_comments(self, request: Request) -> Response:
+        return self._own_listing(request, self.comments, "t1")
+
+    async def own_submitted(self, request: Request) -> Response:
+        return self._own_listing(request, self.submissions, "t3")
+
     # -- around the handlers ----------------------------------------------------------------
     def api(
         self, handler: Callable[[Request], Awaitable[Response]]
@@ -306,7 +485,16 @@ def create_app(world: World, *, token_ttl: int = 86400) -> Starlette:
             Route("/message/mentions", state.api(state.mentions), methods=["GET"]),
             Route("/search", state.api(state.search), methods=["GET"]),
             Route("/api/v1/me", state.api(state.me), methods=["GET"]),
+            Route("/api/comment", state.api(state.post_comment), methods=["POST"]),
+            Route("/api/submit", state.api(state.submit), methods=["POST"]),
+            Route("/user/{name}/comments", state.api(state.own_comments), methods=["GET"]),
+            Route("/user/{name}/submitted", state.api(state.own_submitted), methods=["GET"]),
             Route("/_sandbox/stats", stats, methods=["GET"]),
+            Route(
+                "/_sandbox/publishing",
+                functools.partial(publishing_view, state.writes),
+                methods=["GET", "POST"],
+            ),
         ]
     )
     app.state.reddit = state

@@ -70,6 +70,11 @@ class Channel(_Strict):
     username: str | None = None
     user_agent: str | None = None
     auth_url: str | None = Field(default=None, pattern=r"^https?://")
+    subreddit: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$",
+        description="Reddit: where planned posts go (the name without r/).",
+    )
     # X: whose mentions (the numeric user id), and what a month may cost.
     user_id: str | None = Field(default=None, pattern=r"^[0-9]{1,20}$")
     monthly_read_budget: int | None = Field(
@@ -119,7 +124,15 @@ class Channel(_Strict):
 _PLATFORM_FIELDS: dict[str, tuple[str, ...]] = {
     "mastodon": (),
     "bluesky": ("identifier", "search"),
-    "reddit": ("search", "client_id", "client_secret_env", "username", "user_agent", "auth_url"),
+    "reddit": (
+        "search",
+        "client_id",
+        "client_secret_env",
+        "username",
+        "user_agent",
+        "auth_url",
+        "subreddit",
+    ),
     "x": ("user_id", "monthly_read_budget", "monthly_write_budget"),
 }
 _REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {

@@ -7,14 +7,13 @@ at any point leaves a row that the next run finishes without posting twice.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
 from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from connectors import registry
@@ -23,37 +22,9 @@ from socialops.config import OrgConfig, load_config
 from socialops.db import session_scope
 from socialops.settings import get_settings
 from socialops.signoff import publishing as pub
+from socialops.signoff.publishing import PublishRun
 
 RETRY_SOON = timedelta(seconds=2)
-
-
-@dataclass
-class PublishRun:
-    """What one publishing run did."""
-
-    published: int = 0
-    reconciled: int = 0  # found on the platform after an unknown outcome: not posted again
-    failed: int = 0
-    retried_later: int = 0
-    lost_claims: int = 0
-    outcomes: Counter[str] = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
-
-    def count(self, outcome: str, error: str | None = None) -> None:
-        self.outcomes[outcome] += 1
-        if outcome == "published":
-            self.published += 1
-        elif outcome == "reconciled":
-            self.published += 1
-            self.reconciled += 1
-        elif outcome == "failed":
-            self.failed += 1
-        elif outcome == "retry":
-            self.retried_later += 1
-        elif outcome == "lost":
-            self.lost_claims += 1
-        if error:
-            self.errors.append(error)
 
 
 def _retry_at(exc: ConnectorError, now: datetime) -> datetime:
@@ -108,7 +79,9 @@ def publish_item(
             return retry(f"{exc}; the check failed too: {check}", _retry_at(check, now()))
         if found is not None:
             return published(found.id, found.url, found=True), None
-        return retry(f"{exc}; not found among the account's statuses", now())
+        # Not listed (yet): a platform may take a moment to list a new post, so the next look
+        # (before any new attempt) comes a little later rather than at once.
+        return retry(f"{exc}; not found among the account's posts", now() + RETRY_SOON)
     except (RateLimited, Retryable) as exc:
         return retry(str(exc), _retry_at(exc, now()))
     except Rejected as exc:
@@ -169,10 +142,10 @@ def publish_pending(
                     refusal = chan
                     with session_scope(url) as session:
                         pub.record_failed(session=session, item=item, error=refusal, now=now())
-                    run.count("failed", refusal)
+                    run.count("failed", refusal, item)
                     continue
                 outcome, error = publish_item(url, chan, item, now)
-                run.count(outcome, error)
+                run.count(outcome, error, item)
     return run
 
 
@@ -215,13 +188,31 @@ def publish_approved(now: datetime | None = None, limit: int = 100) -> PublishRu
         max_wait=10.0 if now is None else 0.0,  # a fixed clock never reaches a retry time
         max_rate_limit_wait=settings.rate_limit_max_wait_seconds,
     )
-    get_run_logger().info(
-        "published %d (%d found on the platform after an unknown outcome), %d failed, "
-        "%d to retry later%s",
-        run.published,
-        run.reconciled,
-        run.failed,
-        run.retried_later,
-        "".join(f"\n- {e}" for e in run.errors[:20]),
-    )
+    get_run_logger().info("%s%s", run.log_line(), "".join(f"\n- {e}" for e in run.errors[:20]))
     return run
+
+
+@task(name="publish-publishing-summary", cache_policy=NO_CACHE)
+def publish_publishing_summary(run: PublishRun) -> str | None:
+    """The run's markdown artifact (``publishing-summary``): counts per platform, channel and
+    department, and the reasons; none when nothing was posted, refused or put off."""
+    if not run.did_something:
+        get_run_logger().info("nothing published, failed or put off: no artifact")
+        return None
+    markdown = run.markdown()
+    create_markdown_artifact(
+        markdown=markdown,
+        key="publishing-summary",
+        description="Replies and planned posts published, found, failed and retried, "
+        "per channel and department",
+    )
+    return markdown
+
+
+__all__ = [
+    "PublishRun",
+    "publish_approved",
+    "publish_item",
+    "publish_pending",
+    "publish_publishing_summary",
+]

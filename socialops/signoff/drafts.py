@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from socialops import storage
@@ -51,6 +51,11 @@ class DraftRun:
     by_department: Counter[str] = field(default_factory=Counter)
 
 
+def _turn(a: Any, m: Any) -> Any:
+    """Each item's place in its channel's line (urgent and the rest apart), earliest due first."""
+    return func.row_number().over(partition_by=(m.channel, a.urgent), order_by=(a.due_at, a.id))
+
+
 def draft_replies(
     *,
     session: Session,
@@ -75,7 +80,9 @@ def draft_replies(
         .outerjoin(c, (c.mention_id == m.id) & c.is_current)
         .outerjoin(d, d.mention_id == m.id)
         .where(a.status == OPEN, a.department != NO_ACTION, d.id.is_(None))
-        .order_by(a.urgent.desc(), a.due_at, a.id)
+        # Urgent first, then by due time, taking channels in turn: a flood on one channel
+        # does not crowd the others out of a run's limit.
+        .order_by(a.urgent.desc(), _turn(a, m), a.due_at, a.id)
         .limit(limit)
     ).all()
     for assignment, mention, sentiment in rows:

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 from socialops import storage
 from socialops.signoff import notices
 from socialops.signoff.approvals import APPROVED, FAILED, PUBLISHED, PUBLISHING, audit_draft
+from socialops.text_safety import neutralise
 
 PUBLISHER = "socialops:publish"
 LEASE = timedelta(minutes=2)
@@ -91,6 +93,142 @@ class Publisher(Protocol):
     def own_posts(self, *, since: datetime) -> Iterable[OwnStatus]:
         """The account's own posts, newest first, back to ``since`` (less some slack)."""
         ...
+
+
+OUTCOMES = ("published", "reconciled", "failed", "retry", "lost")
+"""What became of one claimed item: posted; found on the platform after an unknown outcome
+(not posted again); refused by the platform (or no publishing there); given back to try again
+later; or the claim lost to another publisher (which finishes it)."""
+
+
+@dataclass(frozen=True)
+class Note:
+    """Why an item failed or waits: for the run's log and artifact (errors are redacted)."""
+
+    draft_id: int
+    platform: str
+    channel: str
+    department: str
+    outcome: str
+    error: str
+
+
+@dataclass
+class PublishRun:
+    """What one publishing run did, in total and per platform, channel and department."""
+
+    published: int = 0
+    reconciled: int = 0  # found on the platform after an unknown outcome: not posted again
+    failed: int = 0
+    retried_later: int = 0
+    lost_claims: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    by_place: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
+    """``(platform, channel, department, outcome)`` -> items."""
+    notes: list[Note] = field(default_factory=list)
+
+    def count(self, outcome: str, error: str | None = None, item: Claimed | None = None) -> None:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}")
+        self.outcomes[outcome] += 1
+        if outcome == "published":
+            self.published += 1
+        elif outcome == "reconciled":
+            self.published += 1
+            self.reconciled += 1
+        elif outcome == "failed":
+            self.failed += 1
+        elif outcome == "retry":
+            self.retried_later += 1
+        elif outcome == "lost":
+            self.lost_claims += 1
+        if error:
+            self.errors.append(error)
+        if item is not None:
+            self.by_place[(item.platform, item.channel, item.department, outcome)] += 1
+            if error and outcome in ("failed", "retry"):
+                self.notes.append(
+                    Note(item.id, item.platform, item.channel, item.department, outcome, error)
+                )
+
+    @property
+    def did_something(self) -> bool:
+        """Whether anything was posted, refused or put off (a quiet run leaves no artifact)."""
+        return bool(self.published or self.failed or self.retried_later)
+
+    def per_platform(self) -> dict[str, Counter[str]]:
+        """Outcomes per platform, e.g. ``{"x": Counter({"published": 3, "retry": 1})}``."""
+        out: dict[str, Counter[str]] = {}
+        for (platform, _channel, _department, outcome), n in sorted(self.by_place.items()):
+            out.setdefault(platform, Counter())[outcome] += n
+        return out
+
+    def log_line(self) -> str:
+        """One line with the totals and each platform's figures."""
+        line = (
+            f"published {self.published} ({self.reconciled} found on the platform after an "
+            f"unknown outcome), {self.failed} failed, {self.retried_later} to retry later"
+        )
+        parts = []
+        for platform, counts in self.per_platform().items():
+            done = counts["published"] + counts["reconciled"]
+            figures = [f"{done} published"]
+            if counts["reconciled"]:
+                figures[0] += f" ({counts['reconciled']} found)"
+            if counts["failed"]:
+                figures.append(f"{counts['failed']} failed")
+            if counts["retry"]:
+                figures.append(f"{counts['retry']} to retry")
+            parts.append(f"{platform}: {', '.join(figures)}")
+        return line + (f"; {'; '.join(parts)}" if parts else "")
+
+    def markdown(self, *, note_limit: int = 50) -> str:
+        """The run for a person in the Prefect UI: totals, a row per platform, channel and
+        department, then every failure and postponement with the platform's reason."""
+        lines = [
+            "# Replies and planned posts published",
+            "",
+            f"{self.published} published ({self.reconciled} of them found on the platform after "
+            f"an unknown outcome, so not posted again), {self.failed} failed, "
+            f"{self.retried_later} to retry later.",
+        ]
+        rows: dict[tuple[str, str, str], Counter[str]] = {}
+        for (platform, channel, department, outcome), n in self.by_place.items():
+            rows.setdefault((platform, channel, department), Counter())[outcome] += n
+        if rows:
+            lines += [
+                "",
+                "## Per channel and department",
+                "",
+                "| platform | channel | department | published | found after an unknown "
+                "outcome | failed | to retry later |",
+                "|---|---|---|---:|---:|---:|---:|",
+            ]
+            for (platform, channel, department), c in sorted(rows.items()):
+                lines.append(
+                    f"| {_cell(platform)} | {_cell(channel)} | {_cell(department)} | "
+                    f"{c['published'] + c['reconciled']} | {c['reconciled']} | {c['failed']} | "
+                    f"{c['retry']} |"
+                )
+        for outcome, title in (("failed", "Failed"), ("retry", "To retry later")):
+            notes = [n for n in self.notes if n.outcome == outcome]
+            if not notes:
+                continue
+            lines += ["", f"## {title} ({len(notes)})", ""]
+            lines += [
+                f"- draft {n.draft_id} on {_cell(n.channel)} ({_cell(n.department)}): "
+                f"{_cell(n.error)}"
+                for n in notes[:note_limit]
+            ]
+            if len(notes) > note_limit:
+                lines.append(f"- … and {len(notes) - note_limit} more")
+        return "\n".join([*lines, ""])
+
+
+def _cell(text: str) -> str:
+    """One line of a markdown table or list: no pipes, no control characters."""
+    return neutralise(text).replace("|", "\\|").replace("\n", " ").replace("\t", " ")
 
 
 def _due(now: datetime) -> object:
@@ -285,8 +423,9 @@ _WORDS = re.compile(r"\w+")
 _LINKS_AND_MENTIONS = re.compile(r"https?://\S+|\S+\.\S+/\S*|@\S+")
 
 
-def _words(text: str) -> str:
-    """The words of a text without links and mentions (servers render both differently)."""
+def find_words(text: str) -> str:
+    """The words of a text without links and mentions (servers render both differently):
+    what two texts must share to be the same post."""
     return " ".join(_WORDS.findall(_LINKS_AND_MENTIONS.sub(" ", text).casefold()))
 
 
@@ -296,14 +435,14 @@ def find_existing(
     """The item among the account's own statuses, dated no earlier than its first attempt
     (less some slack): a reply to the same status (the account answers a mention once), or a
     post with the same words (links and mentions aside)."""
-    want = _words(item.text)
+    want = find_words(item.text)
     earliest = since - RECONCILE_SLACK
     for status in statuses:
         if status.created_at is not None and status.created_at < earliest:
             continue
         if status.in_reply_to_id != item.in_reply_to_id:
             continue
-        if item.in_reply_to_id is not None or _words(status.text) == want:
+        if item.in_reply_to_id is not None or find_words(status.text) == want:
             return status
     return None
 
@@ -315,13 +454,16 @@ def is_claim_current(session: Session, item: Claimed) -> bool:
 
 __all__ = [
     "LEASE",
+    "OUTCOMES",
     "PUBLISHED",
     "Claimed",
     "OwnStatus",
     "Posted",
+    "PublishRun",
     "Publisher",
     "claim_due",
     "find_existing",
+    "find_words",
     "mark_post_started",
     "record_failed",
     "record_published",

@@ -104,6 +104,14 @@ def fit(platform: str, text: str) -> str:
     return cut
 
 
+def address_author(platform: str, text: str, author: object) -> str:
+    """Templates name the author ``@{{ author }}``; Reddit's way is ``u/name`` (an ``@`` there
+    is plain text and notifies nobody)."""
+    if platform != "reddit" or not isinstance(author, str) or not author:
+        return text
+    return re.sub(rf"(?<![\w/])@{re.escape(author)}(?![\w-])", f"u/{author}", text)
+
+
 @dataclass(frozen=True)
 class Rendered:
     text: str
@@ -150,6 +158,7 @@ class ReplyTemplates:
             if (self.folder / name).is_file():
                 text = self._env.get_template(name).render(**values)
                 text = re.sub(r"[ \t]+\n", "\n", text).strip()
+                text = address_author(platform, text, values.get("author"))
                 return Rendered(text=fit(platform, text), template=name)
         raise TemplateMissing(
             f"no reply template for {department}/{intent} in {code} under {self.folder} "
