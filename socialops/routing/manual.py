@@ -166,10 +166,13 @@ def _notify(
 def mark_acted(*, session: Session, mention_id: int, actor: str, now: datetime) -> bool:
     """Someone acted on the mention (replied, drafted, closed): escalation stops. Audited.
     An item still in its department's queue can be acted on too (it leaves the queue)."""
+    from socialops.conversations import owner_mention
+
     now = now.astimezone(UTC)
     a = storage.AssignmentRow
+    owner = owner_mention(session, mention_id)  # a linked mention: its conversation's item
     row = session.execute(
-        select(a).where(a.mention_id == mention_id, a.status.in_((OPEN, QUEUED)))
+        select(a).where(a.mention_id == owner, a.status.in_((OPEN, QUEUED)))
     ).scalar_one_or_none()
     if row is None:
         return False
@@ -194,6 +197,7 @@ def mark_acted(*, session: Session, mention_id: int, actor: str, now: datetime) 
         action="acted",
         subject_type="mention",
         subject_id=str(mention_id),
-        details={"at": now.isoformat(), "from_queue": row.status == QUEUED},
+        details={"at": now.isoformat(), "from_queue": row.status == QUEUED}
+        | ({"via_linked_mention": mention_id, "item": owner} if owner != mention_id else {}),
     )
     return True
