@@ -384,7 +384,8 @@ def same_person(
         return Evidence(
             "profile", f"{b.handle}'s {PLATFORM_NAMES[b.platform]} profile names {a.handle}"
         )
-    if a.local and a.local == b.local:
+    if a.local and a.local == b.local and not (a.display and b.display and a.display != b.display):
+        # A shared handle with two different full names is two people ("coffee", "sam_k").
         return Evidence("same_handle", f"both handles read {a.local!r}")
     if a.display and a.display == b.display:
         return Evidence("same_display_name", f"both display names read {a.display!r}")
