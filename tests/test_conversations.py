@@ -612,3 +612,22 @@ def test_accounts_parse_strictly_and_profiles_are_read_as_platforms_send_them() 
     )
     identity = conversations.identity_of(short)
     assert (identity.local, identity.display) == ("", "")
+
+
+def test_assigning_a_linked_mention_by_hand_moves_the_whole_conversation(
+    database_url: str, org: OrgConfig, engine: RotaEngine
+) -> None:
+    first, second = jane_on_two_platforms(database_url)
+    route(database_url, org, engine)
+    with session_scope(database_url) as session:
+        view = routing.assign_manually(
+            session=session,
+            org=org,
+            engine=engine,
+            mention_id=second,
+            handle="hal",
+            actor="liz",
+            now=MONDAY_10,
+        )
+    assert view.mention_id == first and view.assignee == "hal"
+    assert count(database_url, storage.AssignmentRow) == 1

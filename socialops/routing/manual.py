@@ -41,7 +41,10 @@ def assign_manually(
     actor: str,
     now: datetime,
 ) -> AssignmentView:
-    """Give a mention to a named person (audited, notified). Escalation restarts for them."""
+    """Give a mention to a named person (audited, notified). Escalation restarts for them.
+    A mention linked into a conversation gives them the conversation (its one assignment)."""
+    from socialops.conversations import owner_mention
+
     now = now.astimezone(UTC)
     if handle not in engine.people:
         known = ", ".join(sorted(engine.people)) or "none configured"
@@ -49,6 +52,8 @@ def assign_manually(
     mention = session.get(storage.MentionRow, mention_id)
     if mention is None:
         raise RoutingError(f"no mention with id {mention_id}")
+    mention_id = owner_mention(session, mention_id)
+    mention = session.get(storage.MentionRow, mention_id) or mention
     a = storage.AssignmentRow
     assignment = session.execute(select(a).where(a.mention_id == mention_id)).scalar_one_or_none()
     previous: str | None = None
