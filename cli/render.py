@@ -112,6 +112,8 @@ def route_table(cycle: Any) -> Table:
     moved = routed.rerouted + routed.withdrawn + routed.reopened + routed.raised
     if moved:
         table.add_row("followed a reclassification", str(moved), "")
+    if routed.linked:  # the same person on the same issue elsewhere: no new assignment
+        table.add_row("joined a conversation (owner told)", str(routed.linked), "")
     delivery = cycle.delivery
     table.add_row(
         "notifications",
