@@ -241,10 +241,10 @@ class Identity:
     local: str  # the handle's local part, letters and digits only ("" if too short to match)
     display: str  # normalised display name ("" if too generic to match)
     points_to: frozenset[tuple[str, str]] = frozenset()  # accounts its profile names
+    account: tuple[str, str] = field(init=False)  # (platform, handle)
 
-    @property
-    def account(self) -> tuple[str, str]:
-        return self.platform, self.handle
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "account", (self.platform, self.handle))
 
 
 def _local_part(platform: str, handle: str) -> str:
@@ -401,7 +401,8 @@ def same_person(
 class Candidate:
     """A mention a new one could join: routed (open or queued), or linked into such a one."""
 
-    mention: storage.MentionRow
+    mention_id: int
+    created_at: datetime
     opener_id: int  # whose assignment the conversation has
     conversation_id: int | None
 
@@ -427,40 +428,104 @@ def directory_of(
     return {(p, h): int(person) for p, h, person in rows if (p, h) in wanted}
 
 
+@dataclass
+class _Pool:
+    """What new mentions can join, per department: read once per session (a routing pass)
+    and then only the assignments created since, so a pass of N mentions costs N small
+    queries, not N scans. Mentions linked during the pass are added as they are linked."""
+
+    watermark: int = 0  # the highest assignment id read
+    by_department: dict[str, dict[str, list[Candidate]]] = field(default_factory=dict)
+
+    def add(self, department: str, platform: str, candidate: Candidate) -> None:
+        self.by_department.setdefault(department, {}).setdefault(platform, []).append(candidate)
+
+
+def _pool(session: Session) -> _Pool:
+    m, a = storage.MentionRow, storage.AssignmentRow
+    cm, cv = ConversationMentionRow, ConversationRow
+    pool: _Pool | None = session.info.get("conversations.pool")
+    if pool is None:
+        pool = _Pool()
+        session.info["conversations.pool"] = pool
+        linked = session.execute(
+            select(m.id, m.platform, m.created_at, cv.id, cv.opener_mention_id, a.department)
+            .join(cm, (cm.mention_id == m.id) & (cm.role == MEMBER) & (cm.status == LINKED))
+            .join(cv, cv.id == cm.conversation_id)
+            .join(a, a.mention_id == cv.opener_mention_id)
+            .where(a.status.in_((OPEN, QUEUED)))
+        ).all()
+        for mid, platform, at, conv, opener, department in linked:
+            pool.add(department, platform, Candidate(int(mid), at, int(opener), int(conv)))
+    routed = session.execute(
+        select(a.id, m.id, m.platform, m.created_at, a.department, cm.conversation_id, cm.status)
+        .join(m, m.id == a.mention_id)
+        .outerjoin(cm, cm.mention_id == m.id)
+        .where(a.id > pool.watermark, a.status.in_((OPEN, QUEUED)))
+    ).all()
+    for aid, mid, platform, at, department, conv, status in routed:
+        pool.watermark = max(pool.watermark, int(aid))
+        if status == UNLINKED:  # put on its own by a person: kept apart for good
+            continue
+        pool.add(
+            department,
+            platform,
+            Candidate(int(mid), at, int(mid), None if conv is None else int(conv)),
+        )
+    return pool
+
+
 def _candidates(
     session: Session, mention: storage.MentionRow, department: str, window: timedelta
 ) -> list[Candidate]:
-    m, a = storage.MentionRow, storage.AssignmentRow
-    cm, cv = ConversationMentionRow, ConversationRow
-    near = (
-        (m.platform != mention.platform)
-        & (m.id != mention.id)
-        & (m.created_at >= mention.created_at - window)
-        & (m.created_at <= mention.created_at + window)
-    )
-    routed = session.execute(
-        select(m, cm.conversation_id, cm.status)
-        .join(a, a.mention_id == m.id)
-        .outerjoin(cm, cm.mention_id == m.id)
-        .where(near, a.status.in_((OPEN, QUEUED)), a.department == department)
-    ).all()
-    out = [
-        Candidate(mention=row, opener_id=row.id, conversation_id=conv)
-        for row, conv, status in routed
-        if status != UNLINKED  # put on its own by a person: kept apart for good
+    """Mentions on other platforms, within the window, whose item is open or queued in
+    ``department`` (or linked into such an item)."""
+    pool = _pool(session)
+    earliest, latest = mention.created_at - window, mention.created_at + window
+    return [
+        candidate
+        for platform, candidates in pool.by_department.get(department, {}).items()
+        if platform != mention.platform
+        for candidate in candidates
+        if earliest <= candidate.created_at <= latest and candidate.mention_id != mention.id
     ]
-    linked = session.execute(
-        select(m, cv.id, cv.opener_mention_id)
-        .join(cm, (cm.mention_id == m.id) & (cm.role == MEMBER) & (cm.status == LINKED))
-        .join(cv, cv.id == cm.conversation_id)
-        .join(a, a.mention_id == cv.opener_mention_id)
-        .where(near, a.status.in_((OPEN, QUEUED)), a.department == department)
-    ).all()
-    out.extend(
-        Candidate(mention=row, opener_id=int(opener), conversation_id=int(conv))
-        for row, conv, opener in linked
-    )
-    return out
+
+
+def _directory(session: Session) -> dict[tuple[str, str], int]:
+    """The whole person directory, read once per session (people maintain it by hand: it is
+    small, and a routing pass consults it for every new mention)."""
+    cached: dict[tuple[str, str], int] | None = session.info.get("conversations.directory")
+    if cached is None:
+        d = DirectoryAccountRow
+        rows = session.execute(select(d.platform, d.handle, d.person_id)).all()
+        cached = {(p, h): int(person) for p, h, person in rows}
+        session.info["conversations.directory"] = cached
+    return cached
+
+
+def _cached(
+    session: Session, ids: Iterable[int], mention: storage.MentionRow
+) -> dict[int, tuple[Identity, str]]:
+    """Identity and text of ``mention`` and of each of ``ids``, computed once per session (a
+    routing pass asks about the same candidates again and again)."""
+    cache: dict[int, tuple[Identity, str]] = session.info.setdefault("conversations.who", {})
+    if mention.id not in cache:
+        cache[mention.id] = (identity_of(mention), mention.text)
+    missing = [i for i in set(ids) if i not in cache]
+    for start in range(0, len(missing), 500):
+        m = storage.MentionRow
+        for row in session.execute(
+            select(m).where(m.id.in_(missing[start : start + 500]))
+        ).scalars():
+            cache[row.id] = (identity_of(row), row.text)
+    return cache
+
+
+def _grams(session: Session, mention_id: int, text: str) -> Counter[str]:
+    cache: dict[int, Counter[str]] = session.info.setdefault("conversations.grams", {})
+    if mention_id not in cache:
+        cache[mention_id] = ngrams(text)
+    return cache[mention_id]
 
 
 def find_match(
@@ -475,17 +540,24 @@ def find_match(
     settings = org.conversations
     candidates = _candidates(session, mention, department, timedelta(hours=settings.window_hours))
     if not candidates:
+        _cached(session, [], mention)  # it is a candidate for the mentions after it
         return None
-    me = identity_of(mention)
-    others = [(c, identity_of(c.mention)) for c in candidates]
-    directory = directory_of(session, [me.account, *(i.account for _c, i in others)])
-    grams = ngrams(mention.text)
+    known = _cached(session, [c.mention_id for c in candidates], mention)
+    me = known[mention.id][0]
+    others = [(c, known[c.mention_id]) for c in candidates]
+    directory = _directory(session)
     best: Match | None = None
-    for candidate, them in others:
+    for candidate, (them, text) in others:
         evidence = same_person(me, them, directory=directory)
         if evidence is None:
             continue
-        score = round(cosine(grams, ngrams(candidate.mention.text)), 3)
+        score = round(
+            cosine(
+                _grams(session, mention.id, mention.text),
+                _grams(session, candidate.mention_id, text),
+            ),
+            3,
+        )
         needed = (
             settings.known_person_similarity if evidence.known else settings.heuristic_similarity
         )
@@ -548,12 +620,18 @@ def attach(
     no assignment of its own; False to route it as usual."""
     if not org.conversations.enabled or classification.department == NO_ACTION:
         return False
-    member = _membership(session, mention.id)
-    if member is not None:
-        return member.status == LINKED and member.role == MEMBER
     department = department_of(org, classification.department)
     match = find_match(session=session, org=org, mention=mention, department=department)
     if match is None:
+        return False
+    member = _membership(session, mention.id)
+    if member is not None:  # unlinked by a person (kept apart), or linked by another run
+        return member.status == LINKED and member.role == MEMBER
+    a = storage.AssignmentRow
+    status = session.execute(
+        select(a.status).where(a.mention_id == match.candidate.opener_id)
+    ).scalar_one_or_none()
+    if status not in (OPEN, QUEUED):  # acted on meanwhile: the new mention is a new item
         return False
     now = now.astimezone(UTC)
     conversation_id = match.candidate.conversation_id or _conversation_for(
@@ -562,11 +640,11 @@ def attach(
     evidence = {
         "kind": match.evidence.kind,
         "detail": match.evidence.detail,
-        "similar_to": match.candidate.mention.id,
+        "similar_to": match.candidate.mention_id,
         "similarity": match.similarity,
         "department": department,
         "hours_apart": round(
-            abs((mention.created_at - match.candidate.mention.created_at).total_seconds()) / 3600,
+            abs((mention.created_at - match.candidate.created_at).total_seconds()) / 3600,
             1,
         ),
     }
@@ -589,6 +667,11 @@ def attach(
     if inserted is None:  # another run decided about it first
         again = _membership(session, mention.id)
         return again is not None and again.status == LINKED and again.role == MEMBER
+    _pool(session).add(
+        department,
+        mention.platform,
+        Candidate(mention.id, mention.created_at, match.candidate.opener_id, conversation_id),
+    )
     _joined(
         session,
         org,
