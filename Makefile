@@ -71,6 +71,7 @@ bench: install
 	$(BIN)/python benchmarks/classify.py
 	$(BIN)/python benchmarks/routing.py
 	$(BIN)/python benchmarks/report.py
+	$(BIN)/python benchmarks/conversation_links.py
 
 # The weekly report in Debian's headless Chromium, at phone and desktop widths: screenshots
 # under .socialops/reports/, and a failure on any console error. Seeds a demo week first.

@@ -130,7 +130,7 @@ def iter_inbox_rows(
     ``limit`` runs in constant memory (the session holds its rows by weak reference)."""
     from sqlalchemy import select
 
-    from socialops import routing, storage
+    from socialops import storage
     from socialops.db import session_scope
 
     with session_scope(database_url) as session:
@@ -150,9 +150,24 @@ def iter_inbox_rows(
         if department:
             stmt = stmt.where(storage.ClassificationRow.department == department)
         for pairs in session.execute(stmt).partitions():
-            owners = routing.assignments_for(session=session, mention_ids=[m.id for m, _ in pairs])
+            ids = [m.id for m, _ in pairs]
+            owners, links = _owners_and_links(session, ids)
             for row, decision in pairs:
-                yield _inbox_row(row, decision, owners.get(row.id))
+                yield _inbox_row(row, decision, owners.get(row.id), links.get(row.id))
+
+
+def _owners_and_links(session: Any, ids: list[int]) -> tuple[dict[int, Any], dict[int, Any]]:
+    """Each mention's owner (a mention linked into a conversation: the conversation's owner)
+    and its conversation membership."""
+    from socialops import conversations, routing
+
+    links = conversations.links_for(session=session, mention_ids=ids)
+    owners = routing.assignments_for(session=session, mention_ids=ids)
+    via = {m: link.opener_mention_id for m, link in links.items() if m not in owners}
+    if via:
+        covering = routing.assignments_for(session=session, mention_ids=list(set(via.values())))
+        owners |= {m: covering[o] for m, o in via.items() if o in covering}
+    return owners, links
 
 
 def queue_rows(
@@ -175,9 +190,11 @@ def queue_rows(
                 select(c).where(c.mention_id.in_(ids), c.is_current.is_(True))
             ).scalars()
         }
-        owners = routing.assignments_for(session=session, mention_ids=ids)
+        owners, links = _owners_and_links(session, ids)
         return [
-            _inbox_row(mention, decisions.get(mention.id), owners.get(mention.id))
+            _inbox_row(
+                mention, decisions.get(mention.id), owners.get(mention.id), links.get(mention.id)
+            )
             for _a, mention in waiting
         ]
 
@@ -186,8 +203,10 @@ def _iso(at: Any) -> str | None:
     return at.isoformat() if at is not None else None
 
 
-def _inbox_row(row: Any, decision: Any, owner: Any) -> dict[str, Any]:
-    """One mention as the inbox's JSON line (owner fields null until routed)."""
+def _inbox_row(row: Any, decision: Any, owner: Any, link: Any = None) -> dict[str, Any]:
+    """One mention as the inbox's JSON line (owner fields null until routed; a mention
+    linked into a conversation shows the conversation's owner, and ``conversation`` says
+    which one and why it was linked)."""
     return {
         "id": row.id,
         "platform": row.platform,
@@ -214,6 +233,7 @@ def _inbox_row(row: Any, decision: Any, owner: Any) -> dict[str, Any]:
         "queued_at": _iso(owner.queued_at) if owner else None,
         "first_assigned_at": _iso(owner.first_assigned_at) if owner else None,
         "queued_seconds": owner.seconds_in_queue(datetime.now(UTC)) if owner else None,
+        "conversation": link.as_json() if link else None,
     }
 
 
@@ -255,6 +275,7 @@ def inbox_table(rows: list[dict[str, Any]], *, queue: bool = False) -> Table:
             owner += f"\n{_shown(row['assignee'])}\n[dim]due {_when(row['due_at'])}[/]"
             if row["escalation_level"]:
                 owner += f"\n[yellow]escalated x{row['escalation_level']}[/]"
+        owner += _conversation_note(row["conversation"])
         if row["urgent"]:
             owner = f"[bold red]URGENT[/]\n{owner}"
         table.add_row(
@@ -264,6 +285,20 @@ def inbox_table(rows: list[dict[str, Any]], *, queue: bool = False) -> Table:
             owner,
         )
     return table
+
+
+def _conversation_note(link: dict[str, Any] | None) -> str:
+    """Under the owner: the conversation the mention is part of, and why it was linked."""
+    if not link:
+        return ""
+    if link["status"] == "unlinked":
+        return f"\n[dim]unlinked from conversation {link['id']}[/]"
+    if link["role"] == "opener":
+        return f"\n[cyan]conversation {link['id']}[/] [dim](opened it)[/]"
+    return (
+        f"\n[cyan]conversation {link['id']}[/] [dim]with mention {link['opener_mention_id']}: "
+        f"{_shown(link['why'])}, similarity {link['similarity']}[/]"
+    )
 
 
 def quarantine_rows(database_url: str, *, limit: int) -> list[dict[str, Any]]:

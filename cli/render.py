@@ -130,6 +130,8 @@ def route_table(cycle: Any) -> Table:
             f"{escalation.escalated}, {escalation.handed_over}",
             "",
         )
+    if routed.linked:  # the same person on the same issue elsewhere: no new assignment
+        table.add_row("joined a conversation (owner told)", str(routed.linked), "")
     delivery = cycle.delivery
     table.add_row(
         "notifications",

@@ -41,6 +41,8 @@ class Fact:
     role: Role
     bad: str | None
     """As the world's generator says (``null_status`` = deleted: never served)."""
+    cross_post_of: str | None = None
+    """The Mastodon status (of the world's first instance) this post repeats, by its author."""
 
     @property
     def at_ms(self) -> int:
@@ -56,6 +58,7 @@ class PlatformWorld:
 
     def __init__(self, world: World, platform: str, *, keyword_share: float = 0.4) -> None:
         self.config = world.config
+        self.world = world
         self.platform = platform
         self.brand = world.config.brand_name
         # Its own stream, named for the platform: never the same posts as a Mastodon instance.
@@ -82,6 +85,14 @@ class PlatformWorld:
         if fact is not None:
             return fact
         item = self._feed.item(k)
+        cross_post_of: str | None = None
+        if self.platform == "bluesky" and self.config.cross_post_share > 0:
+            cross = hashlib.blake2b(f"cross|{k}".encode(), digest_size=4).digest()
+            if int.from_bytes(cross, "big") / 2**32 < self.config.cross_post_share:
+                source = self.world.item(k)  # the Mastodon mention at about the same time
+                if source.bad is None and item.bad is None:
+                    item = replace(item, text=source.text, notification=source.notification)
+                    cross_post_of = source.status_id
         account = item.notification["account"]
         status = item.notification.get("status") or {}
         digest = hashlib.blake2b(f"{self.platform}|{k}".encode(), digest_size=4).digest()
@@ -102,6 +113,7 @@ class PlatformWorld:
             lang=status.get("language"),
             role="keyword" if roll < self._keyword_share else "mention",
             bad=item.bad,
+            cross_post_of=cross_post_of,
         )
         with self._lock:
             self._facts[k] = fact

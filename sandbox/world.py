@@ -80,6 +80,10 @@ class SandboxConfig:
     so after newer ones: real servers assign ids before the insert commits, in concurrent
     workers. 0: every mention is visible in id order."""
     late_seconds: float = 30.0
+    cross_post_share: float = 0.0
+    """Share of Bluesky posts that are someone's Mastodon mention posted again: the same person
+    (the same persona: username and display name), the same words, minutes apart (issue 11's
+    conversations). 0: the platforms never share a post."""
     now: Callable[[], datetime] | None = field(default=None, compare=False, repr=False)
     """The clock (aware UTC datetimes); tests inject one to make time pass."""
 
@@ -106,6 +110,8 @@ class SandboxConfig:
             raise ValueError("rate_limit and rate_window: must be >= 1")
         if not 0 <= self.late_fraction <= 1 or self.late_seconds < 0:
             raise ValueError("late_fraction: between 0 and 1; late_seconds: >= 0")
+        if not 0 <= self.cross_post_share <= 1:
+            raise ValueError("cross_post_share: must be between 0 and 1")
 
     def clock(self) -> datetime:
         """The current time, from ``now`` if injected."""

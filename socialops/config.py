@@ -181,6 +181,12 @@ class Department(_Strict):
         description="A normal (not urgent) item assigned while the department is closed is "
         "announced when it next opens, not at once (urgent items always notify at once).",
     )
+    replies_across_platforms: Literal["each", "first", "none"] = Field(
+        default="each",
+        description="A conversation (one person, one issue, several platforms): draft a reply "
+        "to each of its mentions, only to the first (the opener), or none across platforms "
+        "(only the mentions on the opener's platform).",
+    )
 
 
 class Routing(_Strict):
@@ -194,6 +200,38 @@ class Routing(_Strict):
         "items than this; the rest waits and is pulled as they close items (urgent items are "
         "never held back by it).",
     )
+
+
+class Conversations(_Strict):
+    """Linking the same person's mentions of the same issue across platforms (one
+    conversation, one assignment). Thresholds are character n-gram cosines (README)."""
+
+    enabled: bool = True
+    window_hours: float = Field(
+        default=72, gt=0, le=24 * 14, description="Mentions further apart are never linked."
+    )
+    known_person_similarity: float = Field(
+        default=0.4,
+        ge=0,
+        le=1,
+        description="Text similarity needed when the directory or a profile says it is the "
+        "same person.",
+    )
+    heuristic_similarity: float = Field(
+        default=0.6,
+        ge=0,
+        le=1,
+        description="Text similarity needed when only the handle or display name matches.",
+    )
+
+    @model_validator(mode="after")
+    def _order(self) -> Conversations:
+        if self.heuristic_similarity < self.known_person_similarity:
+            raise ValueError(
+                "heuristic_similarity must be at least known_person_similarity (a guess at "
+                "who someone is needs more textual evidence, not less)"
+            )
+        return self
 
 
 class Organisation(_Strict):
@@ -249,6 +287,7 @@ class OrgConfig(_Strict):
     notifications: rota_models.Notifications = rota_models.Notifications()
     reports: Reports = Reports()
     routing: Routing = Routing()
+    conversations: Conversations = Conversations()
 
     @model_validator(mode="after")
     def _references(self) -> OrgConfig:

@@ -74,6 +74,11 @@ DEFAULT_TEMPLATES: dict[str, Template] = {
         body="{assignee_name}, mention {mention_id} from {author} no longer needs you: "
         "{reason}.\n\n{text}\n{url}",
     ),
+    "linked": Template(
+        title="[{department_name}] {author}: {reason}",
+        body="{assignee_name}, {author} {reason}. It is part of the item you already own "
+        "(no new assignment; first response due {due_local}).\n\n{text}\n{url}",
+    ),
 }
 
 RETRY_BASE = timedelta(minutes=1)

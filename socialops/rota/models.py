@@ -30,7 +30,9 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Role = Literal["agent", "approver", "lead"]
-Event = Literal["assigned", "urgent", "due_soon", "escalated", "handover", "reassigned", "released"]
+Event = Literal[
+    "assigned", "urgent", "due_soon", "escalated", "handover", "reassigned", "released", "linked"
+]
 EscalationTarget = Literal["backup", "lead", "duty_manager"]
 
 # What a notification template may use: {mention_id}, {due_local}, ...

@@ -41,7 +41,10 @@ def assign_manually(
     actor: str,
     now: datetime,
 ) -> AssignmentView:
-    """Give a mention to a named person (audited, notified). Escalation restarts for them."""
+    """Give a mention to a named person (audited, notified). Escalation restarts for them.
+    A mention linked into a conversation gives them the conversation (its one assignment)."""
+    from socialops.conversations import owner_mention
+
     now = now.astimezone(UTC)
     if handle not in engine.people:
         known = ", ".join(sorted(engine.people)) or "none configured"
@@ -49,6 +52,8 @@ def assign_manually(
     mention = session.get(storage.MentionRow, mention_id)
     if mention is None:
         raise RoutingError(f"no mention with id {mention_id}")
+    mention_id = owner_mention(session, mention_id)
+    mention = session.get(storage.MentionRow, mention_id) or mention
     a = storage.AssignmentRow
     assignment = session.execute(select(a).where(a.mention_id == mention_id)).scalar_one_or_none()
     previous: str | None = None
@@ -166,10 +171,13 @@ def _notify(
 def mark_acted(*, session: Session, mention_id: int, actor: str, now: datetime) -> bool:
     """Someone acted on the mention (replied, drafted, closed): escalation stops. Audited.
     An item still in its department's queue can be acted on too (it leaves the queue)."""
+    from socialops.conversations import owner_mention
+
     now = now.astimezone(UTC)
     a = storage.AssignmentRow
+    owner = owner_mention(session, mention_id)  # a linked mention: its conversation's item
     row = session.execute(
-        select(a).where(a.mention_id == mention_id, a.status.in_((OPEN, QUEUED)))
+        select(a).where(a.mention_id == owner, a.status.in_((OPEN, QUEUED)))
     ).scalar_one_or_none()
     if row is None:
         return False
@@ -194,6 +202,7 @@ def mark_acted(*, session: Session, mention_id: int, actor: str, now: datetime) 
         action="acted",
         subject_type="mention",
         subject_id=str(mention_id),
-        details={"at": now.isoformat(), "from_queue": row.status == QUEUED},
+        details={"at": now.isoformat(), "from_queue": row.status == QUEUED}
+        | ({"via_linked_mention": mention_id, "item": owner} if owner != mention_id else {}),
     )
     return True

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Row, exists, select
 from sqlalchemy.orm import Session
 
-from socialops import storage
+from socialops import conversations, storage
 from socialops.rota.models import Event
 from socialops.rota.schedule import RotaEngine
 from socialops.routing.assignments import NO_ACTION, OPEN, QUEUED, ROUTER, department_of
@@ -41,6 +41,17 @@ def route_classified(
     picker = OwnerPicker(session, engine, now)
     assign_queued(session=session, org=org, engine=engine, picker=picker, now=now, run=run)
     for classification, mention in _unrouted(session, limit):
+        # The same person on the same issue elsewhere: joins that conversation's assignment.
+        if conversations.attach(
+            session=session,
+            org=org,
+            engine=engine,
+            classification=classification,
+            mention=mention,
+            now=now,
+            run=run,
+        ):
+            continue
         _route_one(session, org, engine, picker, classification, mention, now=now, run=run)
     follow_reclassified(
         session=session, org=org, engine=engine, now=now, picker=picker, run=run, limit=limit
@@ -66,12 +77,18 @@ def _unrouted(
 ) -> Sequence[Row[storage.ClassificationRow, storage.MentionRow]]:
     """Currently classified mentions without an assignment, urgent first, oldest first."""
     c, m, a = storage.ClassificationRow, storage.MentionRow, storage.AssignmentRow
+    cm = conversations.ConversationMentionRow
     stmt = (
         select(c, m)
         .join(m, m.id == c.mention_id)
         .where(
             c.is_current.is_(True),
             ~exists().where(a.mention_id == c.mention_id),
+            ~exists().where(  # linked into a conversation: its assignment covers it
+                cm.mention_id == c.mention_id,
+                cm.role == conversations.MEMBER,
+                cm.status == conversations.LINKED,
+            ),
             # Spam and chit-chat need nobody, unless something in them is urgent.
             (c.department != NO_ACTION) | c.urgent.is_(True),
         )

@@ -24,6 +24,7 @@ class RouteRun(BaseModel):
     queue: dict[str, int] = Field(default_factory=dict)  # queue length per department, after
     notifications: list[int] = Field(default_factory=list)
     deferred: int = 0  # notifications held until the department's business hours
+    linked: int = 0  # new mentions attached to a conversation's assignment (no new one)
     # Open items whose mention was classified again since they were routed:
     rerouted: int = 0  # to another department, and its person on duty
     withdrawn: int = 0  # now spam or chit-chat: nobody needs to act

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from socialops import storage
+from socialops import conversations, storage
 from socialops.rota.schedule import RotaEngine
 from socialops.routing import NO_ACTION, OPEN
 from socialops.signoff import approvals as ap
@@ -85,7 +85,9 @@ def draft_replies(
         .order_by(a.urgent.desc(), _turn(a, m), a.due_at, a.id)
         .limit(limit)
     ).all()
-    for assignment, mention, sentiment in rows:
+    # Linked mentions of a conversation, as its department's replies_across_platforms says.
+    targets = conversations.reply_rows(session=session, org=org, rows=rows, limit=limit)
+    for assignment, mention, sentiment in targets:
         department = org.departments.get(assignment.department)  # type: ignore[call-overload]
         if department is None:
             continue
