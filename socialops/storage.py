@@ -381,6 +381,57 @@ class AssignmentRow(Base):
     queued_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
+class ReportFactRow(Base):
+    """One narrow row per mention with what the weekly report counts (migration 0012).
+
+    Kept current by database triggers on mentions, classifications and assignments, so no
+    write path can forget it; the report reads this table instead of joining the three.
+    ``week`` counts UTC weeks from Monday 1969-12-29; ``sla`` is final (met, breached,
+    withdrawn) or None while the item waits (then ``due_us`` decides, against the report's
+    time); ``response_seconds`` runs from the mention's creation to the first action.
+    """
+
+    __tablename__ = "report_facts"
+    __table_args__ = (
+        Index("ix_report_facts_volume", "hour", "channel", "department", "urgent", "sentiment"),
+        Index(
+            "ix_report_facts_response",
+            "week",
+            "a_department",
+            "channel",
+            "a_urgent",
+            "sla",
+            "response_minute",
+            "created_ts",
+            "due_us",
+        ),
+        Index("ix_report_facts_minute", "response_minute", "hour", "response_seconds"),
+        Index("ix_report_facts_person", "week", "assignee", "a_status", "created_ts"),
+        Index("ix_report_facts_followers", "week", "followers", "mention_id", "created_ts"),
+        Index("ix_report_facts_urgent", "urgent", "created_ts"),
+    )
+
+    mention_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_ts: Mapped[int] = mapped_column(BigInteger)  # epoch seconds (floor)
+    hour: Mapped[int] = mapped_column(BigInteger)  # created_ts // 3600
+    week: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(64))
+    followers: Mapped[int] = mapped_column(Integer)  # -1: not known (sorts last)
+    department: Mapped[str | None] = mapped_column(String(32))  # None: not classified
+    urgent: Mapped[bool | None] = mapped_column(Boolean)
+    sentiment: Mapped[str | None] = mapped_column(String(16))
+    a_department: Mapped[str | None] = mapped_column(String(32))  # None: no assignment
+    a_urgent: Mapped[bool | None] = mapped_column(Boolean)
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    a_status: Mapped[str | None] = mapped_column(String(16))
+    due_us: Mapped[int | None] = mapped_column(BigInteger)  # epoch microseconds
+    sla: Mapped[str | None] = mapped_column(String(9))
+    response_seconds: Mapped[int | None] = mapped_column(BigInteger)
+    response_minute: Mapped[int | None] = mapped_column(BigInteger)
+
+
 class EscalationStepRow(Base):
     """One step of an overdue item's escalation chain, fired once per chain.
 
