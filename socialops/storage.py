@@ -88,8 +88,6 @@ class MentionRow(Base):
         UniqueConstraint("platform", "external_id", name="uq_mentions_platform_external_id"),
         Index("ix_mentions_created_at", "created_at"),
         Index("ix_mentions_channel_created_at", "channel", "created_at"),
-        # The weekly report (migration 0006): covering indexes for its queries.
-        Index("ix_mentions_report", "created_at", "channel", "author_followers"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
@@ -117,14 +115,6 @@ class ClassificationRow(Base):
     __table_args__ = (
         Index("ix_classifications_current", "mention_id", "is_current"),
         Index("ix_classifications_department", "department", "is_current"),
-        Index(
-            "ix_classifications_report",
-            "mention_id",
-            "is_current",
-            "department",
-            "urgent",
-            "sentiment",
-        ),
         # At most one current decision per mention, even with two classifiers at once.
         Index(
             "uq_classifications_one_current",
@@ -338,16 +328,6 @@ class AssignmentRow(Base):
     __table_args__ = (
         Index("ix_assignments_status_escalation", "status", "next_escalation_at"),
         Index("ix_assignments_assignee_status", "assignee", "status"),
-        Index(
-            "ix_assignments_report",
-            "mention_id",
-            "department",
-            "urgent",
-            "status",
-            "acted_at",
-            "due_at",
-        ),
-        Index("ix_assignments_received", "received_at", "assignee", "status"),
         Index("ix_assignments_acted_at", "acted_at"),
         Index("ix_assignments_status_department", "status", "department"),
     )

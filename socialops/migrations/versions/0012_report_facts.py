@@ -82,9 +82,11 @@ _SQLITE_CLASSIFICATION = """
                      WHERE c.mention_id = report_facts.mention_id AND c.is_current)
     WHERE mention_id = {row}.mention_id{extra};
 """
-_SQLITE_SECONDS = (
-    "CAST(round((julianday(NEW.acted_at) - julianday("
-    "(SELECT m.created_at FROM mentions m WHERE m.id = NEW.mention_id))) * 86400.0) AS INTEGER)"
+# Whole seconds from the mention's creation to the first action, rounded half up, in exact
+# integer microseconds (julianday's floating point could tip a half second either way).
+_SQLITE_SECONDS = "(({acted} - {created}) + 500000) / 1000000".format(
+    acted=_SQLITE_US.format("NEW.acted_at"),
+    created=_SQLITE_US.format("(SELECT m.created_at FROM mentions m WHERE m.id = NEW.mention_id)"),
 )
 _SQLITE_SLA = (
     "CASE WHEN NEW.status = 'withdrawn' THEN 'withdrawn' "
@@ -234,8 +236,8 @@ _PG_FUNCTION_NAMES = (
 
 # ---- Backfill (both) ------------------------------------------------------------------------
 
-_BACKFILL_SECONDS = (
-    "CAST(round((julianday(a.acted_at) - julianday(v.created_at)) * 86400.0) AS INTEGER)"
+_BACKFILL_SECONDS = "(({} - {}) + 500000) / 1000000".format(
+    _SQLITE_US.format("a.acted_at"), _SQLITE_US.format("v.created_at")
 )
 _BACKFILL_SQLITE = f"""
 INSERT INTO report_facts (mention_id, created_ts, hour, week, channel, followers, department,
@@ -276,7 +278,27 @@ LEFT JOIN assignments a ON a.mention_id = v.id
 """
 
 
+# Indexes migration 0006 added for the report's joins, which it no longer makes: every write
+# of a mention, classification or assignment paid for them.
+OBSOLETE = (
+    ("ix_mentions_report", "mentions", ["created_at", "channel", "author_followers"]),
+    (
+        "ix_classifications_report",
+        "classifications",
+        ["mention_id", "is_current", "department", "urgent", "sentiment"],
+    ),
+    (
+        "ix_assignments_report",
+        "assignments",
+        ["mention_id", "department", "urgent", "status", "acted_at", "due_at"],
+    ),
+    ("ix_assignments_received", "assignments", ["received_at", "assignee", "status"]),
+)
+
+
 def upgrade() -> None:
+    for name, table, _columns in OBSOLETE:
+        op.drop_index(name, table_name=table)
     op.create_table(
         "report_facts",
         sa.Column("mention_id", BIG_ID, nullable=False),
@@ -326,3 +348,5 @@ def downgrade() -> None:
     for name, _columns in reversed(INDEXES):
         op.drop_index(name, table_name="report_facts")
     op.drop_table("report_facts")
+    for name, table, columns in OBSOLETE:
+        op.create_index(name, table, columns)
