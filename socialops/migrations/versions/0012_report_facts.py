@@ -62,10 +62,13 @@ INDEXES = (
 
 # ---- SQLite ---------------------------------------------------------------------------------
 
-_SQLITE_TS = "CAST(strftime('%s', {0}) AS INTEGER)"
-# Microseconds since the epoch of a stored UTC instant ('YYYY-MM-DD HH:MM:SS.ffffff').
+# Whole seconds since the epoch of a stored UTC instant ('YYYY-MM-DD HH:MM:SS.ffffff'), read
+# without its fraction: strftime rounds to milliseconds, which would tip .9996 to the next second.
+_SQLITE_TS = "CAST(strftime('%s', substr({0}, 1, 19)) AS INTEGER)"
+# Microseconds since the epoch, exact (a shorter or missing fraction is padded with zeros).
 _SQLITE_US = (
-    "(CAST(strftime('%s', {0}) AS INTEGER) * 1000000 + CAST(substr({0}, 21, 6) AS INTEGER))"
+    "(CAST(strftime('%s', substr({0}, 1, 19)) AS INTEGER) * 1000000"
+    " + CAST(substr({0} || '000000', 21, 6) AS INTEGER))"
 )
 _SQLITE_MENTION_VALUES = (
     "SELECT NEW.id, ts, ts / 3600, (ts + {shift}) / 604800, NEW.channel, "
