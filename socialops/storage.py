@@ -385,10 +385,24 @@ class ReportFactRow(Base):
             "created_ts",
             "due_us",
         ),
-        Index("ix_report_facts_minute", "response_minute", "hour", "response_seconds"),
+        Index(
+            "ix_report_facts_minute",
+            "response_minute",
+            "hour",
+            "a_department",
+            "channel",
+            "a_urgent",
+            "response_seconds",
+            "created_ts",
+        ),
         Index("ix_report_facts_person", "week", "assignee", "a_status", "created_ts"),
         Index("ix_report_facts_followers", "week", "followers", "mention_id", "created_ts"),
-        Index("ix_report_facts_urgent", "urgent", "created_ts"),
+        Index(
+            "ix_report_facts_urgent",
+            "created_ts",
+            sqlite_where=text("urgent = 1"),
+            postgresql_where=text("urgent"),
+        ),
     )
 
     mention_id: Mapped[int] = mapped_column(
@@ -447,7 +461,7 @@ class NotificationRow(Base):
     __table_args__ = (
         Index("ix_notifications_status_next", "status", "next_attempt_at"),
         Index("ix_notifications_assignment", "assignment_id"),
-        Index("ix_notifications_created", "created_at", "event", "status"),
+        Index("ix_notifications_event_status", "event", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)

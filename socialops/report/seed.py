@@ -159,6 +159,7 @@ _DRAFT_COLS = (
     "created_at", "updated_at",
 )  # fmt: skip
 _APPROVAL_COLS = ("draft_id", "version", "approver", "role", "via", "at")
+_PROF: dict = {}
 WEEK_SHIFT = 3 * 86400  # report_facts.week: UTC weeks from Monday 1969-12-29
 _TABLES: tuple[tuple[type[storage.Base], tuple[str, ...]], ...] = (
     (storage.MentionRow, _MENTION_COLS),
@@ -234,7 +235,11 @@ class _Loader:
                 raw.execute(f'DROP TRIGGER "{name}"')
             for model, _names in _TABLES:
                 if tables.get(model):
+                    _c = time.process_time()
                     raw.executemany(self.sql[model], tables[model])
+                    _PROF[model.__tablename__] = (
+                        _PROF.get(model.__tablename__, 0) + time.process_time() - _c
+                    )
             for _name, sql in triggers:
                 raw.execute(sql)
             raw.execute("COMMIT")
@@ -273,12 +278,19 @@ class _Loader:
                 )
 
 
-def _stamps(micros: np.ndarray, dialect: str) -> list[str]:
+class _Stamper:
     """UTC instants (µs since the epoch) as the text each database reads as its own."""
-    text = np.datetime_as_string(micros.astype("datetime64[us]"), unit="us")
-    if dialect == "sqlite":  # the format SQLAlchemy stores: naive UTC, a space before the time
-        return [s.replace("T", " ") for s in text.tolist()]
-    return [s + "+00:00" for s in text.tolist()]
+
+    def __init__(self, dialect: str) -> None:
+        self.sqlite = dialect == "sqlite"
+
+    def __call__(self, micros: np.ndarray) -> list[str]:
+        text = np.datetime_as_string(micros.astype("datetime64[us]"), unit="us")
+        if self.sqlite:  # SQLAlchemy's format: naive UTC, a space before the time
+            chars = text.view(np.uint32).reshape(len(text), -1)
+            chars[:, 10] = ord(" ")  # in place of the "T", for the whole column at once
+            return text.tolist()  # type: ignore[no-any-return]
+        return [s + "+00:00" for s in text.tolist()]
 
 
 def _micros(at: datetime) -> int:
@@ -526,24 +538,13 @@ def _one_batch(
     approved = acted + turnaround
     outcome = rng.random(n)  # < 0.03 rejected, < 0.05 failed, else published
 
-    created_s, fetched_s = _stamps(created, dialect), _stamps(fetched, dialect)
-    classified_s = _stamps(fetched + 2_000_000, dialect)
-    assigned_s, due_s = _stamps(first_assigned, dialect), _stamps(due, dialect)
-    acted_s, approved_s = _stamps(acted, dialect), _stamps(approved, dialect)
-    published_s = _stamps(approved + rng.integers(2_000_000, 20_000_000, n), dialect)
-    queued_s = _stamps(fetched, dialect)
-    # Plain lists: indexing them is several times faster than numpy scalars.
-    ids_l, chan_l, auth_l = ids.tolist(), chan_i.tolist(), authors.tolist()
-    fol_l, dept_l, text_l = followers.tolist(), dept_i.tolist(), texts.tolist()
-    urg_l, senti_l, hour_l = urgent.tolist(), senti.tolist(), hour.tolist()
-    done_l, late_l, vlate_l = is_acted.tolist(), late.tolist(), very_late.tolist()
-    queued_l, waiting_l, wait_l = queued.tolist(), still_queued.tolist(), queue_wait.tolist()
-    replied_l, approved_l, outcome_l = replied.tolist(), approved.tolist(), outcome.tolist()
-    response_l, due_l = response.tolist(), due.tolist()
-    created_ts = (created // 1_000_000).tolist()
-    channel_names = [channels[i] for i in chan_l]
-    dept_names = [departments[i] for i in dept_l]
-    senti_names = [SENTIMENTS[i] for i in senti_l]
+    stamp = _Stamper(dialect)
+    created_s, fetched_s = stamp(created), stamp(fetched)
+    ids_l, auth_l, text_l = ids.tolist(), authors.tolist(), texts.tolist()
+    channel_names = np.array(channels, dtype=object)[chan_i].tolist()
+    dept_names = np.array(departments, dtype=object)[dept_i].tolist()
+    senti_names = np.array(SENTIMENTS, dtype=object)[senti].tolist()
+    urg_l = urgent.tolist()
     tables: dict[type[storage.Base], Rows] = {model: [] for model, _ in _TABLES}
     tables[storage.MentionRow] = list(
         zip(
@@ -554,7 +555,7 @@ def _one_batch(
             [f"https://social.example/@u{u}/{i}" for u, i in zip(auth_l, ids_l, strict=True)],
             [f"u{u}@social.example" for u in auth_l],
             [f"User {u}" for u in auth_l],
-            fol_l,
+            followers.tolist(),
             [_text(d, k) for d, k in zip(dept_names, text_l, strict=True)],
             repeat("en"),
             created_s,
@@ -574,71 +575,157 @@ def _one_batch(
             repeat(0.8),
             repeat('{"seeded": true}'),
             repeat("seed"),
-            classified_s,
+            stamp(fetched + 2_000_000),
             repeat(True),
             strict=False,
         )
     )
-    assignments, steps, notes = tables[storage.AssignmentRow], [], tables[storage.NotificationRow]
-    drafts, approvals = tables[storage.DraftRow], tables[storage.DraftApprovalRow]
-    facts = tables[storage.ReportFactRow]
-    aid, did = a_id, d_id
-    for i in range(n):
-        mid, urg, d = ids_l[i], urg_l[i], dept_names[i]
-        ts = created_ts[i]
-        fact = [mid, ts, ts // 3600, (ts + WEEK_SHIFT) // 604800, channel_names[i], fol_l[i], d,
-                urg, senti_names[i]]  # fmt: skip
-        if not (dept_l[i] != none_i or urg):
-            facts.append((*fact, None, None, None, None, None, None, None, None))
-            continue
-        d = "triage" if d == "none" else d
-        done, waiting = done_l[i], waiting_l[i]
-        owner = None if waiting else owners[d][hour_l[i]] or "unassigned"
-        status = "acted" if done else "queued" if waiting else "open"
-        late_i = late_l[i]
-        sla = ("breached" if late_i else "met") if done else None
-        queued_at = queued_s[i] if queued_l[i] else None
-        assignments.append(
-            (
-                aid, mid, c_id + i, d, owner, urg, "queue" if queued_l[i] else "rota", status,
-                (2 if vlate_l[i] else 1) if late_i else 0, fetched_s[i],
-                fetched_s[i] if waiting else assigned_s[i], due_s[i], None,
-                acted_s[i] if done else None, owner if done else None,
-                acted_s[i] if done else assigned_s[i], queued_at,
-                None if waiting else assigned_s[i],
-                0 if waiting or not queued_l[i] else wait_l[i] // 1_000_000,
-            )
-        )  # fmt: skip
-        facts.append(
-            (*fact, d, urg, owner, status, due_l[i], sla, response_l[i] if done else None,
-             response_l[i] // 60 if done else None)
-        )  # fmt: skip
-        if owner is not None:
-            notes.append(
-                (
-                    f"seed:{aid:012d}:assigned", "urgent" if urg else "assigned", owner, aid,
-                    mid, urg, f"Mention {mid} is yours", "seeded", "sent", 1, assigned_s[i],
-                    None, assigned_s[i],
-                )
-            )  # fmt: skip
-        if late_i:
-            steps.append((aid, 0, 1, "backup", owner, owner, due_s[i], due_s[i], "seeded"))
-            if vlate_l[i]:
-                steps.append((aid, 0, 2, "lead", owner, None, due_s[i], due_s[i], "seeded"))
-        if replied_l[i] and owner is not None:
-            did = _reply(
-                drafts, approvals, did, i, mid, d, urg, owner, channel_names[i],
-                senti_names[i], due_s[i], acted_s[i], approved_l[i], approved_s[i],
-                published_s[i], outcome_l[i], approvers, now_us,
-            )  # fmt: skip
-        aid += 1
+
+    # Assignments, their notices and escalation steps: the owned rows, column by column.
+    oi = np.nonzero(owned)[0]
+    k = len(oi)
+    triage_i = departments.index("triage")
+    o_dept = np.where(dept_i[oi] == none_i, triage_i, dept_i[oi])
+    owner_table = np.array(
+        [[owners[d][h] or "unassigned" for h in range(len(local_hours))] for d in departments],
+        dtype=object,
+    )
+    o_waiting = still_queued[oi]
+    o_done = is_acted[oi]
+    o_queued = queued[oi]
+    o_late = late[oi]
+    o_owner = np.where(o_waiting, None, owner_table[o_dept, hour[oi]])
+    o_status = np.where(o_done, "acted", np.where(o_waiting, "queued", "open"))
+    aids = np.arange(a_id, a_id + k)
+    o_fetched = fetched[oi]
+    fetched_o = stamp(o_fetched)
+    assigned_o, due_o = stamp(first_assigned[oi]), stamp(due[oi])
+    acted_o = stamp(acted[oi])
+    none_k = [None] * k
+    ids_o, urg_o = ids[oi].tolist(), urgent[oi].tolist()
+    owner_o, done_o, waiting_o = o_owner.tolist(), o_done.tolist(), o_waiting.tolist()
+    queued_o = o_queued.tolist()
+    dept_o = np.array(departments, dtype=object)[o_dept].tolist()
+    tables[storage.AssignmentRow] = list(
+        zip(
+            aids.tolist(),
+            ids_o,
+            (c_id + oi).tolist(),
+            dept_o,
+            owner_o,
+            urg_o,
+            np.where(o_queued, "queue", "rota").tolist(),
+            o_status.tolist(),
+            np.where(o_late, np.where(very_late[oi], 2, 1), 0).tolist(),
+            fetched_o,
+            [f if w else a for f, a, w in zip(fetched_o, assigned_o, waiting_o, strict=True)],
+            due_o,
+            none_k,
+            [a if d else None for a, d in zip(acted_o, done_o, strict=True)],
+            [o if d else None for o, d in zip(owner_o, done_o, strict=True)],
+            [a if d else s for a, s, d in zip(acted_o, assigned_o, done_o, strict=True)],
+            [f if q else None for f, q in zip(fetched_o, queued_o, strict=True)],
+            [None if w else a for a, w in zip(assigned_o, waiting_o, strict=True)],
+            np.where(o_queued & ~o_waiting, queue_wait[oi] // 1_000_000, 0).tolist(),
+            strict=True,
+        )
+    )
+    told = np.nonzero(~o_waiting)[0]
+    told_l = told.tolist()
+    tables[storage.NotificationRow] = list(
+        zip(
+            [f"seed:{a:012d}:assigned" for a in aids[told].tolist()],
+            np.where(urgent[oi][told], "urgent", "assigned").tolist(),
+            o_owner[told].tolist(),
+            aids[told].tolist(),
+            ids[oi][told].tolist(),
+            urgent[oi][told].tolist(),
+            [f"Mention {m} is yours" for m in ids[oi][told].tolist()],
+            repeat("seeded"),
+            repeat("sent"),
+            repeat(1),
+            [assigned_o[t] for t in told_l],
+            repeat(None),
+            [assigned_o[t] for t in told_l],
+            strict=False,
+        )
+    )
+    steps: Rows = []
+    for level, target, mask in ((1, "backup", o_late), (2, "lead", o_late & very_late[oi])):
+        at = np.nonzero(mask)[0].tolist()
+        steps += zip(
+            aids[at].tolist(),
+            repeat(0),
+            repeat(level),
+            repeat(target),
+            [owner_o[t] for t in at],
+            [owner_o[t] for t in at] if level == 1 else repeat(None),
+            [due_o[t] for t in at],
+            [due_o[t] for t in at],
+            repeat("seeded"),
+            strict=False,
+        )
     tables[storage.EscalationStepRow] = steps
+
+    # Report facts: every mention; the assignment's columns where there is one.
+    a_dept = np.full(n, None, dtype=object)
+    a_dept[oi] = dept_o
+    a_urg = np.full(n, None, dtype=object)
+    a_urg[oi] = urg_o
+    a_owner = np.full(n, None, dtype=object)
+    a_owner[oi] = owner_o
+    a_status = np.full(n, None, dtype=object)
+    a_status[oi] = o_status
+    a_due = np.full(n, None, dtype=object)
+    a_due[oi] = due[oi].tolist()
+    done_all = owned & is_acted
+    sla = np.where(done_all, np.where(late, "breached", "met"), None)
+    seconds = np.where(done_all, response, None)
+    minutes = np.where(done_all, response // 60, None)
+    created_ts = created // 1_000_000
+    tables[storage.ReportFactRow] = list(
+        zip(
+            ids_l,
+            created_ts.tolist(),
+            (created_ts // 3600).tolist(),
+            ((created_ts + WEEK_SHIFT) // 604800).tolist(),
+            channel_names,
+            followers.tolist(),
+            dept_names,
+            urg_l,
+            senti_names,
+            a_dept.tolist(),
+            a_urg.tolist(),
+            a_owner.tolist(),
+            a_status.tolist(),
+            a_due.tolist(),
+            sla.tolist(),
+            seconds.tolist(),
+            minutes.tolist(),
+            strict=True,
+        )
+    )
+
+    # Reply drafts and their approvals.
+    drafts, approvals = tables[storage.DraftRow], tables[storage.DraftApprovalRow]
+    ri = np.nonzero(replied[oi] & ~o_waiting)[0]
+    acted_r, approved_r = [acted_o[t] for t in ri.tolist()], stamp(approved[oi][ri])
+    published_r = stamp(approved[oi][ri] + rng.integers(2_000_000, 20_000_000, len(ri)))
+    approved_us, outcome_r = approved[oi][ri].tolist(), outcome[oi][ri].tolist()
+    did = d_id
+    for j, t in enumerate(ri.tolist()):
+        i = int(oi[t])
+        did = _reply(
+            drafts, approvals, did, i, ids_o[t], dept_o[t], urg_o[t], owner_o[t],
+            channel_names[i], senti_names[i], due_o[t], acted_r[j], approved_us[j],
+            approved_r[j], published_r[j], outcome_r[j], approvers, now_us,
+        )  # fmt: skip
     counts = {
         "mentions": n,
         "classifications": n,
-        "assignments": len(assignments),
+        "assignments": k,
         "steps": len(steps),
-        "notes": len(notes),
+        "notes": len(tables[storage.NotificationRow]),
         "drafts": len(drafts),
         "approvals": len(approvals),
     }
@@ -725,9 +812,9 @@ def _planned_posts(
     written = scheduled - rng.integers(3_600_000_000, 3 * 86_400_000_000, count)
     approved = written + (rng.lognormal(np.log(40 * 60), 0.9, count) * 1e6).astype(np.int64)
     outcome = rng.random(count)
-    sched_s, written_s = _stamps(scheduled, dialect), _stamps(written, dialect)
-    approved_s = _stamps(approved, dialect)
-    published_s = _stamps(scheduled + rng.integers(1_000_000, 30_000_000, count), dialect)
+    stamp = _Stamper(dialect)
+    sched_s, written_s, approved_s = stamp(scheduled), stamp(written), stamp(approved)
+    published_s = stamp(scheduled + rng.integers(1_000_000, 30_000_000, count))
     posts: Rows = []
     post_approvals: Rows = []
     for k in range(count):
