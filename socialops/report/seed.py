@@ -159,7 +159,6 @@ _DRAFT_COLS = (
     "created_at", "updated_at",
 )  # fmt: skip
 _APPROVAL_COLS = ("draft_id", "version", "approver", "role", "via", "at")
-_PROF: dict = {}
 WEEK_SHIFT = 3 * 86400  # report_facts.week: UTC weeks from Monday 1969-12-29
 _TABLES: tuple[tuple[type[storage.Base], tuple[str, ...]], ...] = (
     (storage.MentionRow, _MENTION_COLS),
@@ -174,43 +173,75 @@ _TABLES: tuple[tuple[type[storage.Base], tuple[str, ...]], ...] = (
 
 
 class _Loader:
-    """One transaction per batch on one connection, the report-facts triggers off inside it.
+    """Writes the batches; the report-facts triggers are off for the seed's own writes.
 
-    SQLite: the raw driver connection in autocommit mode with explicit ``BEGIN IMMEDIATE`` /
-    ``COMMIT`` (the driver would otherwise commit the trigger DDL on its own), the load's
-    PRAGMAs set for this connection and put back afterwards. PostgreSQL: ``COPY``.
+    SQLite: one transaction for the whole seed on the raw driver connection (autocommit mode,
+    explicit ``BEGIN IMMEDIATE`` / ``COMMIT``: the driver would otherwise commit the DDL on its
+    own), with the load's PRAGMAs for this connection only, put back afterwards. When the seed
+    at least doubles the mentions table, the seeded tables' secondary indexes are dropped and
+    built again once at the end (one sort per index instead of a million scattered inserts);
+    a failure rolls it all back, indexes and triggers included. PostgreSQL: ``COPY``, one
+    transaction per batch.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, mentions: int) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self.mentions = mentions
+        self.saved: list[str] = []  # DDL to run again before the commit
 
     def __enter__(self) -> _Loader:
         self.conn = self.engine.connect()
         self.raw: Any = self.conn.connection.dbapi_connection
-        if self.dialect == "sqlite":
-            self.saved_isolation = self.raw.isolation_level
-            self.raw.isolation_level = None
-            for pragma in (
-                "foreign_keys=OFF",  # consistent by construction: no per-row look-ups
-                "synchronous=OFF",  # a seed that dies is seeded again
-                "cache_size=-262144",  # 256 MiB of pages: the indexes stay in memory
-                "temp_store=MEMORY",
-            ):
-                self.raw.execute(f"PRAGMA {pragma}")
-            self.sql = {
-                model: str(
-                    table(model.__tablename__, *(column(n) for n in names))
-                    .insert()
-                    .compile(dialect=self.engine.dialect)
-                )
-                for model, names in _TABLES
-            }
+        if self.dialect != "sqlite":
+            return self
+        self.saved_isolation = self.raw.isolation_level
+        self.raw.isolation_level = None
+        for pragma in (
+            "foreign_keys=OFF",  # consistent by construction: no per-row look-ups
+            "synchronous=OFF",  # a seed that dies is rolled back and seeded again
+            "cache_size=-262144",  # 256 MiB of pages: the indexes stay in memory
+            "temp_store=MEMORY",
+        ):
+            self.raw.execute(f"PRAGMA {pragma}")
+        self.sql = {
+            model: str(
+                table(model.__tablename__, *(column(n) for n in names))
+                .insert()
+                .compile(dialect=self.engine.dialect)
+            )
+            for model, names in _TABLES
+        }
+        raw = self.raw
+        raw.execute("BEGIN IMMEDIATE")
+        try:
+            have = raw.execute("SELECT count(*) FROM mentions").fetchone()[0]
+            names = [model.__tablename__ for model, _ in _TABLES]
+            marks = ", ".join("?" * len(names))
+            kinds = "('trigger', 'index')" if have < self.mentions else "('trigger')"
+            found = raw.execute(
+                f"SELECT type, name, sql FROM sqlite_master WHERE type IN {kinds} "
+                f"AND sql IS NOT NULL AND tbl_name IN ({marks}) "
+                "AND (type = 'index' OR name LIKE 'report_facts%')",
+                names,
+            ).fetchall()
+            for kind, name, sql in found:
+                raw.execute(f'DROP {kind.upper()} "{name}"')
+                self.saved.append(sql)
+        except BaseException:
+            raw.execute("ROLLBACK")
+            raise
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, *exc: object) -> None:
         try:
             if self.dialect == "sqlite":
+                if kind is None:
+                    for sql in self.saved:  # indexes built once, triggers back
+                        self.raw.execute(sql)
+                    self.raw.execute("COMMIT")
+                else:
+                    self.raw.execute("ROLLBACK")
                 for pragma in ("foreign_keys=ON", "synchronous=NORMAL", "cache_size=-2000"):
                     self.raw.execute(f"PRAGMA {pragma}")
                 self.raw.isolation_level = self.saved_isolation
@@ -219,33 +250,11 @@ class _Loader:
 
     def batch(self, tables: dict[type[storage.Base], Rows]) -> None:
         if self.dialect == "sqlite":
-            self._sqlite(tables)
-        else:
-            self._postgres(tables)
-
-    def _sqlite(self, tables: dict[type[storage.Base], Rows]) -> None:
-        raw = self.raw
-        raw.execute("BEGIN IMMEDIATE")
-        try:
-            triggers = raw.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                "AND name LIKE 'report_facts%'"
-            ).fetchall()
-            for name, _sql in triggers:
-                raw.execute(f'DROP TRIGGER "{name}"')
             for model, _names in _TABLES:
                 if tables.get(model):
-                    _c = time.process_time()
-                    raw.executemany(self.sql[model], tables[model])
-                    _PROF[model.__tablename__] = (
-                        _PROF.get(model.__tablename__, 0) + time.process_time() - _c
-                    )
-            for _name, sql in triggers:
-                raw.execute(sql)
-            raw.execute("COMMIT")
-        except BaseException:
-            raw.execute("ROLLBACK")
-            raise
+                    self.raw.executemany(self.sql[model], tables[model])
+        else:
+            self._postgres(tables)
 
     def _postgres(self, tables: dict[type[storage.Base], Rows]) -> None:
         with self.conn.begin():
@@ -404,7 +413,7 @@ def seed_week(
     order = np.argsort(created_all, kind="stable")
     hour_all, created_all = hour_all[order], created_all[order]
     none_i = departments.index("none")
-    with _Loader(engine) as loader:
+    with _Loader(engine, mentions=mentions) as loader:
         for lo, hi in _batches(mentions, batch):
             tables, counts = _one_batch(
                 rng=rng,
