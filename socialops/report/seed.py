@@ -190,9 +190,11 @@ class _Loader:
         self.mentions = mentions
         self.saved: list[str] = []  # DDL to run again before the commit
 
+    raw: Any  # the driver's connection (sqlite3 or psycopg)
+
     def __enter__(self) -> _Loader:
         self.conn = self.engine.connect()
-        self.raw: Any = self.conn.connection.dbapi_connection
+        self.raw = self.conn.connection.dbapi_connection
         if self.dialect != "sqlite":
             return self
         self.saved_isolation = self.raw.isolation_level
@@ -362,7 +364,7 @@ class _Approvers:
         pools: dict[str, list[tuple[str, str]]] = {}
         required: dict[tuple[str, bool], int] = {}
         for d in departments:
-            config = org.departments.get(d)
+            config = {str(k): v for k, v in org.departments.items()}.get(d)
             roles = set(config.sign_off.approver_roles) if config else {"lead", "approver"}
             pools[d] = [
                 (p.handle, "lead" if "lead" in p.roles else "approver")
@@ -603,7 +605,8 @@ def _one_batch(
     o_done = is_acted[oi]
     o_queued = queued[oi]
     o_late = late[oi]
-    o_owner = np.where(o_waiting, None, owner_table[o_dept, hour[oi]])
+    o_owner = owner_table[o_dept, hour[oi]]
+    o_owner[o_waiting] = None
     o_status = np.where(o_done, "acted", np.where(o_waiting, "queued", "open"))
     aids = np.arange(a_id, a_id + k)
     o_fetched = fetched[oi]
@@ -688,9 +691,13 @@ def _one_batch(
     a_due = np.full(n, None, dtype=object)
     a_due[oi] = due[oi].tolist()
     done_all = owned & is_acted
-    sla = np.where(done_all, np.where(late, "breached", "met"), None)
-    seconds = np.where(done_all, response, None)
-    minutes = np.where(done_all, response // 60, None)
+    done_l = done_all.tolist()
+    sla = [
+        ("breached" if x else "met") if d else None
+        for x, d in zip(late.tolist(), done_l, strict=True)
+    ]
+    seconds = [x if d else None for x, d in zip(response.tolist(), done_l, strict=True)]
+    minutes = [x // 60 if x is not None else None for x in seconds]
     created_ts = created // 1_000_000
     tables[storage.ReportFactRow] = list(
         zip(
@@ -708,9 +715,9 @@ def _one_batch(
             a_owner.tolist(),
             a_status.tolist(),
             a_due.tolist(),
-            sla.tolist(),
-            seconds.tolist(),
-            minutes.tolist(),
+            sla,
+            seconds,
+            minutes,
             strict=True,
         )
     )
