@@ -83,7 +83,8 @@ def seed(
     random_seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 7,
 ) -> None:
     """Write realistic synthetic history (mentions, classifications, assignments, escalations,
-    notifications) straight into the database, for demos and load tests."""
+    notifications, reply drafts and planned posts with approvals, report facts) straight into
+    the database, for demos and load tests."""
     from socialops.db import get_engine, migrate
     from socialops.report.seed import seed_week
     from socialops.report.week import IsoWeek
@@ -105,7 +106,8 @@ def seed(
     console.print(
         f"seeded {iso.label}: {result.mentions:,} mentions, {result.classifications:,} "
         f"classifications, {result.assignments:,} assignments, {result.escalation_steps:,} "
-        f"escalation steps, {result.notifications:,} notifications: {result.rows:,} rows in "
-        f"{result.seconds:.1f} s ({result.rows_per_second:,.0f} rows/s)",
+        f"escalation steps, {result.notifications:,} notifications, {result.drafts:,} drafts, "
+        f"{result.approvals:,} approvals, {result.facts:,} report facts: {result.rows:,} rows "
+        f"in {result.seconds:.1f} s ({result.rows_per_second:,.0f} rows/s)",
         highlight=False,
     )

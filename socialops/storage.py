@@ -88,8 +88,6 @@ class MentionRow(Base):
         UniqueConstraint("platform", "external_id", name="uq_mentions_platform_external_id"),
         Index("ix_mentions_created_at", "created_at"),
         Index("ix_mentions_channel_created_at", "channel", "created_at"),
-        # The weekly report (migration 0006): covering indexes for its queries.
-        Index("ix_mentions_report", "created_at", "channel", "author_followers"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
@@ -117,14 +115,6 @@ class ClassificationRow(Base):
     __table_args__ = (
         Index("ix_classifications_current", "mention_id", "is_current"),
         Index("ix_classifications_department", "department", "is_current"),
-        Index(
-            "ix_classifications_report",
-            "mention_id",
-            "is_current",
-            "department",
-            "urgent",
-            "sentiment",
-        ),
         # At most one current decision per mention, even with two classifiers at once.
         Index(
             "uq_classifications_one_current",
@@ -338,16 +328,6 @@ class AssignmentRow(Base):
     __table_args__ = (
         Index("ix_assignments_status_escalation", "status", "next_escalation_at"),
         Index("ix_assignments_assignee_status", "assignee", "status"),
-        Index(
-            "ix_assignments_report",
-            "mention_id",
-            "department",
-            "urgent",
-            "status",
-            "acted_at",
-            "due_at",
-        ),
-        Index("ix_assignments_received", "received_at", "assignee", "status"),
         Index("ix_assignments_acted_at", "acted_at"),
         Index("ix_assignments_status_department", "status", "department"),
     )
@@ -379,6 +359,71 @@ class AssignmentRow(Base):
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     first_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     queued_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ReportFactRow(Base):
+    """One narrow row per mention with what the weekly report counts (migration 0013).
+
+    Kept current by database triggers on mentions, classifications and assignments, so no
+    write path can forget it; the report reads this table instead of joining the three.
+    ``week`` counts UTC weeks from Monday 1969-12-29; ``sla`` is final (met, breached,
+    withdrawn) or None while the item waits (then ``due_us`` decides, against the report's
+    time); ``response_seconds`` runs from the mention's creation to the first action.
+    """
+
+    __tablename__ = "report_facts"
+    __table_args__ = (
+        Index("ix_report_facts_volume", "hour", "channel", "department", "urgent", "sentiment"),
+        Index(
+            "ix_report_facts_response",
+            "week",
+            "a_department",
+            "channel",
+            "a_urgent",
+            "sla",
+            "response_minute",
+            "created_ts",
+            "due_us",
+        ),
+        Index(
+            "ix_report_facts_minute",
+            "response_minute",
+            "hour",
+            "a_department",
+            "channel",
+            "a_urgent",
+            "response_seconds",
+            "created_ts",
+        ),
+        Index("ix_report_facts_person", "week", "assignee", "a_status", "created_ts"),
+        Index("ix_report_facts_followers", "week", "followers", "mention_id", "created_ts"),
+        Index(
+            "ix_report_facts_urgent",
+            "created_ts",
+            sqlite_where=text("urgent = 1"),
+            postgresql_where=text("urgent"),
+        ),
+    )
+
+    mention_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_ts: Mapped[int] = mapped_column(BigInteger)  # epoch seconds (floor)
+    hour: Mapped[int] = mapped_column(BigInteger)  # created_ts // 3600
+    week: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(64))
+    followers: Mapped[int] = mapped_column(Integer)  # -1: not known (sorts last)
+    department: Mapped[str | None] = mapped_column(String(32))  # None: not classified
+    urgent: Mapped[bool | None] = mapped_column(Boolean)
+    sentiment: Mapped[str | None] = mapped_column(String(16))
+    a_department: Mapped[str | None] = mapped_column(String(32))  # None: no assignment
+    a_urgent: Mapped[bool | None] = mapped_column(Boolean)
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    a_status: Mapped[str | None] = mapped_column(String(16))
+    due_us: Mapped[int | None] = mapped_column(BigInteger)  # epoch microseconds
+    sla: Mapped[str | None] = mapped_column(String(9))
+    response_seconds: Mapped[int | None] = mapped_column(BigInteger)
+    response_minute: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class EscalationStepRow(Base):
@@ -416,7 +461,7 @@ class NotificationRow(Base):
     __table_args__ = (
         Index("ix_notifications_status_next", "status", "next_attempt_at"),
         Index("ix_notifications_assignment", "assignment_id"),
-        Index("ix_notifications_created", "created_at", "event", "status"),
+        Index("ix_notifications_event_status", "event", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)

@@ -4,6 +4,13 @@ Rows never come to Python to be counted: each query returns a bounded aggregatio
 counts over a few low-cardinality keys and the UTC hour, or a histogram of response times in
 whole minutes), and Python only folds those small results into the report's figures.
 
+The big questions read ``report_facts`` (migration 0013): one narrow row per mention, kept
+current by triggers, so nothing joins a million mentions to their classifications and
+assignments. Its indexes are in the order of the queries' ``GROUP BY``: SQLite aggregates while
+it walks the index, without sorting the week's rows. The response questions walk the index by
+UTC week (its first column); a local week overlaps at most two UTC weeks, so the larger overlap
+is walked by week and the few hours of the other by hour.
+
 Exact percentiles without loading rows: the first query counts response times per group and
 per minute; Python finds, for every percentile asked for, the minute its rank falls in and the
 rank within it; a second query counts the exact seconds inside only those minutes. Both are
@@ -20,19 +27,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
-    Integer,
     and_,
     case,
-    cast,
     false,
     func,
     literal,
     or_,
     select,
     true,
-    tuple_,
 )
 from sqlalchemy.orm import Session
 
@@ -41,6 +44,9 @@ from socialops.report.week import IsoWeek
 from socialops.rota.calendar import Interval
 
 BUCKET_SECONDS = 60
+WEEK_SECONDS = 7 * 86400
+WEEK_SHIFT = 3 * 86400  # report_facts.week counts UTC weeks from Monday 1969-12-29
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 m = storage.MentionRow.__table__
 c = storage.ClassificationRow.__table__
@@ -48,43 +54,72 @@ a = storage.AssignmentRow.__table__
 q = storage.QuarantineRow.__table__
 e = storage.EscalationStepRow.__table__
 n = storage.NotificationRow.__table__
+f = storage.ReportFactRow.__table__
 
 
 def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def _seconds_between(dialect: str, later: Any, earlier: Any) -> ColumnElement[Any]:
-    """Whole seconds from ``earlier`` to ``later`` (rounded), as an integer."""
-    if dialect == "sqlite":  # timestamps are ISO text there; julianday reads them
-        diff = (func.julianday(later) - func.julianday(earlier)) * 86400.0
-        return cast(func.round(diff), Integer)
-    return cast(func.round(func.extract("epoch", later - earlier)), BigInteger)
+def epoch_seconds(at: datetime) -> int:
+    """Whole seconds since the epoch (floor), as ``report_facts.created_ts`` stores them."""
+    return (at - EPOCH) // timedelta(seconds=1)
 
 
-def hour_key(dialect: str, column: Any, *, minutes: bool = False) -> ColumnElement[Any]:
-    """The UTC hour (or minute) an instant falls in: a cheap prefix of the stored text on
-    SQLite, ``date_trunc`` on PostgreSQL. Python maps it to the local hour (DST-aware)."""
-    if dialect == "sqlite":
-        return func.substr(column, 1, 16 if minutes else 13)
-    return func.date_trunc("minute" if minutes else "hour", func.timezone("UTC", column))
+def epoch_micros(at: datetime) -> int:
+    return (at - EPOCH) // timedelta(microseconds=1)
 
 
 def parse_hour_key(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    text = str(value)
-    if len(text) == 13:
-        text += ":00"
-    return datetime.fromisoformat(text.replace(" ", "T")).replace(tzinfo=UTC)
+    return EPOCH + timedelta(seconds=int(value))
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of the report's week inside one UTC week of ``report_facts``."""
+
+    week: int
+    lo: int  # epoch seconds, inclusive
+    hi: int  # exclusive
+    walk_by_week: bool  # the largest overlap: walk the week's index; the others by hour
+
+    whole: bool = False  # the span is its whole UTC week: no need to look at created_ts
+
+    def where(self) -> ColumnElement[bool]:
+        if self.walk_by_week:
+            if self.whole:
+                return f.c.week == self.week
+            # "+ 0": the range filters the walk of the week but must not be taken for an index
+            # range (SQLite's skip-scan would then pick an index in the wrong order).
+            ts = f.c.created_ts + 0
+            return and_(f.c.week == self.week, ts >= self.lo, ts < self.hi)
+        in_range = and_(f.c.created_ts >= self.lo, f.c.created_ts < self.hi)
+        return and_(f.c.hour >= self.lo // 3600, f.c.hour <= (self.hi - 1) // 3600, in_range)
+
+
+def spans(week: IsoWeek) -> list[Span]:
+    lo, hi = epoch_seconds(week.start), epoch_seconds(week.end)
+    first, last = (lo + WEEK_SHIFT) // WEEK_SECONDS, (hi - 1 + WEEK_SHIFT) // WEEK_SECONDS
+    parts = []
+    for w in range(first, last + 1):
+        start = max(lo, w * WEEK_SECONDS - WEEK_SHIFT)
+        end = min(hi, (w + 1) * WEEK_SECONDS - WEEK_SHIFT)
+        if start < end:
+            parts.append((w, start, end))
+    widest = max(parts, key=lambda p: p[2] - p[1])
+    return [Span(w, s, t, (w, s, t) == widest, t - s == WEEK_SECONDS) for w, s, t in parts]
 
 
 def _in_week(column: Any, week: IsoWeek) -> ColumnElement[bool]:
     return and_(column >= week.start, column < week.end)
 
 
-def _current_classification() -> Any:
-    return m.outerjoin(c, and_(c.c.mention_id == m.c.id, c.c.is_current))
+def _hours_where(week: IsoWeek) -> ColumnElement[bool]:
+    lo, hi = epoch_seconds(week.start), epoch_seconds(week.end)
+    where = and_(f.c.hour >= lo // 3600, f.c.hour <= (hi - 1) // 3600)
+    if lo % 3600 or hi % 3600:  # a zone whose offset is not whole hours
+        where = and_(where, f.c.created_ts >= lo, f.c.created_ts < hi)
+    return where
 
 
 # --------------------------------------------------------------------------------------------
@@ -103,33 +138,32 @@ class VolumeCell:
 
 
 def volume_cube(*, session: Session, week: IsoWeek) -> list[VolumeCell]:
-    dialect = _dialect(session)
-    key = hour_key(dialect, m.c.created_at, minutes=not week.whole_hour_offsets()).label("h")
-    urgent = func.coalesce(c.c.urgent, false()).label("urgent")
+    if week.whole_hour_offsets():
+        key: Any = f.c.hour
+        scale = 3600
+    else:  # local hours start mid-way through UTC hours: count per minute
+        key, scale = f.c.created_ts / 60, 60
     stmt = (
-        select(m.c.channel, c.c.department, urgent, c.c.sentiment, key, func.count())
-        .select_from(_current_classification())
-        .where(_in_week(m.c.created_at, week))
-        .group_by(m.c.channel, c.c.department, urgent, c.c.sentiment, key)
+        select(key, f.c.channel, f.c.department, f.c.urgent, f.c.sentiment, func.count())
+        .where(_hours_where(week))
+        .group_by(key, f.c.channel, f.c.department, f.c.urgent, f.c.sentiment)
     )
     return [
-        VolumeCell(ch, dept, bool(urg), sent, parse_hour_key(h), int(k))
-        for ch, dept, urg, sent, h, k in session.execute(stmt)
+        VolumeCell(ch, dept, bool(urg), sent, parse_hour_key(int(h) * scale), int(k))
+        for h, ch, dept, urg, sent, k in session.execute(stmt)
     ]
 
 
 def sentiment_counts(*, session: Session, week: IsoWeek) -> dict[str, int]:
-    stmt = (
-        select(c.c.sentiment, func.count())
-        .select_from(m.join(c, and_(c.c.mention_id == m.c.id, c.c.is_current)))
-        .where(_in_week(m.c.created_at, week))
-        .group_by(c.c.sentiment)
-    )
-    return {str(s): int(k) for s, k in session.execute(stmt)}
+    out: dict[str, int] = defaultdict(int)
+    for cell in volume_cube(session=session, week=week):
+        if cell.sentiment is not None:
+            out[cell.sentiment] += cell.count
+    return dict(out)
 
 
 # --------------------------------------------------------------------------------------------
-# Response and SLA: assignments whose SLA clock started in the week
+# Response and SLA: the items of the mentions that arrived in the week
 # --------------------------------------------------------------------------------------------
 
 
@@ -149,36 +183,29 @@ class ResponseCube:
     minutes: dict[ResponseKey, dict[int, int]] = field(default_factory=dict)
 
 
-def _open_case(
-    dialect_column: Any, departments: Mapping[str, Sequence[Interval]]
-) -> ColumnElement[Any]:
-    """1 when the instant falls in its department's business hours that week, else 0."""
+def _open_case(departments: Mapping[str, Sequence[Interval]]) -> ColumnElement[Any]:
+    """1 when the mention arrived in its department's business hours that week, else 0."""
     whens = []
     for department, periods in departments.items():
         if periods:
             inside = or_(
-                *(and_(dialect_column >= p.start, dialect_column < p.end) for p in periods)
+                *(
+                    and_(
+                        f.c.created_ts >= epoch_seconds(p.start),
+                        f.c.created_ts < epoch_seconds(p.end),
+                    )
+                    for p in periods
+                )
             )
-            whens.append((and_(a.c.department == department, inside), literal(1)))
+            whens.append((and_(f.c.a_department == department, inside), literal(1)))
     if not whens:
         return literal(0)
     return case(*whens, else_=literal(0))
 
 
-def _response_parts(
-    session: Session, week: IsoWeek, open_periods: Mapping[str, Sequence[Interval]], as_of: datetime
-) -> tuple[Any, Any, Any, Any]:
-    dialect = _dialect(session)
-    seconds = _seconds_between(dialect, a.c.acted_at, m.c.created_at)
-    outcome = case(
-        (a.c.status == "withdrawn", literal("withdrawn")),
-        (and_(a.c.acted_at.is_not(None), a.c.acted_at <= a.c.due_at), literal("met")),
-        (a.c.acted_at.is_not(None), literal("breached")),
-        (a.c.due_at < as_of, literal("breached")),
-        else_=literal("pending"),
-    ).label("outcome")
-    bh = _open_case(m.c.created_at, open_periods).label("bh")
-    return seconds, outcome, bh, _in_week(m.c.created_at, week)
+def _add(counts: dict[Any, int], key: Any, k: int) -> None:
+    if k:
+        counts[key] = counts.get(key, 0) + k
 
 
 def response_cube(
@@ -188,23 +215,41 @@ def response_cube(
     open_periods: Mapping[str, Sequence[Interval]],
     as_of: datetime,
 ) -> ResponseCube:
-    seconds, outcome, bh, where = _response_parts(session, week, open_periods, as_of)
-    minute = case(
-        (a.c.acted_at.is_not(None), func.floor(seconds / BUCKET_SECONDS)), else_=None
-    ).label("minute")
-    stmt = (
-        select(a.c.department, m.c.channel, a.c.urgent, bh, outcome, minute, func.count())
-        .select_from(m.join(a, a.c.mention_id == m.c.id))
-        .where(where)
-        .group_by(a.c.department, m.c.channel, a.c.urgent, bh, outcome, minute)
-    )
+    bh = _open_case(open_periods)
+    overdue = case((and_(f.c.sla.is_(None), f.c.due_us < epoch_micros(as_of)), 1), else_=0)
+    keys = (f.c.a_department, f.c.channel, f.c.a_urgent, f.c.sla, f.c.response_minute)
+    # The business-hours test is the costly part: once per row, and again only for the few
+    # items still waiting (a final outcome does not look at the due time).
+    waiting_bh = case((f.c.sla.is_(None), bh * overdue), else_=0)
+    aggregates = (func.count(), func.sum(bh), func.sum(overdue), func.sum(waiting_bh))
     cube = ResponseCube()
-    for dept, channel, urgent, is_open, out, minute_value, k in session.execute(stmt):
-        key = ResponseKey(dept, channel, bool(urgent), bool(is_open))
-        cube.outcomes[(key, out)] = cube.outcomes.get((key, out), 0) + int(k)
-        if minute_value is not None:
-            hist = cube.minutes.setdefault(key, {})
-            hist[int(minute_value)] = hist.get(int(minute_value), 0) + int(k)
+    for span in spans(week):
+        stmt = (
+            select(*keys, *aggregates)
+            .where(span.where(), f.c.a_department.is_not(None))
+            .group_by(*keys)
+        )
+        for dept, channel, urgent, sla, minute, k, k_bh, k_late, k_bh_late in session.execute(stmt):
+            k, k_bh, k_late, k_bh_late = (
+                int(k),
+                int(k_bh or 0),
+                int(k_late or 0),
+                int(k_bh_late or 0),
+            )
+            inside = ResponseKey(dept, channel, bool(urgent), True)
+            outside = ResponseKey(dept, channel, bool(urgent), False)
+            if sla is None:  # waiting: breached once due, else pending
+                _add(cube.outcomes, (inside, "breached"), k_bh_late)
+                _add(cube.outcomes, (inside, "pending"), k_bh - k_bh_late)
+                _add(cube.outcomes, (outside, "breached"), k_late - k_bh_late)
+                _add(cube.outcomes, (outside, "pending"), k - k_bh - k_late + k_bh_late)
+            else:
+                _add(cube.outcomes, (inside, sla), k_bh)
+                _add(cube.outcomes, (outside, sla), k - k_bh)
+            if minute is not None:
+                _add(cube.minutes.setdefault(inside, {}), int(minute), k_bh)
+                _add(cube.minutes.setdefault(outside, {}), int(minute), k - k_bh)
+    cube.minutes = {key: hist for key, hist in cube.minutes.items() if hist}
     return cube
 
 
@@ -217,18 +262,22 @@ def exact_seconds(
     minutes: Iterable[int],
 ) -> dict[ResponseKey, dict[int, int]]:
     """Counts of each exact response time (seconds), only inside the given minutes."""
+    del as_of  # a response time does not depend on it
     wanted = sorted(set(minutes))
     if not wanted:
         return {}
-    seconds, _outcome, bh, where = _response_parts(session, week, open_periods, as_of)
-    lo, hi = wanted[0] * BUCKET_SECONDS, (wanted[-1] + 1) * BUCKET_SECONDS
-    minute = func.floor(seconds / BUCKET_SECONDS)
+    bh = _open_case(open_periods).label("bh")
+    lo, hi = epoch_seconds(week.start), epoch_seconds(week.end)
     stmt = (
-        select(a.c.department, m.c.channel, a.c.urgent, bh, seconds.label("s"), func.count())
-        .select_from(m.join(a, a.c.mention_id == m.c.id))
-        .where(where, a.c.acted_at.is_not(None), seconds >= lo, seconds < hi)
-        .where(minute.in_(wanted))
-        .group_by(a.c.department, m.c.channel, a.c.urgent, bh, seconds)
+        select(f.c.a_department, f.c.channel, f.c.a_urgent, bh, f.c.response_seconds, func.count())
+        .where(
+            f.c.response_minute.in_(wanted),
+            _hours_where(week),
+            f.c.created_ts >= lo,
+            f.c.created_ts < hi,
+            f.c.a_department.is_not(None),
+        )
+        .group_by(f.c.a_department, f.c.channel, f.c.a_urgent, bh, f.c.response_seconds)
     )
     out: dict[ResponseKey, dict[int, int]] = defaultdict(dict)
     for dept, channel, urgent, is_open, s, k in session.execute(stmt):
@@ -242,29 +291,31 @@ def exact_seconds(
 
 
 def handled_by_person(*, session: Session, week: IsoWeek) -> dict[str, dict[str, int]]:
-    """Per assignee: items whose SLA clock started in the week, by current status."""
-    stmt = (
-        select(a.c.assignee, a.c.status, func.count())
-        .where(_in_week(a.c.received_at, week))
-        .group_by(a.c.assignee, a.c.status)
-    )
+    """Per assignee: items of the mentions that arrived in the week, by current status."""
     out: dict[str, dict[str, int]] = defaultdict(dict)
-    for who, status, k in session.execute(stmt):
-        out[str(who)][str(status)] = int(k)
+    for span in spans(week):
+        stmt = (
+            select(f.c.assignee, f.c.a_status, func.count())
+            .where(span.where(), f.c.a_status.is_not(None))
+            .group_by(f.c.assignee, f.c.a_status)
+        )
+        for who, status, k in session.execute(stmt):
+            mine = out[str(who)]
+            mine[str(status)] = mine.get(str(status), 0) + int(k)
     return dict(out)
 
 
 def backlog_at(*, session: Session, at: datetime) -> dict[str, int]:
     """Items waiting for a first response at ``at``, per department: open now, or acted on
-    only after ``at`` (two index look-ups rather than a scan of all history)."""
+    only after ``at`` (two index ranges rather than a scan of all history)."""
     still_open = (
         select(a.c.department, func.count())
         .where(a.c.status == "open", a.c.received_at < at)
         .group_by(a.c.department)
     )
-    acted_later = (
+    acted_later = (  # through the acted_at index: few items are acted on after ``at``
         select(a.c.department, func.count())
-        .where(a.c.acted_at >= at, a.c.received_at < at, a.c.status == "acted")
+        .where(a.c.acted_at >= at, a.c.received_at < at, func.coalesce(a.c.status, "") == "acted")
         .group_by(a.c.department)
     )
     out: dict[str, int] = defaultdict(int)
@@ -285,14 +336,34 @@ def escalations(*, session: Session, week: IsoWeek) -> dict[tuple[str, str], int
     return {(str(d), str(t)): int(k) for d, t, k in session.execute(stmt)}
 
 
+def _next_value(session: Session, column: Any, after: Any, *where: Any) -> Any:
+    stmt = select(func.min(column)).where(*where)
+    if after is not None:
+        stmt = stmt.where(column > after)
+    return session.execute(stmt).scalar_one()
+
+
 def notifications(*, session: Session, week: IsoWeek) -> dict[tuple[str, str], int]:
-    """Notifications queued in the week, per event and status."""
-    stmt = (
-        select(n.c.event, n.c.status, func.count())
-        .where(_in_week(n.c.created_at, week))
-        .group_by(n.c.event, n.c.status)
-    )
-    return {(str(ev), str(st)): int(k) for ev, st, k in session.execute(stmt)}
+    """Notifications queued in the week, per event and status.
+
+    A loose index scan over ``(event, status, created_at)``: the few events and statuses are
+    found by index look-ups, then each pair's week is counted from its own index range, so
+    nothing is sorted and no other week is read."""
+    out: dict[tuple[str, str], int] = {}
+    event = _next_value(session, n.c.event, None)
+    while event is not None:
+        status = _next_value(session, n.c.status, None, n.c.event == event)
+        while status is not None:
+            count = session.execute(
+                select(func.count()).where(
+                    n.c.event == event, n.c.status == status, _in_week(n.c.created_at, week)
+                )
+            ).scalar_one()
+            if count:
+                out[(str(event), str(status))] = int(count)
+            status = _next_value(session, n.c.status, status, n.c.event == event)
+        event = _next_value(session, n.c.event, event)
+    return out
 
 
 def quarantined(*, session: Session, week: IsoWeek) -> dict[tuple[str, str], int]:
@@ -352,25 +423,52 @@ def notable_mentions(
         func.coalesce(cc.urgent, false()).label("urgent"),
     )
     join_on = and_(cc.mention_id == mm.id, cc.is_current == true())
+    lo, hi = epoch_seconds(week.start), epoch_seconds(week.end)
+    # Candidates from the facts' indexes (the last ones' ties included), then the exact order.
+    newest = list(
+        session.execute(
+            select(f.c.created_ts)
+            .where(f.c.urgent == true(), f.c.created_ts >= lo, f.c.created_ts < hi)
+            .order_by(f.c.created_ts.desc())
+            .limit(limit)
+        ).scalars()
+    )
+    urgent_ids: list[int] = []
+    if newest:
+        urgent_ids = list(
+            session.execute(
+                select(f.c.mention_id).where(
+                    f.c.urgent == true(), f.c.created_ts >= newest[-1], f.c.created_ts < hi
+                )
+            ).scalars()
+        )
+    followed_ids: list[int] = []
+    for span in spans(week):
+        top = list(
+            session.execute(
+                select(f.c.followers)
+                .where(span.where())
+                .order_by(f.c.followers.desc())
+                .limit(limit)
+            ).scalars()
+        )
+        if top:
+            followed_ids += session.execute(
+                select(f.c.mention_id).where(span.where(), f.c.followers >= top[-1])
+            ).scalars()
     urgent = (
         select(*cols)
         .join(cc, join_on)
-        .where(cc.urgent == true(), mm.created_at >= week.start, mm.created_at < week.end)
+        .where(mm.id.in_(urgent_ids))
         .order_by(mm.created_at.desc())
         .limit(limit)
-    )
-    top_ids = (
-        select(mm.id)
-        .where(mm.created_at >= week.start, mm.created_at < week.end)
-        .order_by(mm.author_followers.desc().nulls_last(), mm.id)
-        .limit(limit)
-        .scalar_subquery()
     )
     followed = (
         select(*cols)
         .outerjoin(cc, join_on)
-        .where(mm.id.in_(top_ids))
+        .where(mm.id.in_(followed_ids))
         .order_by(mm.author_followers.desc().nulls_last(), mm.id)
+        .limit(limit)
     )
     return _notable(session, urgent), _notable(session, followed)
 
@@ -402,6 +500,6 @@ __all__ = [
     "quarantined",
     "response_cube",
     "sentiment_counts",
+    "spans",
     "volume_cube",
 ]
-_unused = tuple_
