@@ -30,7 +30,20 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Role = Literal["agent", "approver", "lead"]
-Event = Literal["assigned", "urgent", "due_soon", "escalated", "handover", "reassigned", "released"]
+Event = Literal[
+    "assigned",
+    "urgent",
+    "due_soon",
+    "escalated",
+    "handover",
+    "reassigned",
+    "released",
+    # sign-off: a draft waits for the recipient's approval; it was rejected (to its assignee);
+    # the platform refused it (to its assignee)
+    "review",
+    "rejected",
+    "publish_failed",
+]
 EscalationTarget = Literal["backup", "lead", "duty_manager"]
 
 # What a notification template may use: {mention_id}, {due_local}, ...
@@ -53,6 +66,15 @@ TEMPLATE_FIELDS: frozenset[str] = frozenset(
         "count",
         "items",
         "reason",
+        # sign-off notices
+        "recipient_name",
+        "draft_id",
+        "what",
+        "channel",
+        "needs",
+        "draft_text",
+        "by",
+        "error",
     }
 )
 

@@ -323,17 +323,18 @@ def reject(
         text=draft.text,
     )
     if draft.assignee:
-        notices.queue(
+        notices.queue_notice(
             session=session,
+            org=org,
             key=f"rejected:{draft.id}:v{draft.version}",
             event="rejected",
+            draft=draft,
             recipient=draft.assignee,
             urgent=draft.urgent,
-            title=f"[{draft.department}] draft {draft.id} was rejected by {person.name}",
-            body=f"Reason: {reason}\n\n{draft.text}\n\n"
-            f"socialops drafts edit {draft.id} --as {draft.assignee} --text '...'",
             now=now,
-            mention_id=draft.mention_id,
+            not_before=notices.hold_until(engine, draft, now=now),
+            by=person.name,
+            reason=reason,
         )
     return draft
 
@@ -436,26 +437,22 @@ def notify_reviewers(
     now: datetime,
 ) -> int:
     """Tell the eligible approvers a draft waits for them (quiet hours as for assignments)."""
-    from socialops.routing import quiet_until
-
     eligible = eligible_approvers(session, org, engine, draft, now)
-    due = draft.due_at or draft.scheduled_at or now + timedelta(days=1)
-    hold = quiet_until(engine, draft.department, urgent=draft.urgent, due_at=due, now=now)
+    hold = notices.hold_until(engine, draft, now=now)
     needs = policy_for(org, draft).describe()
     queued = 0
     for approver in eligible:
-        title, body = notices.review_text(draft, needs=needs, name=approver.name)
-        queued += notices.queue(
+        queued += notices.queue_notice(
             session=session,
+            org=org,
             key=f"review:{draft.id}:v{draft.version}:{approver.handle}",
             event="review",
+            draft=draft,
             recipient=approver.handle,
             urgent=draft.urgent,
-            title=title,
-            body=body,
             now=now,
-            mention_id=draft.mention_id,
             not_before=hold,
+            needs=needs,
         )
     return queued
 
