@@ -299,6 +299,8 @@ class DraftView:
     published_url: str | None
     external_id: str | None
     reason: str | None
+    order: str = "any"
+    review_run_id: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -320,6 +322,8 @@ class DraftView:
             "scheduled_at": self.scheduled_at.isoformat() if self.scheduled_at else None,
             "published_url": self.published_url,
             "reason": self.reason,
+            "order": self.order,
+            "review_run_id": self.review_run_id,
         }
 
 
@@ -364,6 +368,8 @@ def view(
         published_url=draft.external_url,
         external_id=draft.external_id,
         reason=draft.rejection_reason or draft.last_error,
+        order=policy.sign_off.order,
+        review_run_id=draft.review_run_id,
     )
 
 

@@ -24,9 +24,7 @@ def upgrade() -> None:
     with op.batch_alter_table("drafts") as batch:
         batch.add_column(sa.Column("review_run_id", sa.String(36), nullable=True))
         batch.add_column(sa.Column("review_stage", sa.String(32), nullable=True))
-        batch.add_column(
-            sa.Column("review_runs", sa.Integer(), nullable=False, server_default="0")
-        )
+        batch.add_column(sa.Column("review_runs", sa.Integer(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
