@@ -84,8 +84,13 @@ def show_view(view: Any) -> None:
     lines.append("[dim]text:[/]")
     lines.append(f"  {view.text}")
     lines.append(f"[dim]policy:[/] {view.policy}")
-    done = ", ".join(f"{a['name']} ({a['role']}, {a['when']})" for a in view.approvals)
+    done = ", ".join(f"{a['step']}. {a['name']} ({a['role']}, {a['when']})" for a in view.approvals)
     lines.append(f"[dim]approvals:[/] {len(view.approvals)}/{view.approvals_required} {done}")
+    if view.waiting_for:
+        order = "in this order" if view.order == "in_order" else "in any order"
+        lines.append(f"[dim]still needed ({order}):[/] {', '.join(view.waiting_for)}")
+    if view.review_run_id:
+        lines.append(f"[dim]review run in the Prefect UI:[/] {view.review_run_id}")
     if view.status == "pending":
         who = ", ".join(f"{e.name} ({e.handle}, {e.role})" for e in view.eligible_approvers)
         lines.append(f"[dim]may approve now:[/] {who or 'nobody on duty'}")

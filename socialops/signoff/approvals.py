@@ -26,7 +26,7 @@ from socialops import storage
 from socialops.rota.models import Person
 from socialops.rota.schedule import RotaEngine
 from socialops.signoff import notices
-from socialops.signoff.policy import Member, Policy, SignOff
+from socialops.signoff.policy import Member, Policy, SignOff, Slot
 from socialops.signoff.templates import LIMITS, text_length
 
 if TYPE_CHECKING:
@@ -160,6 +160,17 @@ def eligible_approvers(
         p for p in org.people if p.handle not in taken and engine.available(p.handle, ctx.now)
     ]
     feasible = _feasible(ctx, policy, approved, candidates)
+    if policy.sign_off.order == "in_order":
+        # Only those whose approval leaves the later steps to someone else (the only lead
+        # must not take step 1 and leave the lead's step to nobody).
+        feasible = [
+            (p, label)
+            for p, label in feasible
+            if policy.completable(
+                [*approved, ctx.member(p)],
+                [ctx.member(q) for q in org.people if q.handle not in taken | {p.handle}],
+            )
+        ]
     departments = {draft.department} | {
         s.requirement.department for s in policy.slots if s.requirement and s.requirement.department
     }
@@ -179,6 +190,18 @@ def eligible_approvers(
         for p, label in feasible
         if p.handle in chosen
     ]
+
+
+def open_slots(
+    session: Session, org: OrgConfig, engine: RotaEngine, draft: storage.DraftRow
+) -> list[Slot]:
+    """The approvals the current version still needs, in order (labels for people)."""
+    policy = policy_for(org, draft)
+    people = {p.handle: p for p in org.people}
+    approved = [
+        _member_of(engine, a.approver) for a in approvals_of(session, draft) if a.approver in people
+    ]
+    return policy.open_slots(approved)
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,6 +270,18 @@ def approve(
     if match is None:
         policy = policy_for(org, draft)
         names = ", ".join(e.handle for e in eligible) or "nobody on duty"
+        step = len(done)
+        if policy.sign_off.order == "in_order" and step < policy.required:
+            mine = member(org, engine, person)
+            later = [
+                k for k in range(step + 1, policy.required) if policy.fits(mine, policy.slots[k])
+            ]
+            if later:
+                raise SignOffError(
+                    f"{person.name} signs step {later[0] + 1} ({policy.slots[later[0]].label}) "
+                    f"of draft {draft.id}, and its approvals go in order: step {step + 1} "
+                    f"({policy.slots[step].label}) comes first (eligible now: {names})"
+                )
         raise SignOffError(
             f"{person.name} is not an eligible approver of draft {draft.id} now (it needs "
             f"{policy.describe()}; eligible now: {names})"

@@ -291,7 +291,7 @@ class DraftView:
     author: str
     assignee: str | None
     status: str
-    approvals: list[dict[str, str]]
+    approvals: list[dict[str, Any]]
     approvals_required: int
     eligible_approvers: list[ap.Approver]
     policy: str
@@ -301,6 +301,7 @@ class DraftView:
     reason: str | None
     order: str = "any"
     review_run_id: str | None = None
+    waiting_for: list[str] = field(default_factory=list)  # the open steps, in order
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -323,6 +324,7 @@ class DraftView:
             "published_url": self.published_url,
             "reason": self.reason,
             "order": self.order,
+            "waiting_for": self.waiting_for,
             "review_run_id": self.review_run_id,
         }
 
@@ -353,13 +355,14 @@ def view(
         status=draft.status,
         approvals=[
             {
+                "step": step,
                 "who": a.approver,
                 "name": people.get(a.approver, a.approver),
                 "role": a.role,
                 "when": a.at.isoformat(),
                 "via": a.via,
             }
-            for a in done
+            for step, a in enumerate(done, start=1)
         ],
         approvals_required=policy.required,
         eligible_approvers=ap.eligible_approvers(session, org, engine, draft, now),
@@ -370,6 +373,9 @@ def view(
         reason=draft.rejection_reason or draft.last_error,
         order=policy.sign_off.order,
         review_run_id=draft.review_run_id,
+        waiting_for=[slot.label for slot in ap.open_slots(session, org, engine, draft)]
+        if draft.status == ap.PENDING
+        else [],
     )
 
 
