@@ -309,6 +309,7 @@ def approve(
         actor=person.handle,
         action="approve",
         via=via,
+        at=now.isoformat(),
         counted_as=match.role,
         approvals=f"{count}/{required}",
         text=draft.text,
@@ -353,6 +354,7 @@ def reject(
         actor=person.handle,
         action="reject",
         via=via,
+        at=now.isoformat(),
         reason=reason,
         before=before,
         text=draft.text,
@@ -422,6 +424,7 @@ def edit(
         actor=person.handle,
         action="edit",
         via=via,
+        at=now.isoformat(),
         before=before,
         after=text,
         status_before=before_status,
@@ -457,6 +460,7 @@ def expire_due(*, session: Session, now: datetime) -> int:
             action="expire",
             before=before,
             scheduled_at=draft.scheduled_at.isoformat(),
+            text=draft.text,
         )
         expired += 1
     session.flush()
