@@ -89,11 +89,11 @@ def show_view(view: Any) -> None:
     if view.waiting_for:
         order = "in this order" if view.order == "in_order" else "in any order"
         lines.append(f"[dim]still needed ({order}):[/] {', '.join(view.waiting_for)}")
-    if view.review_run_id:
-        lines.append(f"[dim]review run in the Prefect UI:[/] {view.review_run_id}")
     if view.status == "pending":
         who = ", ".join(f"{e.name} ({e.handle}, {e.role})" for e in view.eligible_approvers)
         lines.append(f"[dim]may approve now:[/] {who or 'nobody on duty'}")
+    if view.review_run_id:
+        lines.append(f"[dim]review run in the Prefect UI:[/] {view.review_run_id}")
     if view.reason:
         lines.append(f"[dim]reason:[/] {view.reason}")
     if view.published_url:

@@ -128,7 +128,9 @@ def why_closed(session: Session, draft_id: int) -> str:
     ).scalar_one_or_none()
     if last is None:
         return f"draft {draft_id} is {draft.status}"
-    via = (last.details or {}).get("via")
+    details = last.details or {}
+    via = details.get("via")
+    when = str(details.get("at") or last.at.isoformat(timespec="seconds"))
     where = f" in the {'Prefect UI' if via == 'ui' else 'CLI'}" if via in ("ui", "cli") else ""
     done = {
         "approve": "approved",
@@ -139,7 +141,7 @@ def why_closed(session: Session, draft_id: int) -> str:
         "publish_failed": "refused by the platform",
     }[last.action]
     return (
-        f"draft {draft_id} was {done} by {last.actor}{where} at "
-        f"{last.at.isoformat(timespec='seconds')}; it is now {draft.status} "
+        f"draft {draft_id} was {done} by {last.actor}{where} at {when}; it is now "
+        f"{draft.status} "
         f"(version {draft.version})"
     )
