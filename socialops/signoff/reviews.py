@@ -35,10 +35,13 @@ class ReviewState:
     run_id: str | None  # the run recorded on the draft
     run_stage: str | None
     runs: int
+    draft_key: str = ""  # the draft's own idempotency key (new with every version)
 
     def idempotency_key(self) -> str:
-        """The key of the next run: two processes starting it at once get one run."""
-        return f"socialops-review:{self.draft_id}:{self.stage}:{self.runs + 1}"
+        """The key of the next run: two processes starting it at once get one run. It holds
+        the draft's own random key, so a database started afresh (draft ids from 1 again)
+        never gets an old database's run back from the same Prefect server."""
+        return f"socialops-review:{self.draft_id}:{self.draft_key}:{self.stage}:{self.runs + 1}"
 
 
 def stage_of(session: Session, draft: storage.DraftRow) -> str | None:
@@ -67,6 +70,7 @@ def states(
             run_id=row.review_run_id,
             run_stage=row.review_stage,
             runs=row.review_runs,
+            draft_key=row.idempotency_key,
         )
         for row in session.execute(stmt).scalars()
     ]
