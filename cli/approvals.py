@@ -61,6 +61,15 @@ def run_action(action: Callable[..., T], **kwargs: Any) -> T:
         return action(session=session, org=org, engine=engine, **kwargs)
 
 
+def follow_review_run(draft_id: int) -> None:
+    """After an action on a draft: its review run in the Prefect UI follows (cancelled with a
+    note when decided here, a fresh one when it still waits); one line, never a traceback."""
+    from tasks.review import sync_review_runs
+
+    sync = sync_review_runs([draft_id])
+    console.print(f"[dim]{sync.cli_line(draft_id)}[/]", highlight=False, soft_wrap=True)
+
+
 def show_view(view: Any) -> None:
     lines = [
         f"[bold]{view.kind} {view.id}[/] on {view.channel} · {view.department}"
@@ -75,11 +84,16 @@ def show_view(view: Any) -> None:
     lines.append("[dim]text:[/]")
     lines.append(f"  {view.text}")
     lines.append(f"[dim]policy:[/] {view.policy}")
-    done = ", ".join(f"{a['name']} ({a['role']}, {a['when']})" for a in view.approvals)
+    done = ", ".join(f"{a['step']}. {a['name']} ({a['role']}, {a['when']})" for a in view.approvals)
     lines.append(f"[dim]approvals:[/] {len(view.approvals)}/{view.approvals_required} {done}")
+    if view.waiting_for:
+        order = "in this order" if view.order == "in_order" else "in any order"
+        lines.append(f"[dim]still needed ({order}):[/] {', '.join(view.waiting_for)}")
     if view.status == "pending":
         who = ", ".join(f"{e.name} ({e.handle}, {e.role})" for e in view.eligible_approvers)
         lines.append(f"[dim]may approve now:[/] {who or 'nobody on duty'}")
+    if view.review_run_id:
+        lines.append(f"[dim]review run in the Prefect UI:[/] {view.review_run_id}")
     if view.reason:
         lines.append(f"[dim]reason:[/] {view.reason}")
     if view.published_url:
@@ -175,10 +189,12 @@ def approve(
             "again, and nobody approves their own text: it now needs others' approvals",
             highlight=False,
         )
+        follow_review_run(draft.id)
         return
     draft = run_action(approvals.approve, draft_id=draft_id, who=as_person, now=now)
     state = "approved: it will be published" if draft.status == "approved" else "pending"
     console.print(f"draft {draft.id}: approval recorded; {state}", highlight=False)
+    follow_review_run(draft.id)
 
 
 @approvals_app.command("reject")
@@ -195,3 +211,4 @@ def reject(
     now = parse_at(at)
     draft = run_action(approvals.reject, draft_id=draft_id, who=as_person, reason=reason, now=now)
     console.print(f"draft {draft.id}: rejected; back to {draft.assignee}", highlight=False)
+    follow_review_run(draft.id)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from cli.app import app, console, guarded
-from cli.approvals import AtOption, parse_at, run_action
+from cli.approvals import AtOption, follow_review_run, parse_at, run_action
 
 drafts_app = typer.Typer(no_args_is_help=True, help="Reply drafts: write them, edit one.")
 app.add_typer(drafts_app, name="drafts")
@@ -40,3 +40,4 @@ def edit(
         f"draft {draft.id}: version {draft.version}, pending; approvers were told",
         highlight=False,
     )
+    follow_review_run(draft.id)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from cli.app import app, console, guarded
-from cli.approvals import parse_at, run_action, signoff_session, views_table
+from cli.approvals import follow_review_run, parse_at, run_action, signoff_session, views_table
 
 NowOption = Annotated[
     str | None, typer.Option("--now", hidden=True, help="Act as if it were this ISO time.")
@@ -43,6 +43,8 @@ def add(
         f"waits for {draft.approvals_required} approval(s)",
         highlight=False,
     )
+    if draft.status == "pending":
+        follow_review_run(draft.id)
 
 
 @posts_app.command("list")

@@ -79,6 +79,24 @@ DEFAULT_TEMPLATES: dict[str, Template] = {
         body="{assignee_name}, {author} {reason}. It is part of the item you already own "
         "(no new assignment; first response due {due_local}).\n\n{text}\n{url}",
     ),
+    # Sign-off (socialops.signoff.notices): {what} is "reply" or "planned post".
+    "review": Template(
+        title="[{department_name}] {what} {draft_id} waits for your approval ({urgency})",
+        body="{recipient_name}, {what} {draft_id} on {channel} needs {needs}.\n\n"
+        "{draft_text}\n\nsocialops approvals show {draft_id}\n"
+        "socialops approvals approve {draft_id} --as <you>   (or reject --reason ...)",
+    ),
+    "rejected": Template(
+        title="[{department_name}] {what} {draft_id} was rejected by {by}",
+        body="{recipient_name}, {by} sent {what} {draft_id} back. Reason: {reason}\n\n"
+        "{draft_text}\n\nsocialops drafts edit {draft_id} --as {assignee} --text '...'",
+    ),
+    "publish_failed": Template(
+        title="[{department_name}] {what} {draft_id} could not be published",
+        body="{recipient_name}, {channel} refused {what} {draft_id}: {error}\n\n"
+        "{draft_text}\n\nEdit it to try again: socialops drafts edit {draft_id} --as "
+        "{assignee} --text '...'",
+    ),
 }
 
 RETRY_BASE = timedelta(minutes=1)

@@ -591,6 +591,11 @@ class DraftRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The Prefect review-draft run showing the draft in the UI, for which stage ("v2.a1":
+    # version 2 with one approval), and how many were started (socialops.signoff.reviews).
+    review_run_id: Mapped[str | None] = mapped_column(String(36))
+    review_stage: Mapped[str | None] = mapped_column(String(32))
+    review_runs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DraftApprovalRow(Base):

@@ -13,6 +13,7 @@ from socialops.config import load_config
 from socialops.db import session_scope
 from socialops.rota.schedule import engine_for
 from socialops.settings import get_settings
+from socialops.signoff import notices
 
 SENDERS = 8
 
@@ -28,6 +29,7 @@ def send_notifications(now: datetime | None = None, limit: int = 200) -> notify.
     at = notify.utc(now)
     with session_scope(url) as session:
         skipped = routing.skip_stale_deferred(session=session, engine=engine_for(org), now=at)
+        skipped += notices.skip_stale(session=session, now=at)
         claimed = notify.claim_due(session=session, now=at, limit=limit)
     sender = notify.AppriseSender()
 

@@ -34,7 +34,11 @@ def _retry_at(exc: ConnectorError, now: datetime) -> datetime:
 
 
 def publish_item(
-    url: str, channel: pub.Publisher, item: pub.Claimed, now: Callable[[], datetime]
+    url: str,
+    org: OrgConfig,
+    channel: pub.Publisher,
+    item: pub.Claimed,
+    now: Callable[[], datetime],
 ) -> tuple[str, str | None]:
     """One claimed item: reconcile if it was ever sent, record the attempt, post, record."""
 
@@ -86,7 +90,7 @@ def publish_item(
         return retry(str(exc), _retry_at(exc, now()))
     except Rejected as exc:
         with session_scope(url) as session:
-            ok = pub.record_failed(session=session, item=item, error=str(exc), now=now())
+            ok = pub.record_failed(session=session, org=org, item=item, error=str(exc), now=now())
         return ("failed" if ok else "lost"), str(exc)
     return published(posted.id, posted.url, found=False), None
 
@@ -141,10 +145,12 @@ def publish_pending(
                 if isinstance(chan, str):
                     refusal = chan
                     with session_scope(url) as session:
-                        pub.record_failed(session=session, item=item, error=refusal, now=now())
+                        pub.record_failed(
+                            session=session, org=org, item=item, error=refusal, now=now()
+                        )
                     run.count("failed", refusal, item)
                     continue
-                outcome, error = publish_item(url, chan, item, now)
+                outcome, error = publish_item(url, org, chan, item, now)
                 run.count(outcome, error, item)
     return run
 

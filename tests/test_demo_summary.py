@@ -49,7 +49,7 @@ class Database:
 
 
 # Notifications the routing and escalation runs send (not sign-off's or the watchdog's).
-ROUTING_EVENTS = "('assigned', 'urgent', 'escalated', 'handover', 'due_soon', 'released')"
+ROUTING_EVENTS = "('assigned', 'urgent', 'escalated', 'handover', 'due_soon', 'released', 'linked')"
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,20 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Role = Literal["agent", "approver", "lead"]
 Event = Literal[
-    "assigned", "urgent", "due_soon", "escalated", "handover", "reassigned", "released", "linked"
+    "assigned",
+    "urgent",
+    "due_soon",
+    "escalated",
+    "handover",
+    "reassigned",
+    "released",
+    # conversations: the same person raised it on another platform (to the owner)
+    "linked",
+    # sign-off: a draft waits for the recipient's approval; it was rejected (to its assignee);
+    # the platform refused it (to its assignee)
+    "review",
+    "rejected",
+    "publish_failed",
 ]
 EscalationTarget = Literal["backup", "lead", "duty_manager"]
 
@@ -55,6 +68,15 @@ TEMPLATE_FIELDS: frozenset[str] = frozenset(
         "count",
         "items",
         "reason",
+        # sign-off notices
+        "recipient_name",
+        "draft_id",
+        "what",
+        "channel",
+        "needs",
+        "draft_text",
+        "by",
+        "error",
     }
 )
 

@@ -26,7 +26,7 @@ from socialops import storage
 from socialops.rota.models import Person
 from socialops.rota.schedule import RotaEngine
 from socialops.signoff import notices
-from socialops.signoff.policy import Member, Policy, SignOff
+from socialops.signoff.policy import Member, Policy, SignOff, Slot
 from socialops.signoff.templates import LIMITS, text_length
 
 if TYPE_CHECKING:
@@ -160,6 +160,17 @@ def eligible_approvers(
         p for p in org.people if p.handle not in taken and engine.available(p.handle, ctx.now)
     ]
     feasible = _feasible(ctx, policy, approved, candidates)
+    if policy.sign_off.order == "in_order":
+        # Only those whose approval leaves the later steps to someone else (the only lead
+        # must not take step 1 and leave the lead's step to nobody).
+        feasible = [
+            (p, label)
+            for p, label in feasible
+            if policy.completable(
+                [*approved, ctx.member(p)],
+                [ctx.member(q) for q in org.people if q.handle not in taken | {p.handle}],
+            )
+        ]
     departments = {draft.department} | {
         s.requirement.department for s in policy.slots if s.requirement and s.requirement.department
     }
@@ -179,6 +190,18 @@ def eligible_approvers(
         for p, label in feasible
         if p.handle in chosen
     ]
+
+
+def open_slots(
+    session: Session, org: OrgConfig, engine: RotaEngine, draft: storage.DraftRow
+) -> list[Slot]:
+    """The approvals the current version still needs, in order (labels for people)."""
+    policy = policy_for(org, draft)
+    people = {p.handle: p for p in org.people}
+    approved = [
+        _member_of(engine, a.approver) for a in approvals_of(session, draft) if a.approver in people
+    ]
+    return policy.open_slots(approved)
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,6 +270,18 @@ def approve(
     if match is None:
         policy = policy_for(org, draft)
         names = ", ".join(e.handle for e in eligible) or "nobody on duty"
+        step = len(done)
+        if policy.sign_off.order == "in_order" and step < policy.required:
+            mine = member(org, engine, person)
+            later = [
+                k for k in range(step + 1, policy.required) if policy.fits(mine, policy.slots[k])
+            ]
+            if later:
+                raise SignOffError(
+                    f"{person.name} signs step {later[0] + 1} ({policy.slots[later[0]].label}) "
+                    f"of draft {draft.id}, and its approvals go in order: step {step + 1} "
+                    f"({policy.slots[step].label}) comes first (eligible now: {names})"
+                )
         raise SignOffError(
             f"{person.name} is not an eligible approver of draft {draft.id} now (it needs "
             f"{policy.describe()}; eligible now: {names})"
@@ -274,6 +309,7 @@ def approve(
         actor=person.handle,
         action="approve",
         via=via,
+        at=now.isoformat(),
         counted_as=match.role,
         approvals=f"{count}/{required}",
         text=draft.text,
@@ -318,22 +354,24 @@ def reject(
         actor=person.handle,
         action="reject",
         via=via,
+        at=now.isoformat(),
         reason=reason,
         before=before,
         text=draft.text,
     )
     if draft.assignee:
-        notices.queue(
+        notices.queue_notice(
             session=session,
+            org=org,
             key=f"rejected:{draft.id}:v{draft.version}",
             event="rejected",
+            draft=draft,
             recipient=draft.assignee,
             urgent=draft.urgent,
-            title=f"[{draft.department}] draft {draft.id} was rejected by {person.name}",
-            body=f"Reason: {reason}\n\n{draft.text}\n\n"
-            f"socialops drafts edit {draft.id} --as {draft.assignee} --text '...'",
             now=now,
-            mention_id=draft.mention_id,
+            not_before=notices.hold_until(engine, draft, now=now),
+            by=person.name,
+            reason=reason,
         )
     return draft
 
@@ -386,6 +424,7 @@ def edit(
         actor=person.handle,
         action="edit",
         via=via,
+        at=now.isoformat(),
         before=before,
         after=text,
         status_before=before_status,
@@ -421,6 +460,7 @@ def expire_due(*, session: Session, now: datetime) -> int:
             action="expire",
             before=before,
             scheduled_at=draft.scheduled_at.isoformat(),
+            text=draft.text,
         )
         expired += 1
     session.flush()
@@ -436,26 +476,22 @@ def notify_reviewers(
     now: datetime,
 ) -> int:
     """Tell the eligible approvers a draft waits for them (quiet hours as for assignments)."""
-    from socialops.routing import quiet_until
-
     eligible = eligible_approvers(session, org, engine, draft, now)
-    due = draft.due_at or draft.scheduled_at or now + timedelta(days=1)
-    hold = quiet_until(engine, draft.department, urgent=draft.urgent, due_at=due, now=now)
+    hold = notices.hold_until(engine, draft, now=now)
     needs = policy_for(org, draft).describe()
     queued = 0
     for approver in eligible:
-        title, body = notices.review_text(draft, needs=needs, name=approver.name)
-        queued += notices.queue(
+        queued += notices.queue_notice(
             session=session,
+            org=org,
             key=f"review:{draft.id}:v{draft.version}:{approver.handle}",
             event="review",
+            draft=draft,
             recipient=approver.handle,
             urgent=draft.urgent,
-            title=title,
-            body=body,
             now=now,
-            mention_id=draft.mention_id,
             not_before=hold,
+            needs=needs,
         )
     return queued
 

@@ -41,7 +41,7 @@ def reply_visibility(mention_visibility: str | None) -> str:
 
 @dataclass
 class DraftRun:
-    """What one drafting pass did."""
+    """What one drafting pass did (and, in ``skipped``, what it left alone and why)."""
 
     drafted: int = 0
     no_reply: int = 0
@@ -49,6 +49,17 @@ class DraftRun:
     notified: int = 0
     expired: int = 0
     by_department: Counter[str] = field(default_factory=Counter)
+    by_channel: Counter[str] = field(default_factory=Counter)
+    by_language: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    pending_ids: list[int] = field(default_factory=list)  # new drafts waiting for approvals
+    review_runs: str = ""  # what the review runs did (tasks/review.py), one line
+    review_runs_changed: int = 0  # review runs started or cancelled
+
+    @property
+    def did_something(self) -> bool:
+        """Whether the pass changed anything (a quiet minute publishes no artifact)."""
+        return bool(self.drafted or self.expired or self.notified or self.review_runs_changed)
 
 
 def _turn(a: Any, m: Any) -> Any:
@@ -74,12 +85,28 @@ def draft_replies(
         storage.ClassificationRow,
         storage.DraftRow,
     )
+    # Departments that never answer publicly are left out of the query (they would otherwise
+    # come back every run and could crowd real work out of the limit), and counted apart.
+    silent = [k for k, dept in org.departments.items() if dept.sign_off.replies == "none"]
+    open_undrafted = (
+        select(a.department, func.count())
+        .join(d, d.mention_id == a.mention_id, isouter=True)
+        .where(a.status == OPEN, a.department.in_(silent), d.id.is_(None))
+        .group_by(a.department)
+    )
+    for dept_id, count in session.execute(open_undrafted).all() if silent else []:
+        run.no_reply += int(count)
+        run.skipped[f"{dept_id}: answers privately or not at all (replies: none)"] += int(count)
     rows = session.execute(
         select(a, m, c.sentiment)
         .join(m, m.id == a.mention_id)
         .outerjoin(c, (c.mention_id == m.id) & c.is_current)
         .outerjoin(d, d.mention_id == m.id)
-        .where(a.status == OPEN, a.department != NO_ACTION, d.id.is_(None))
+        .where(
+            a.status == OPEN,
+            a.department.not_in([NO_ACTION, *silent]),
+            d.id.is_(None),
+        )
         # Urgent first, then by due time, taking channels in turn: a flood on one channel
         # does not crowd the others out of a run's limit.
         .order_by(a.urgent.desc(), _turn(a, m), a.due_at, a.id)
@@ -90,11 +117,9 @@ def draft_replies(
     for assignment, mention, sentiment in targets:
         department = org.departments.get(assignment.department)  # type: ignore[call-overload]
         if department is None:
+            run.skipped[f"{assignment.department}: not a department of the organisation file"] += 1
             continue
         mode = department.sign_off.replies
-        if mode == "none":
-            run.no_reply += 1
-            continue
         intent = intent_of(urgent=assignment.urgent, sentiment=sentiment, private=mode == "private")
         rendered = templates.render(
             platform=mention.platform,
@@ -159,9 +184,12 @@ def draft_replies(
         )
         run.drafted += 1
         run.by_department[draft.department] += 1
+        run.by_channel[draft.channel] += 1
+        run.by_language[draft.lang] += 1
         if required == 0:
             run.approved_without_sign_off += 1
         else:
+            run.pending_ids.append(draft.id)
             run.notified += ap.notify_reviewers(
                 session=session, org=org, engine=engine, draft=draft, now=now
             )
@@ -265,7 +293,7 @@ class DraftView:
     author: str
     assignee: str | None
     status: str
-    approvals: list[dict[str, str]]
+    approvals: list[dict[str, Any]]
     approvals_required: int
     eligible_approvers: list[ap.Approver]
     policy: str
@@ -273,6 +301,9 @@ class DraftView:
     published_url: str | None
     external_id: str | None
     reason: str | None
+    order: str = "any"
+    review_run_id: str | None = None
+    waiting_for: list[str] = field(default_factory=list)  # the open steps, in order
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -294,6 +325,9 @@ class DraftView:
             "scheduled_at": self.scheduled_at.isoformat() if self.scheduled_at else None,
             "published_url": self.published_url,
             "reason": self.reason,
+            "order": self.order,
+            "waiting_for": self.waiting_for,
+            "review_run_id": self.review_run_id,
         }
 
 
@@ -323,13 +357,14 @@ def view(
         status=draft.status,
         approvals=[
             {
+                "step": step,
                 "who": a.approver,
                 "name": people.get(a.approver, a.approver),
                 "role": a.role,
                 "when": a.at.isoformat(),
                 "via": a.via,
             }
-            for a in done
+            for step, a in enumerate(done, start=1)
         ],
         approvals_required=policy.required,
         eligible_approvers=ap.eligible_approvers(session, org, engine, draft, now),
@@ -338,6 +373,11 @@ def view(
         published_url=draft.external_url,
         external_id=draft.external_id,
         reason=draft.rejection_reason or draft.last_error,
+        order=policy.sign_off.order,
+        review_run_id=draft.review_run_id,
+        waiting_for=[slot.label for slot in ap.open_slots(session, org, engine, draft)]
+        if draft.status == ap.PENDING
+        else [],
     )
 
 

@@ -213,6 +213,25 @@ class Policy:
         by_member = {i: s for s, i in owner.items()}
         return [by_member[i] for i in range(len(members))]
 
+    def completable(self, members: Sequence[Member], pool: Sequence[Member]) -> bool:
+        """Whether the slots left after ``members`` can each go to a different person of
+        ``pool`` (with ``in_order`` a lead who takes the first, general slot must not leave
+        the lead's slot to nobody)."""
+        open_slots = self.open_slots(members)
+        owner: dict[int, int] = {}  # pool index -> open slot index
+
+        def place(s: int, seen: set[int]) -> bool:
+            for i, person in enumerate(pool):
+                if i in seen or not self.fits(person, open_slots[s]):
+                    continue
+                seen.add(i)
+                if i not in owner or place(owner[i], seen):
+                    owner[i] = s
+                    return True
+            return False
+
+        return all(place(s, set()) for s in range(len(open_slots)))
+
     def open_slots(self, members: Sequence[Member]) -> list[Slot]:
         """The slots still to fill after these approvals."""
         placed = self.assign(members) or []

@@ -27,6 +27,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from socialops import storage
+from socialops.config import OrgConfig
 from socialops.signoff import notices
 from socialops.signoff.approvals import APPROVED, FAILED, PUBLISHED, PUBLISHING, audit_draft
 from socialops.text_safety import neutralise
@@ -380,7 +381,9 @@ def release(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def record_failed(*, session: Session, item: Claimed, error: str, now: datetime) -> bool:
+def record_failed(
+    *, session: Session, org: OrgConfig, item: Claimed, error: str, now: datetime
+) -> bool:
     """The platform refused the item: failed, with its message; the assignee is told."""
     now = now.astimezone(UTC)
     d = storage.DraftRow
@@ -402,20 +405,7 @@ def record_failed(*, session: Session, item: Claimed, error: str, now: datetime)
     assert draft is not None
     session.refresh(draft)
     audit_draft(session, draft, actor=PUBLISHER, action="publish_failed", error=error[:2000])
-    if item.assignee:
-        notices.queue(
-            session=session,
-            key=f"publish_failed:{item.id}:{item.idempotency_key}",
-            event="publish_failed",
-            recipient=item.assignee,
-            urgent=True,
-            title=f"[{item.department}] draft {item.id} could not be published",
-            body=f"The platform refused it: {error}\n\n{item.text}\n\n"
-            f"Edit it to try again: socialops drafts edit {item.id} --as {item.assignee} "
-            "--text '...'",
-            now=now,
-            mention_id=item.mention_id,
-        )
+    notices.publish_failed(session=session, org=org, draft=draft, error=error, now=now)
     return True
 
 

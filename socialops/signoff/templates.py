@@ -9,12 +9,12 @@ order: the department's for the intent, the department's ``default``, then the s
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+import regex
 from jinja2.sandbox import SandboxedEnvironment
 
 LIMITS: dict[str, int] = {"mastodon": 500, "bluesky": 300, "x": 280, "reddit": 10_000}
@@ -24,7 +24,7 @@ Mastodon and X count any link as 23)."""
 INTENTS = ("urgent", "complaint", "praise", "question", "private")
 _URL = re.compile(r"https?://\S+")
 _REMOTE_MENTION = re.compile(r"(@[A-Za-z0-9_]+)@[A-Za-z0-9.-]+")
-_ZWJ = "\u200d"
+_GRAPHEME = regex.compile(r"\X")
 
 
 class TemplateMissing(Exception):
@@ -46,36 +46,10 @@ def intent_of(*, urgent: bool, sentiment: str | None, private: bool) -> str:
 
 
 def graphemes(text: str) -> int:
-    """User-perceived characters, close to Unicode's extended grapheme clusters: combining
-    marks, variation selectors, skin tones and ZWJ sequences join the character before them,
-    and a pair of regional indicators is one flag."""
-    count = 0
-    join_next = False
-    pending_flag = False
-    for char in text:
-        code = ord(char)
-        if join_next:
-            join_next = False
-            continue
-        if char == _ZWJ:
-            join_next = True
-            continue
-        if (
-            unicodedata.combining(char)
-            or 0xFE00 <= code <= 0xFE0F
-            or 0x1F3FB <= code <= 0x1F3FF
-            or 0xE0020 <= code <= 0xE007F
-        ):
-            continue
-        if 0x1F1E6 <= code <= 0x1F1FF:
-            if pending_flag:
-                pending_flag = False
-                continue
-            pending_flag = True
-        else:
-            pending_flag = False
-        count += 1
-    return count
+    """User-perceived characters: Unicode extended grapheme clusters (UAX #29), as Bluesky
+    counts them. An emoji ZWJ sequence, a flag, a letter with combining accents, a Hangul
+    syllable made of jamo: each is one."""
+    return len(_GRAPHEME.findall(text))
 
 
 def text_length(platform: str, text: str) -> int:
@@ -99,8 +73,9 @@ def fit(platform: str, text: str) -> str:
     while words and text_length(platform, " ".join(words) + "…") > limit:
         words.pop()
     cut = " ".join(words).rstrip(",;:.-") + "…"
-    if not words:  # one enormous word
-        cut = text[: limit - 1] + "…"
+    if not words:  # one enormous word: cut between characters as the platform counts them
+        pieces = _GRAPHEME.findall(text) if platform == "bluesky" else list(text)
+        cut = "".join(pieces[: limit - 1]) + "…"
     return cut
 
 

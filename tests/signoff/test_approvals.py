@@ -193,6 +193,10 @@ def test_legal_needs_a_lead_and_an_edit_restarts_approvals(socialops_env: Path) 
     ]
     edit = audit[2].details
     assert "contact you directly" in edit["before"] and edit["after"].endswith("– Northwind")
+    approval = audit[1].details
+    assert approval["at"] == T_DAY.isoformat() and approval["via"] == "cli"
+    assert "contact you directly" in approval["text"] and approval["approvals"] == "1/2"
+    assert audit[0].details["after"] == approval["text"]  # what was drafted is what was approved
 
 
 def test_urgent_legal_also_needs_the_pr_lead(socialops_env: Path) -> None:
