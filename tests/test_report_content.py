@@ -467,3 +467,176 @@ def test_a_single_department_still_gets_its_frequent_terms() -> None:
     docs = [("legal", {"gdpr", "data"}), ("legal", {"gdpr", "deleted"}), ("legal", {"gdpr"})]
     terms = themes.distinctive_terms(docs)
     assert terms["legal"] == [{"term": "gdpr", "mentions": 3, "score": None}]
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering and delivery
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_every_format_shows_the_new_sections(database_url: str, org: OrgConfig) -> None:
+    import csv
+    import io
+    import json
+    from html.parser import HTMLParser
+
+    from socialops.report.render import render
+
+    ids = seed_by_hand(database_url)
+    seed_signoff(database_url, ids)
+    with session_scope(database_url) as session:
+        for i in range(2):  # a hostile text twice: "script" becomes a care term
+            session.add(
+                storage.ClassificationRow(
+                    mention_id=_hostile(session, i),
+                    department="customer_relations",
+                    urgent=False,
+                    sentiment="negative",
+                    confidence=0.9,
+                    explanation={},
+                    model_version="t",
+                    classified_at=at(18, 12),
+                    is_current=True,
+                )
+            )
+    report = report_for(database_url, org)
+    data = json.loads(render(report, "json"))
+    assert {"approvals", "publishing", "queue_time", "themes"} <= set(data)
+    assert data["publishing"]["by_channel"]["chan-b"]["failures"] == 1
+    rows = {
+        (r["section"], r["key"], r["measure"]): r["value"]
+        for r in csv.DictReader(io.StringIO(render(report, "csv")))
+    }
+    assert rows["approvals", "all", "turnaround_median_seconds"] == "3600"
+    assert rows["approvals", "customer_relations", "rejected"] == "1"
+    assert rows["publishing", "chan-a", "replies"] == "3"
+    assert rows["queue_time", "all", "items"] == "6"
+    assert rows["themes", "customer_relations", "urgent"] == "2"
+    # alert, img, onerror, script, src: each in the same 2 mentions, alphabetical.
+    assert rows["terms", "customer_relations", "term_1"] == "alert"
+    md = render(report, "md")
+    assert "## Approvals and publishing" in md and "| chan-b | 1 | 0 | 1 | 1 |" in md
+    assert "## Time in queue" in md and "## What the community said" in md
+    assert "script (2)" in md
+
+    class Page(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.tags: list[str] = []
+            self.text: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.tags.append(tag)
+
+        def handle_data(self, data: str) -> None:
+            self.text.append(data)
+
+    page = Page()
+    page.feed(render(report, "html"))
+    text = " ".join(page.text)
+    assert "script" not in page.tags and "img" not in page.tags
+    assert "<script>alert(1)</script>" in text  # the mention, shown as text
+    assert "script (2)" in text
+    assert "7 requested, 4 approved, 1 rejected, 1 expired, 1 pending" in text
+    assert "published: 4 replies, 1 planned posts; 1 failed, 1 planned posts missed" in text
+    assert "terms from all" in text
+
+
+def _hostile(session: Any, i: int) -> int:
+    row = storage.MentionRow(
+        platform="mastodon",
+        external_id=f"h{i}",
+        channel="chan-a",
+        url=None,
+        author_handle="x@social.example",
+        author_followers=1_000_000,
+        text='<script>alert(1)</script> "><img src=x onerror=alert(1)>',
+        lang="en",
+        created_at=at(18, 12),
+        fetched_at=at(18, 12),
+        raw={},
+    )
+    session.add(row)
+    session.flush()
+    return int(row.id)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_summary_arrives_with_the_report_attached_where_the_target_takes_files(
+    database_url: str, org: OrgConfig, tmp_path: Path
+) -> None:
+    import base64
+
+    from socialops.report import deliver
+    from socialops.report.files import write_report
+    from tests.routing_fixtures import start_endpoint
+
+    seed_by_hand(database_url)
+    report = report_for(database_url, org)
+    paths = write_report(report, tmp_path / "reports")
+    endpoint_iter = start_endpoint()
+    endpoint = next(endpoint_iter)
+    try:
+        # JSON webhooks take attachments; Gotify does not (Apprise's attachment_support).
+        urls = f"{endpoint.url('notify/{handle}')} gotify://127.0.0.1:{endpoint.port}/T{{handle}}"
+        outcome = deliver.send_summary(
+            org=org, report=report, paths=paths, environ={"SOCIALOPS_NOTIFY_URL": urls}
+        )
+        arrivals = endpoint.wait_for(4)
+    finally:
+        endpoint_iter.close()
+    both = f"{deliver.SENT_ATTACHED}; {deliver.SENT_LINK}"
+    assert outcome == {"ann": both, "bob": both}
+    webhook = [a for a in arrivals if a.path == "/notify/ann"]
+    [ann] = webhook
+    [attachment] = ann.payload["attachments"]
+    assert attachment["filename"] == "weekly-report-2026-W47.html"
+    assert base64.b64decode(attachment["base64"]) == paths["html"].read_bytes()
+    assert "Full report attached (weekly-report-2026-W47.html)" in ann.payload["message"]
+    gotify = [a for a in arrivals if a.path.startswith("/message")]
+    assert len(gotify) == 2
+    assert all("attachments" not in a.payload for a in gotify)
+    assert all(f"Full report: {paths['html']}" in a.payload["message"] for a in gotify)
+
+
+def test_a_send_refused_with_the_file_is_sent_again_with_the_link(
+    org: OrgConfig, tmp_path: Path
+) -> None:
+    from socialops.notify import Delivery
+    from socialops.report import deliver
+    from socialops.report.metrics import WeeklyReport
+
+    calls: list[tuple[list[str], tuple[str, ...]]] = []
+
+    def fake(*, urls: Any, title: str, body: str, urgent: bool, attach: Any = ()) -> Delivery:
+        calls.append((list(urls), tuple(attach)))
+        return Delivery(not attach, "413 Payload Too Large" if attach else None)
+
+    html = tmp_path / "weekly-report-2026-W47.html"
+    html.write_text("<!doctype html>", encoding="utf-8")
+    report = WeeklyReport.model_validate(_empty_report_json(org))
+    outcome = deliver.send_summary(
+        org=org,
+        report=report,
+        paths={"html": html},
+        sender=fake,
+        environ={"SOCIALOPS_NOTIFY_URL": "json://127.0.0.1:9/{handle}"},
+        attachable=lambda url: True,
+    )
+    assert outcome == {"ann": deliver.SENT_LINK, "bob": deliver.SENT_LINK}
+    assert calls[:2] == [
+        (["json://127.0.0.1:9/ann"], (str(html),)),
+        (["json://127.0.0.1:9/ann"], ()),
+    ]
+
+
+def _empty_report_json(org: OrgConfig) -> dict[str, Any]:
+    import tempfile
+
+    from socialops.db import migrate
+
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/r.db"
+        migrate(url)
+        return report_for(url, org).model_dump()
