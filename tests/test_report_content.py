@@ -336,14 +336,10 @@ def test_time_to_first_owner_and_in_queue_match_the_hand_count(
         for key, values in changes.items():
             session.execute(update(a).where(a.mention_id == ids[key]).values(**values))
     qt = report_for(database_url, org).queue_time
-    assert (qt["items"], qt["waited_in_queue"], qt["still_queued"], qt["without_owner"]) == (
-        6,
-        3,
-        1,
-        1,
-    )
-    # To an owner: 0, 0, 30, 600, 46740 -> ranks 3 and 5.
-    assert qt["time_to_first_owner"] == {"count": 5, "median_seconds": 30, "p90_seconds": 46740}
+    # m2, m5 and m9 waited (m1, m3, m4 went straight to a person: not counted here).
+    assert (qt["waited_in_queue"], qt["still_queued"], qt["without_owner"]) == (3, 1, 1)
+    # To an owner (m5 has none yet): 600, 46740 -> ranks 1 and 2.
+    assert qt["time_to_first_owner"] == {"count": 2, "median_seconds": 600, "p90_seconds": 46740}
     # In a queue: 600, 46740, 867540 -> ranks 2 and 3.
     assert qt["time_in_queue"] == {"count": 3, "median_seconds": 46740, "p90_seconds": 867540}
     care = qt["by_department"]["customer_relations"]
@@ -355,7 +351,7 @@ def test_an_empty_week_has_empty_sign_off_queue_and_theme_sections(
     database_url: str, org: OrgConfig
 ) -> None:
     report = report_for(database_url, org)
-    assert report.queue_time["items"] == 0
+    assert report.queue_time["waited_in_queue"] == 0
     assert report.queue_time["time_in_queue"]["median_seconds"] is None
     assert report.themes["intents"] == {} and report.themes["terms"] == {}
     assert report.publishing["status"] == "not recorded"
@@ -511,7 +507,7 @@ def test_every_format_shows_the_new_sections(database_url: str, org: OrgConfig) 
     assert rows["approvals", "all", "turnaround_median_seconds"] == "3600"
     assert rows["approvals", "customer_relations", "rejected"] == "1"
     assert rows["publishing", "chan-a", "replies"] == "3"
-    assert rows["queue_time", "all", "items"] == "6"
+    assert rows["queue_time", "all", "waited_in_queue"] == "0"
     assert rows["themes", "customer_relations", "urgent"] == "2"
     # alert, img, onerror, script, src: each in the same 2 mentions, alphabetical.
     assert rows["terms", "customer_relations", "term_1"] == "alert"

@@ -1,11 +1,14 @@
 """Time to first owner and time in queue, per department (the night queue, migration 0008).
 
-Of the items whose SLA clock started in the week (``received_at``): **time to first owner**
-is ``first_assigned_at - received_at`` (items that have had an owner); **time in queue** is
-the seconds an item waited in its department's queue, finished stays (``queued_seconds``)
-plus, for one still queued, the wait so far as of when the report is made. Only items that
-waited in a queue (``queued_at`` set or ``queued_seconds`` > 0) have a time in queue.
-Counted by the database; exact nearest-rank percentiles in whole seconds.
+Of the items whose SLA clock started in the week (``received_at``) and that waited in their
+department's queue (``queued_at`` set or ``queued_seconds`` > 0): **time to first owner** is
+``first_assigned_at - received_at`` (those that have had an owner); **time in queue** the
+seconds they waited, finished stays (``queued_seconds``) plus, for one still queued, the wait
+so far as of when the report is made. An item routed straight to a person had an owner from
+its routing on (its first response is in the response times). Counted by the database, exact
+nearest-rank percentiles in whole seconds; every query reads only the queued items, through
+the partial index ``ix_assignments_queue_report`` (migration 0012), so the cost follows the
+queue, not the week's volume.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from socialops import storage
@@ -24,25 +27,31 @@ from socialops.report.week import IsoWeek
 a = storage.AssignmentRow.__table__
 
 DEFINITION = (
+    "items whose SLA clock started in the week and that waited in their department's queue; "
     "time to first owner: from the SLA clock's start to the first owner; time in queue: the "
-    "wait in the department's queue (to the report's time for items still queued); items "
-    "whose SLA clock started in the week; whole seconds, nearest-rank percentiles"
+    "wait in the queue (to the report's time for items still queued); whole seconds, "
+    "nearest-rank percentiles"
 )
 
 
+def waited_in_queue() -> ColumnElement[bool]:
+    """The items that waited in a queue: the partial index's own condition (written the same
+    way, a literal 0 and not a parameter, so SQLite and PostgreSQL see it implies it)."""
+    return or_(a.c.queued_at.is_not(None), a.c.queued_seconds > literal_column("0"))
+
+
 def queue_time(*, session: Session, week: IsoWeek, as_of: datetime) -> dict[str, Any]:
-    """Per department: items, items that waited in a queue, still queued, still without an
-    owner; time to first owner and time in queue (count, median, p90)."""
+    """Per department: items that waited in a queue, still queued, still without an owner;
+    their time to first owner and time in queue (count, median, p90)."""
     dialect = session.get_bind().dialect.name
     in_week = and_(a.c.received_at >= week.start, a.c.received_at < week.end)
-    waited = or_(a.c.queued_at.is_not(None), a.c.queued_seconds > 0)
+    waited = waited_in_queue()
     still = and_(a.c.status == "queued", a.c.queued_at.is_not(None))
     counts: dict[str, dict[str, int]] = defaultdict(dict)
-    for dept, items, n_waited, n_still, unowned in session.execute(
+    for dept, n_waited, n_still, unowned in session.execute(
         select(
             a.c.department,
             func.count(),
-            func.sum(case((waited, 1), else_=0)),
             func.sum(case((a.c.status == "queued", 1), else_=0)),
             func.sum(
                 case(
@@ -51,19 +60,17 @@ def queue_time(*, session: Session, week: IsoWeek, as_of: datetime) -> dict[str,
                 )
             ),
         )
-        .where(in_week)
+        .where(waited, in_week)
         .group_by(a.c.department)
     ):
         counts[str(dept)] = {
-            "items": int(items),
-            "waited_in_queue": int(n_waited or 0),
+            "waited_in_queue": int(n_waited),
             "still_queued": int(n_still or 0),
             "without_owner": int(unowned or 0),
         }
     if not counts:
         return {
             "definition": DEFINITION,
-            "items": 0,
             "waited_in_queue": 0,
             "still_queued": 0,
             "without_owner": 0,
@@ -78,7 +85,7 @@ def queue_time(*, session: Session, week: IsoWeek, as_of: datetime) -> dict[str,
             durations.seconds_between(dialect, a.c.first_assigned_at, a.c.received_at).label(
                 "seconds"
             ),
-        ).where(in_week, a.c.first_assigned_at.is_not(None)),
+        ).where(waited, in_week, a.c.first_assigned_at.is_not(None)),
     )
     now = literal(as_of, storage.UTCDateTime())
     current = case((still, durations.seconds_between(dialect, now, a.c.queued_at)), else_=0)
@@ -87,7 +94,7 @@ def queue_time(*, session: Session, week: IsoWeek, as_of: datetime) -> dict[str,
         select(
             a.c.department.label("grp"),
             (func.coalesce(a.c.queued_seconds, 0) + current).label("seconds"),
-        ).where(in_week, waited),
+        ).where(waited, in_week),
     )
     by_department = {
         dept: {
@@ -99,7 +106,7 @@ def queue_time(*, session: Session, week: IsoWeek, as_of: datetime) -> dict[str,
     }
     totals = {
         key: sum(v[key] for v in counts.values())
-        for key in ("items", "waited_in_queue", "still_queued", "without_owner")
+        for key in ("waited_in_queue", "still_queued", "without_owner")
     }
     return {
         "definition": DEFINITION,

@@ -113,7 +113,7 @@ def _durations(section: str, key: str, name: str, block: dict[str, Any]) -> Iter
 
 APPROVAL_COUNTS = ("requested", "approved", "rejected", "expired", "pending", "without_sign_off")
 PUBLISHING_COUNTS = ("replies", "posts", "failures", "expired_posts")
-QUEUE_COUNTS = ("items", "waited_in_queue", "still_queued", "without_owner")
+QUEUE_COUNTS = ("waited_in_queue", "still_queued", "without_owner")
 
 
 def _signoff_rows(report: WeeklyReport) -> Iterator[Row]:
@@ -261,11 +261,11 @@ def publishing_line(report: WeeklyReport) -> str:
 
 def queue_lines(report: WeeklyReport) -> list[str]:
     qt = report.queue_time
-    if not qt or not qt["items"]:
+    if not qt or not qt["waited_in_queue"]:
         return []
     first, waited = qt["time_to_first_owner"], qt["time_in_queue"]
     return [
-        f"queue: {qt['waited_in_queue']} of {qt['items']} items waited "
+        f"queue: {qt['waited_in_queue']} items waited "
         f"(median {duration(waited['median_seconds'])}, p90 {duration(waited['p90_seconds'])}), "
         f"{qt['still_queued']} still queued; time to first owner median "
         f"{duration(first['median_seconds'])}, p90 {duration(first['p90_seconds'])}"
@@ -341,12 +341,12 @@ def to_markdown(report: WeeklyReport) -> str:
     qt = report.queue_time
     if qt and qt["by_department"]:
         lines += [
-            "| department | items | waited in a queue | still queued | time to first owner "
+            "| department | waited in a queue | still queued | time to first owner "
             "(median) | p90 | time in queue (median) | p90 |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "|---|---:|---:|---:|---:|---:|---:|",
         ]
         lines += [
-            f"| {_md(dept)} | {fig['items']} | {fig['waited_in_queue']} | {fig['still_queued']} "
+            f"| {_md(dept)} | {fig['waited_in_queue']} | {fig['still_queued']} "
             f"| {duration(fig['time_to_first_owner']['median_seconds'])} "
             f"| {duration(fig['time_to_first_owner']['p90_seconds'])} "
             f"| {duration(fig['time_in_queue']['median_seconds'])} "
@@ -354,7 +354,7 @@ def to_markdown(report: WeeklyReport) -> str:
             for dept, fig in qt["by_department"].items()
         ]
     else:
-        lines.append("No items this week.")
+        lines.append("No item waited in a queue this week.")
     lines += ["", "## Approvals and publishing", ""]
     lines += [f"- {approvals_line(report)}", f"- {publishing_line(report)}"]
     ap, pub = report.approvals, report.publishing
@@ -671,7 +671,6 @@ def _queue_html(report: WeeklyReport) -> list[str]:
     rows = [
         [
             _e(dept),
-            str(fig["items"]),
             str(fig["waited_in_queue"]),
             str(fig["still_queued"]),
             _dur(fig["time_to_first_owner"], "median_seconds"),
@@ -686,7 +685,6 @@ def _queue_html(report: WeeklyReport) -> list[str]:
         _table(
             [
                 "department",
-                "items",
                 "waited in a queue",
                 "still queued",
                 "to first owner, median",
@@ -695,7 +693,7 @@ def _queue_html(report: WeeklyReport) -> list[str]:
                 "p90",
             ],
             rows,
-            set(range(1, 8)),
+            set(range(1, 7)),
         ),
     ]
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import and_, cast, func, literal, or_, select
+from sqlalchemy import and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from socialops import storage
@@ -62,51 +62,38 @@ def approvals(*, session: Session, week: IsoWeek) -> dict[str, Any]:
     before = au.c.details["before"].as_string()
     version = au.c.details["version"].as_integer()
     is_draft = au.c.subject_type == "draft"
-    requests = (
-        select(
-            _draft_id().label("draft_id"),
-            version.label("version"),
-            au.c.at.label("requested_at"),
-        )
-        .where(
-            is_draft,
-            _in_week(au.c.at, week),
-            or_(
-                and_(au.c.action.in_(("draft", "plan_post")), status == "pending"),
-                au.c.action == "edit",
-            ),
-        )
-        .subquery("requests")
-    )
-    decisions = (
-        select(
-            _draft_id().label("draft_id"),
-            version.label("version"),
-            au.c.action.label("action"),
-            au.c.at.label("decided_at"),
-        )
-        .where(
-            is_draft,
-            au.c.at >= week.start,
-            or_(
-                and_(au.c.action == "approve", status == "approved"),
-                and_(au.c.action.in_(("reject", "expire")), before == "pending"),
-            ),
-        )
-        .subquery("decisions")
-    )
-    joined = requests.join(d, d.c.id == requests.c.draft_id).outerjoin(
-        decisions,
-        and_(
-            decisions.c.draft_id == requests.c.draft_id,
-            decisions.c.version == requests.c.version,
+    is_request = and_(
+        _in_week(au.c.at, week),
+        or_(
+            and_(au.c.action.in_(("draft", "plan_post")), status == "pending"),
+            au.c.action == "edit",
         ),
     )
-    outcome = func.coalesce(decisions.c.action, literal("pending")).label("outcome")
+    is_decision = or_(
+        and_(au.c.action == "approve", status == "approved"),
+        and_(au.c.action.in_(("reject", "expire")), before == "pending"),
+    )
+    # One pass over the draft steps since the week began, one row per draft version: when it
+    # was put up for sign-off in the week, and its decision (a version has at most one: it is
+    # no longer pending after it). No self-join.
+    versions = (
+        select(
+            au.c.subject_id.label("subject_id"),
+            func.min(case((is_request, au.c.at))).label("requested_at"),
+            func.min(case((is_decision, au.c.at))).label("decided_at"),
+            func.min(case((is_decision, au.c.action))).label("action"),
+        )
+        .where(is_draft, au.c.at >= week.start)
+        .group_by(au.c.subject_id, version)
+        .subquery("versions")
+    )
+    joined = versions.join(d, d.c.id == cast(versions.c.subject_id, storage.BigIntId))
+    outcome = func.coalesce(versions.c.action, literal("pending")).label("outcome")
     by: dict[str, dict[str, Any]] = defaultdict(lambda: dict.fromkeys(OUTCOMES, 0))
     for department, action, count in session.execute(
         select(d.c.department, outcome, func.count())
         .select_from(joined)
+        .where(versions.c.requested_at.is_not(None))
         .group_by(d.c.department, outcome)
     ):
         label = {"approve": "approved", "reject": "rejected", "expire": "expired"}.get(
@@ -117,11 +104,11 @@ def approvals(*, session: Session, week: IsoWeek) -> dict[str, Any]:
         select(
             d.c.department.label("grp"),
             durations.seconds_between(
-                dialect, decisions.c.decided_at, requests.c.requested_at
+                dialect, versions.c.decided_at, versions.c.requested_at
             ).label("seconds"),
         )
         .select_from(joined)
-        .where(decisions.c.action.in_(("approve", "reject")))
+        .where(versions.c.requested_at.is_not(None), versions.c.action.in_(("approve", "reject")))
     )
     turnaround = durations.percentiles(session, timed)
     without: dict[str, int] = {
