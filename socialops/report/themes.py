@@ -13,7 +13,8 @@ of the reply languages (en, de, es, fr, pt) and the organisation's own name drop
 
 The text is read from a **bounded, deterministic sample** when the week has more mentions
 than ``SAMPLE_LIMIT``: the week is cut into ``SLICES`` equal spans of time and the first
-mentions of each span (by creation time, then id) are read through the ``created_at`` index,
+mentions of each span (by creation time, then id) are read through the ``created_at`` index
+(one ``UNION ALL`` statement),
 so the cost does not grow with the week's volume. The report says when terms come from a
 sample, and of how many mentions.
 """
@@ -28,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, union_all
 from sqlalchemy.orm import Session
 
 from socialops import storage
@@ -36,7 +37,7 @@ from socialops.report.stopwords import STOP_WORDS
 from socialops.report.week import IsoWeek
 from socialops.signoff.templates import intent_of
 
-SAMPLE_LIMIT = 6000
+SAMPLE_LIMIT = 4032  # 24 per span: ~0.35 s at 1M mentions (random row reads for the text)
 SLICES = 168  # one span per hour of an ordinary week
 TERMS_PER_DEPARTMENT = 8
 MIN_MENTIONS = 2  # a term must be in at least this many of the department's mentions
@@ -116,13 +117,13 @@ def sample(
         return Sample(rows=rows, sampled=False, mentions=len(rows))
     per_slice = -(-limit // slices)
     span = (week.end - week.start) / slices
-    rows = []
-    read = 0
+    # Each span's first mentions through the created_at index, all spans in one statement
+    # (UNION ALL: one round trip), then their classification: an unclassified one is read
+    # and skipped (it has no department to count for).
+    parts = []
     for i in range(slices):
         lo = week.start + span * i
         hi = week.end if i == slices - 1 else week.start + span * (i + 1)
-        # The slice's first mentions through the created_at index, then their classification:
-        # an unclassified one is read and skipped (it has no department to count for).
         first = (
             select(m.c.id, m.c.text)
             .where(m.c.created_at >= lo, m.c.created_at < hi)
@@ -130,15 +131,19 @@ def sample(
             .limit(per_slice)
             .subquery()
         )
-        stmt = (
-            select(c.c.department, first.c.text)
-            .select_from(first.outerjoin(c, and_(c.c.mention_id == first.c.id, c.c.is_current)))
-            .order_by(first.c.id)
-        )
-        for dept, text in session.execute(stmt):
-            read += 1
-            if dept is not None:
-                rows.append((str(dept), str(text)))
+        parts.append(select(first.c.id, first.c.text))
+    picked = union_all(*parts).subquery()
+    stmt = (
+        select(c.c.department, picked.c.text)
+        .select_from(picked.outerjoin(c, and_(c.c.mention_id == picked.c.id, c.c.is_current)))
+        .order_by(picked.c.id)
+    )
+    rows = []
+    read = 0
+    for dept, text in session.execute(stmt):
+        read += 1
+        if dept is not None:
+            rows.append((str(dept), str(text)))
     return Sample(rows=rows, sampled=True, mentions=read)
 
 
