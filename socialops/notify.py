@@ -210,6 +210,13 @@ def _apprise() -> Any:
         return apprise
 
 
+def supports_attachments(url: str) -> bool:
+    """Does this Apprise URL's service take file attachments (e-mail, Slack bots, Discord,
+    ntfy, JSON/form webhooks...)? False for an invalid URL."""
+    plugin = _apprise().Apprise.instantiate(url, suppress_exceptions=True)
+    return bool(plugin) and bool(getattr(plugin, "attachment_support", False))
+
+
 def scrub(message: str, urls: Sequence[str]) -> str:
     """Remove every part of the URLs (tokens, hosts, paths) from a message."""
     for url in urls:
@@ -228,7 +235,17 @@ class AppriseSender:
     attempts: int = 2
     pause: float = 0.5
 
-    def __call__(self, *, urls: Sequence[str], title: str, body: str, urgent: bool) -> Delivery:
+    def __call__(
+        self,
+        *,
+        urls: Sequence[str],
+        title: str,
+        body: str,
+        urgent: bool,
+        attach: Sequence[str] = (),
+    ) -> Delivery:
+        """``attach``: local files sent along to the targets that take attachments (see
+        :func:`supports_attachments`); the others get the message alone."""
         apprise = _apprise()
         notifier = apprise.Apprise()
         for url in urls:
@@ -248,6 +265,7 @@ class AppriseSender:
                     notify_type=kind,
                     body_format=apprise.NotifyFormat.TEXT,
                     timeout=self.timeout,
+                    attach=list(attach) or None,
                 )
             except Exception as exc:  # a plugin bug must not stop the other notifications
                 error = f"{type(exc).__name__}: {exc}"

@@ -157,7 +157,11 @@ class AuditRow(Base):
     """Append-only: database triggers refuse UPDATE and DELETE (see the migration)."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_subject", "subject_type", "subject_id"),)
+    __table_args__ = (
+        Index("ix_audit_subject", "subject_type", "subject_id"),
+        # The weekly report's sign-off section reads the draft steps since a week began.
+        Index("ix_audit_log_subject_type_at", "subject_type", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -321,6 +325,10 @@ def count_rows(*, session: Session, model: type[Base], **filters: Any) -> int:
 # --------------------------------------------------------------------------------------------
 
 
+QUEUED_ITEMS = "queued_at IS NOT NULL OR queued_seconds > 0"
+"""The assignments that waited in a queue (the partial index's condition)."""
+
+
 class AssignmentRow(Base):
     """Who owns a mention now, and by when it needs a first response. One row per mention."""
 
@@ -330,6 +338,19 @@ class AssignmentRow(Base):
         Index("ix_assignments_assignee_status", "assignee", "status"),
         Index("ix_assignments_acted_at", "acted_at"),
         Index("ix_assignments_status_department", "status", "department"),
+        # The weekly report's time in queue (migration 0015): only the items that waited in
+        # a queue, with every column the report reads.
+        Index(
+            "ix_assignments_queue_report",
+            "received_at",
+            "department",
+            "status",
+            "queued_seconds",
+            "queued_at",
+            "first_assigned_at",
+            sqlite_where=text(QUEUED_ITEMS),
+            postgresql_where=text(QUEUED_ITEMS),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)

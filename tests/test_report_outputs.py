@@ -133,7 +133,7 @@ def test_the_summary_goes_to_each_recipient_with_the_report_link(
         sender=fake,
         environ={"SOCIALOPS_NOTIFY_URL": "json://example.invalid/{handle}"},
     )
-    assert outcome == {"ann": "sent", "bob": "sent"}
+    assert outcome == {"ann": "sent with a link", "bob": "sent with a link"}
     assert sent[0][0] == ["json://example.invalid/ann"]
     assert "weekly report 2026-W47" in sent[0][1]
     assert "/r/weekly-report-2026-W47.html" in sent[0][2] and "8 mentions" in sent[0][2]

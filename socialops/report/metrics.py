@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from socialops.report import queries as qs
 from socialops.report import signoff
+from socialops.report.queue_time import queue_time
+from socialops.report.themes import themes
 from socialops.report.week import IsoWeek
 from socialops.rota.calendar import Interval
 from socialops.rota.schedule import DUTY_MANAGER, RotaEngine
@@ -110,6 +112,8 @@ class WeeklyReport(BaseModel):
     publishing: dict[str, Any]
     quarantine: dict[str, Any]
     notable: dict[str, list[NotableMention]]
+    queue_time: dict[str, Any] = Field(default_factory=dict)  # report/queue_time.py
+    themes: dict[str, Any] = Field(default_factory=dict)  # report/themes.py
 
 
 # --------------------------------------------------------------------------------------------
@@ -438,6 +442,10 @@ def build_report(
             "urgent": [_notable(x) for x in urgent_list],
             "most_followed": [_notable(x) for x in followed],
         },
+        queue_time=queue_time(session=session, week=week, as_of=as_of),
+        themes=themes(
+            session=session, week=week, cells=cells, total=total, organisation=organisation
+        ),
     )
 
 

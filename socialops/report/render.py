@@ -55,7 +55,10 @@ def _pp(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:+.1f} pp"
 
 
-def _rows(report: WeeklyReport) -> Iterator[tuple[str, str, str, str]]:
+Row = tuple[str, str, str, str]
+
+
+def _rows(report: WeeklyReport) -> Iterator[Row]:
     """(section, key, measure, value): every figure of the report, flat."""
     yield "week", report.week, "start", report.start.isoformat()
     yield "week", report.week, "end", report.end.isoformat()
@@ -93,8 +96,75 @@ def _rows(report: WeeklyReport) -> Iterator[tuple[str, str, str, str]]:
         yield "oncall_load", p.handle, "acted", str(p.acted)
     yield "oncall_load", "all", "fairness_ratio", _blank(report.oncall_load.fairness_ratio)
     yield "quarantine", "total", "items", str(report.quarantine["total"])
-    yield "approvals", "all", "status", str(report.approvals["status"])
-    yield "publishing", "all", "status", str(report.publishing["status"])
+    for stage, count in report.quarantine["by_stage"].items():
+        yield "quarantine", f"stage:{stage}", "items", str(count)
+    if report.triage_share is not None:
+        yield "volume", "triage", "share", str(report.triage_share)
+    yield from _signoff_rows(report)
+    yield from _queue_rows(report)
+    yield from _theme_rows(report)
+
+
+def _durations(section: str, key: str, name: str, block: dict[str, Any]) -> Iterator[Row]:
+    yield section, key, f"{name}_count", str(block.get("count", 0))
+    yield section, key, f"{name}_median_seconds", _blank(block.get("median_seconds"))
+    yield section, key, f"{name}_p90_seconds", _blank(block.get("p90_seconds"))
+
+
+APPROVAL_COUNTS = ("requested", "approved", "rejected", "expired", "pending", "without_sign_off")
+PUBLISHING_COUNTS = ("replies", "posts", "failures", "expired_posts")
+QUEUE_COUNTS = ("waited_in_queue", "still_queued", "without_owner")
+
+
+def _signoff_rows(report: WeeklyReport) -> Iterator[Row]:
+    ap, pub = report.approvals, report.publishing
+    yield "approvals", "all", "status", str(ap["status"])
+    if ap["status"] != NOT_RECORDED:
+        for key in APPROVAL_COUNTS:
+            yield "approvals", "all", key, str(ap[key])
+        yield from _durations("approvals", "all", "turnaround", ap["turnaround"])
+        for dept, fig in ap["by_department"].items():
+            for key in APPROVAL_COUNTS:
+                yield "approvals", dept, key, str(fig[key])
+            yield from _durations("approvals", dept, "turnaround", fig["turnaround"])
+    yield "publishing", "all", "status", str(pub["status"])
+    if pub["status"] != NOT_RECORDED:
+        for key in PUBLISHING_COUNTS:
+            yield "publishing", "all", key, str(pub[key])
+        for channel, fig in pub["by_channel"].items():
+            for key in PUBLISHING_COUNTS:
+                yield "publishing", channel, key, str(fig[key])
+
+
+def _queue_rows(report: WeeklyReport) -> Iterator[Row]:
+    qt = report.queue_time
+    if not qt:
+        return
+    for key in QUEUE_COUNTS:
+        yield "queue_time", "all", key, str(qt[key])
+    yield from _durations("queue_time", "all", "to_first_owner", qt["time_to_first_owner"])
+    yield from _durations("queue_time", "all", "in_queue", qt["time_in_queue"])
+    for dept, fig in qt["by_department"].items():
+        for key in QUEUE_COUNTS:
+            yield "queue_time", dept, key, str(fig[key])
+        yield from _durations("queue_time", dept, "to_first_owner", fig["time_to_first_owner"])
+        yield from _durations("queue_time", dept, "in_queue", fig["time_in_queue"])
+
+
+def _theme_rows(report: WeeklyReport) -> Iterator[Row]:
+    th = report.themes
+    if not th:
+        return
+    for dept, counts in th["intents"].items():
+        for intent, count in counts.items():
+            yield "themes", dept, intent, str(count)
+    source = th["terms_source"]
+    yield "terms", "all", "sampled", str(source["sampled"]).lower()
+    yield "terms", "all", "mentions_read", str(source["mentions_read"])
+    for dept, terms in th["terms"].items():
+        for rank, term in enumerate(terms, start=1):
+            yield "terms", dept, f"term_{rank}", term["term"]
+            yield "terms", dept, f"term_{rank}_mentions", str(term["mentions"])
 
 
 def _blank(value: object) -> str:
@@ -160,8 +230,61 @@ def summary_lines(report: WeeklyReport) -> list[str]:
             f"{s} {_pct(share[s])} ({_pp(change[s])})" for s in ("negative", "neutral", "positive")
         ),
         f"quarantined: {report.quarantine['total']}; sent to triage: {_pct(report.triage_share)}",
-        f"approvals: {report.approvals['status']}; publishing: {report.publishing['status']}",
+        approvals_line(report),
+        publishing_line(report),
+        *queue_lines(report),
+        *terms_lines(report),
     ]
+
+
+def approvals_line(report: WeeklyReport) -> str:
+    ap = report.approvals
+    if ap["status"] == NOT_RECORDED:
+        return f"approvals: {NOT_RECORDED}"
+    t = ap["turnaround"]
+    return (
+        f"approvals: {ap['requested']} requested, {ap['approved']} approved, "
+        f"{ap['rejected']} rejected, {ap['expired']} expired, {ap['pending']} pending; "
+        f"turnaround median {duration(t['median_seconds'])}, p90 {duration(t['p90_seconds'])}"
+    )
+
+
+def publishing_line(report: WeeklyReport) -> str:
+    pub = report.publishing
+    if pub["status"] == NOT_RECORDED:
+        return f"publishing: {NOT_RECORDED}"
+    return (
+        f"published: {pub['replies']} replies, {pub['posts']} planned posts; "
+        f"{pub['failures']} failed, {pub['expired_posts']} planned posts missed"
+    )
+
+
+def queue_lines(report: WeeklyReport) -> list[str]:
+    qt = report.queue_time
+    if not qt or not qt["waited_in_queue"]:
+        return []
+    first, waited = qt["time_to_first_owner"], qt["time_in_queue"]
+    return [
+        f"queue: {qt['waited_in_queue']} items waited "
+        f"(median {duration(waited['median_seconds'])}, p90 {duration(waited['p90_seconds'])}), "
+        f"{qt['still_queued']} still queued; time to first owner median "
+        f"{duration(first['median_seconds'])}, p90 {duration(first['p90_seconds'])}"
+    ]
+
+
+def terms_lines(report: WeeklyReport, per_department: int = 3) -> list[str]:
+    th = report.themes
+    if not th or not th["terms"]:
+        return []
+    parts = [
+        f"{dept} ({', '.join(t['term'] for t in terms[:per_department])})"
+        for dept, terms in th["terms"].items()
+        if terms
+    ]
+    if not parts:
+        return []
+    sample = " (from a sample)" if th["terms_source"]["sampled"] else ""
+    return [f"heard most{sample}: " + "; ".join(parts)]
 
 
 def to_markdown(report: WeeklyReport) -> str:
@@ -214,12 +337,68 @@ def to_markdown(report: WeeklyReport) -> str:
         f"Fairness (max/min primary on-call hours): {'–' if ratio is None else ratio}"
         + (f" ({report.oncall_load.fairness_note})" if report.oncall_load.fairness_note else ""),
     ]
+    lines += ["", "## Time in queue", ""]
+    qt = report.queue_time
+    if qt and qt["by_department"]:
+        lines += [
+            "| department | waited in a queue | still queued | time to first owner "
+            "(median) | p90 | time in queue (median) | p90 |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {_md(dept)} | {fig['waited_in_queue']} | {fig['still_queued']} "
+            f"| {duration(fig['time_to_first_owner']['median_seconds'])} "
+            f"| {duration(fig['time_to_first_owner']['p90_seconds'])} "
+            f"| {duration(fig['time_in_queue']['median_seconds'])} "
+            f"| {duration(fig['time_in_queue']['p90_seconds'])} |"
+            for dept, fig in qt["by_department"].items()
+        ]
+    else:
+        lines.append("No item waited in a queue this week.")
     lines += ["", "## Approvals and publishing", ""]
-    lines += [
-        f"- approvals: {report.approvals['status']}",
-        f"- publishing: {report.publishing['status']}",
-    ]
-    lines += ["", "## Notable mentions", ""]
+    lines += [f"- {approvals_line(report)}", f"- {publishing_line(report)}"]
+    ap, pub = report.approvals, report.publishing
+    if ap["status"] != NOT_RECORDED and ap["by_department"]:
+        lines += [
+            "",
+            "| department | requested | approved | rejected | expired | pending "
+            "| without sign-off | turnaround (median) | p90 |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {_md(dept)} | {fig['requested']} | {fig['approved']} | {fig['rejected']} "
+            f"| {fig['expired']} | {fig['pending']} | {fig['without_sign_off']} "
+            f"| {duration(fig['turnaround']['median_seconds'])} "
+            f"| {duration(fig['turnaround']['p90_seconds'])} |"
+            for dept, fig in ap["by_department"].items()
+        ]
+    if pub["status"] != NOT_RECORDED and pub["by_channel"]:
+        lines += [
+            "",
+            "| channel | replies | planned posts | failed | planned posts missed |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {_md(ch)} | {fig['replies']} | {fig['posts']} | {fig['failures']} "
+            f"| {fig['expired_posts']} |"
+            for ch, fig in pub["by_channel"].items()
+        ]
+    lines += ["", "## What the community said", ""]
+    th = report.themes
+    if th and th["intents"]:
+        lines += [
+            "| department | urgent | complaints | praise | questions | distinctive terms |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
+        lines += [
+            f"| {_md(dept)} | {n['urgent']} | {n['complaint']} | {n['praise']} "
+            f"| {n['question']} | {_md(', '.join(_terms(th, dept)) or '–')} |"
+            for dept, n in th["intents"].items()
+        ]
+        lines += ["", f"_{_md(th['terms_source']['note'])}._"]
+    else:
+        lines.append("No classified mentions this week.")
+    lines += ["", "### Notable mentions", ""]
     notable = report.notable["urgent"] + report.notable["most_followed"]
     if notable:
         lines += ["| mention | author | followers | department | text |", "|---:|---|---:|---|---|"]
@@ -231,6 +410,10 @@ def to_markdown(report: WeeklyReport) -> str:
     else:
         lines.append("None this week.")
     return "\n".join(lines) + "\n"
+
+
+def _terms(themes: dict[str, Any], dept: str) -> list[str]:
+    return [f"{t['term']} ({t['mentions']})" for t in themes["terms"].get(dept, [])]
 
 
 def _get(block: dict[str, Any], part: str, key: str) -> int | None:
@@ -453,18 +636,143 @@ def to_html(report: WeeklyReport, *, charts: dict[str, str] | None = None) -> st
         f"<p>Fairness (max/min primary on-call hours): {'–' if ratio is None else ratio}"
         + (f' <span class="muted">({_e(note)})</span>' if note else "")
         + "</p>",
+        "<h2>Time in queue</h2>",
+        *_queue_html(report),
         "<h2>Approvals and publishing</h2>",
-        f'<p>Approvals: <span class="nr">{_e(report.approvals["status"])}</span>. '
-        f'Replies and planned posts published, failures: <span class="nr">'
-        f"{_e(report.publishing['status'])}</span>.</p>",
+        *_signoff_html(report),
         "<h2>What the community said</h2>",
+        *_themes_html(report),
         "<h3>Urgent mentions</h3>",
         _table(NOTABLE_HEAD, _notable_rows(report.notable["urgent"]), {0, 2}),
         "<h3>Most-followed authors</h3>",
         _table(NOTABLE_HEAD, _notable_rows(report.notable["most_followed"]), {0, 2}),
         "<h2>Data quality</h2>",
-        f"<p>Quarantined: {report.quarantine['total']}</p>",
+        f"<p>Quarantined: {report.quarantine['total']} "
+        + _e(
+            "(" + ", ".join(f"{k}: {v}" for k, v in report.quarantine["by_stage"].items()) + ")"
+            if report.quarantine["by_stage"]
+            else ""
+        )
+        + f"; sent to triage: {_pct(report.triage_share)}</p>",
         _table(["channel", "items"], quarantine_rows, {1}),
         "</main></body></html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+def _dur(block: dict[str, Any], key: str) -> str:
+    return duration(block.get(key))
+
+
+def _queue_html(report: WeeklyReport) -> list[str]:
+    qt = report.queue_time
+    if not qt:
+        return ['<p class="nr">not recorded</p>']
+    rows = [
+        [
+            _e(dept),
+            str(fig["waited_in_queue"]),
+            str(fig["still_queued"]),
+            _dur(fig["time_to_first_owner"], "median_seconds"),
+            _dur(fig["time_to_first_owner"], "p90_seconds"),
+            _dur(fig["time_in_queue"], "median_seconds"),
+            _dur(fig["time_in_queue"], "p90_seconds"),
+        ]
+        for dept, fig in qt["by_department"].items()
+    ]
+    return [
+        f'<p class="muted">{_e(qt["definition"])}.</p>',
+        _table(
+            [
+                "department",
+                "waited in a queue",
+                "still queued",
+                "to first owner, median",
+                "p90",
+                "in queue, median",
+                "p90",
+            ],
+            rows,
+            set(range(1, 7)),
+        ),
+    ]
+
+
+def _signoff_html(report: WeeklyReport) -> list[str]:
+    ap, pub = report.approvals, report.publishing
+    out: list[str] = []
+    if ap["status"] == NOT_RECORDED:
+        out.append(f'<p>Approvals: <span class="nr">{_e(NOT_RECORDED)}</span>.</p>')
+    else:
+        out.append(f"<p>{_e(approvals_line(report))}.</p>")
+        out.append(f'<p class="muted">{_e(ap["definition"])}.</p>')
+        out.append(
+            _table(
+                [
+                    "department",
+                    "requested",
+                    "approved",
+                    "rejected",
+                    "expired",
+                    "pending",
+                    "without sign-off",
+                    "turnaround, median",
+                    "p90",
+                ],
+                [
+                    [
+                        _e(dept),
+                        *(str(fig[k]) for k in APPROVAL_COUNTS),
+                        _dur(fig["turnaround"], "median_seconds"),
+                        _dur(fig["turnaround"], "p90_seconds"),
+                    ]
+                    for dept, fig in ap["by_department"].items()
+                ],
+                set(range(1, 9)),
+            )
+        )
+    if pub["status"] == NOT_RECORDED:
+        out.append(
+            f'<p>Replies and planned posts published, failures: <span class="nr">'
+            f"{_e(NOT_RECORDED)}</span>.</p>"
+        )
+    else:
+        out.append(f"<p>{_e(publishing_line(report))}.</p>")
+        out.append(
+            _table(
+                ["channel", "replies", "planned posts", "failed", "planned posts missed"],
+                [
+                    [_e(ch), *(str(fig[k]) for k in PUBLISHING_COUNTS)]
+                    for ch, fig in pub["by_channel"].items()
+                ],
+                {1, 2, 3, 4},
+            )
+        )
+    return out
+
+
+def _themes_html(report: WeeklyReport) -> list[str]:
+    th = report.themes
+    if not th:
+        return []
+    rows = [
+        [
+            _e(dept),
+            str(n["urgent"]),
+            str(n["complaint"]),
+            str(n["praise"]),
+            str(n["question"]),
+            f'<span class="text" dir="auto">{_e(", ".join(_terms(th, dept)) or "–")}</span>',
+        ]
+        for dept, n in th["intents"].items()
+    ]
+    return [
+        "<h3>Themes and distinctive terms per department</h3>",
+        _table(
+            ["department", "urgent", "complaints", "praise", "questions", "distinctive terms"],
+            rows,
+            {1, 2, 3, 4},
+        ),
+        f'<p class="muted">{_e(th["terms_source"]["note"])}; '
+        f"{_e(th['terms_source']['method'])}.</p>",
+    ]

@@ -1,0 +1,116 @@
+"""Exact nearest-rank percentiles of durations counted by the database, per group.
+
+The same two-step method as the response times (:mod:`socialops.report.queries`), for any
+``SELECT`` of ``(grp, seconds)``: the database counts the durations per group and whole
+minute; Python finds the minute each percentile's rank falls in; a second query counts the
+exact seconds inside only those minutes. Both results are bounded (groups x minutes, then
+at most 60 values per minute looked into); no row comes to Python.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session
+
+BUCKET_SECONDS = 60
+PERCENTILES = (("median", 1, 2), ("p90", 9, 10))  # nearest rank: ceil(n * num / den)
+ALL = "all"
+
+
+def seconds_between(dialect: str, later: Any, earlier: Any) -> ColumnElement[Any]:
+    """Whole seconds from ``earlier`` to ``later`` (rounded), as an integer."""
+    if dialect == "sqlite":  # timestamps are ISO text there; julianday reads them
+        diff = (func.julianday(later) - func.julianday(earlier)) * 86400.0
+        return cast(func.round(diff), Integer)
+    return cast(func.round(func.extract("epoch", later - earlier)), BigInteger)
+
+
+def empty() -> dict[str, int | None]:
+    return {"count": 0, "median_seconds": None, "p90_seconds": None}
+
+
+def _target(hist: Mapping[int, int], rank: int) -> tuple[int, int]:
+    """The bucket holding the ``rank``-th smallest value (1-based), and its rank inside it."""
+    seen = 0
+    for bucket in sorted(hist):
+        if seen + hist[bucket] >= rank:
+            return bucket, rank - seen
+        seen += hist[bucket]
+    raise ValueError("rank beyond the histogram")
+
+
+def _merge(parts: Iterable[Mapping[int, int]]) -> dict[int, int]:
+    out: dict[int, int] = defaultdict(int)
+    for part in parts:
+        for key, value in part.items():
+            out[key] += value
+    return dict(out)
+
+
+def percentiles(session: Session, source: Select[Any]) -> dict[str, dict[str, int | None]]:
+    """Count, median and p90 (whole seconds) per ``grp`` of ``source``, and over all of them
+    under ``"all"``. ``source`` selects columns labelled ``grp`` and ``seconds`` (integers;
+    a negative duration, from clocks that disagree, counts as 0); rows with no ``seconds``
+    are left out."""
+    sub = source.subquery()
+    secs = cast(case((sub.c.seconds < 0, 0), else_=sub.c.seconds), BigInteger).label("s")
+    base = select(sub.c.grp.label("g"), secs).where(sub.c.seconds.is_not(None)).subquery()
+    bucket = (base.c.s // BUCKET_SECONDS).label("b")
+    hist: dict[str, dict[int, int]] = defaultdict(dict)
+    for grp, b, count in session.execute(
+        select(base.c.g, cast(bucket, BigInteger), func.count()).group_by(base.c.g, bucket)
+    ):
+        hist[str(grp)][int(b)] = int(count)
+    groups: dict[str | None, dict[int, int]] = dict(hist.items())
+    groups[None] = _merge(hist.values())  # None: all groups together
+
+    targets: dict[str | None, dict[str, tuple[int, int]]] = {}
+    conditions = []
+    for grp, h in groups.items():
+        count = sum(h.values())
+        targets[grp] = {}
+        for label, num, den in PERCENTILES:
+            if not count:
+                continue
+            rank = -(-count * num // den)
+            minute, inside = _target(h, rank)
+            targets[grp][label] = (minute, inside)
+            lo, hi = minute * BUCKET_SECONDS, (minute + 1) * BUCKET_SECONDS
+            window = and_(base.c.s >= lo, base.c.s < hi)
+            conditions.append(window if grp is None else and_(base.c.g == grp, window))
+    exact: dict[str, dict[int, int]] = defaultdict(dict)
+    if conditions:
+        for grp, s, count in session.execute(
+            select(base.c.g, base.c.s, func.count())
+            .where(or_(*conditions))
+            .group_by(base.c.g, base.c.s)
+        ):
+            exact[str(grp)][int(s)] = int(count)
+
+    out: dict[str, dict[str, int | None]] = {}
+    for grp, h in groups.items():
+        values = exact.values() if grp is None else [exact.get(grp, {})]
+        merged = _merge(values)
+        result = empty()
+        result["count"] = sum(h.values())
+        for label, (minute, inside) in targets[grp].items():
+            lo, hi = minute * BUCKET_SECONDS, (minute + 1) * BUCKET_SECONDS
+            inside_minute = {s: k for s, k in merged.items() if lo <= s < hi}
+            result[f"{label}_seconds"] = _target(inside_minute, inside)[0]
+        out[ALL if grp is None else grp] = result
+    return out
