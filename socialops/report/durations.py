@@ -44,7 +44,7 @@ def empty() -> dict[str, int | None]:
     return {"count": 0, "median_seconds": None, "p90_seconds": None}
 
 
-def _target(hist: Mapping[int, int], rank: int) -> tuple[int, int]:
+def bucket_of_rank(hist: Mapping[int, int], rank: int) -> tuple[int, int]:
     """The bucket holding the ``rank``-th smallest value (1-based), and its rank inside it."""
     seen = 0
     for bucket in sorted(hist):
@@ -54,7 +54,7 @@ def _target(hist: Mapping[int, int], rank: int) -> tuple[int, int]:
     raise ValueError("rank beyond the histogram")
 
 
-def _merge(parts: Iterable[Mapping[int, int]]) -> dict[int, int]:
+def merge_histograms(parts: Iterable[Mapping[int, int]]) -> dict[int, int]:
     out: dict[int, int] = defaultdict(int)
     for part in parts:
         for key, value in part.items():
@@ -77,7 +77,7 @@ def percentiles(session: Session, source: Select[Any]) -> dict[str, dict[str, in
     ):
         hist[str(grp)][int(b)] = int(count)
     groups: dict[str | None, dict[int, int]] = dict(hist.items())
-    groups[None] = _merge(hist.values())  # None: all groups together
+    groups[None] = merge_histograms(hist.values())  # None: all groups together
 
     targets: dict[str | None, dict[str, tuple[int, int]]] = {}
     conditions = []
@@ -88,7 +88,7 @@ def percentiles(session: Session, source: Select[Any]) -> dict[str, dict[str, in
             if not count:
                 continue
             rank = -(-count * num // den)
-            minute, inside = _target(h, rank)
+            minute, inside = bucket_of_rank(h, rank)
             targets[grp][label] = (minute, inside)
             lo, hi = minute * BUCKET_SECONDS, (minute + 1) * BUCKET_SECONDS
             window = and_(base.c.s >= lo, base.c.s < hi)
@@ -105,12 +105,12 @@ def percentiles(session: Session, source: Select[Any]) -> dict[str, dict[str, in
     out: dict[str, dict[str, int | None]] = {}
     for grp, h in groups.items():
         values = exact.values() if grp is None else [exact.get(grp, {})]
-        merged = _merge(values)
+        merged = merge_histograms(values)
         result = empty()
         result["count"] = sum(h.values())
         for label, (minute, inside) in targets[grp].items():
             lo, hi = minute * BUCKET_SECONDS, (minute + 1) * BUCKET_SECONDS
             inside_minute = {s: k for s, k in merged.items() if lo <= s < hi}
-            result[f"{label}_seconds"] = _target(inside_minute, inside)[0]
+            result[f"{label}_seconds"] = bucket_of_rank(inside_minute, inside)[0]
         out[ALL if grp is None else grp] = result
     return out

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from socialops.report import queries as qs
 from socialops.report import signoff
+from socialops.report.durations import bucket_of_rank, merge_histograms
 from socialops.report.queue_time import queue_time
 from socialops.report.themes import themes
 from socialops.report.week import IsoWeek
@@ -121,24 +122,6 @@ class WeeklyReport(BaseModel):
 # --------------------------------------------------------------------------------------------
 
 
-def _target(hist: Mapping[int, int], rank: int) -> tuple[int, int]:
-    """The bucket holding the ``rank``-th smallest value (1-based), and its rank inside it."""
-    seen = 0
-    for bucket in sorted(hist):
-        if seen + hist[bucket] >= rank:
-            return bucket, rank - seen
-        seen += hist[bucket]
-    raise ValueError("rank beyond the histogram")
-
-
-def _merge(parts: Iterable[Mapping[int, int]]) -> dict[int, int]:
-    out: dict[int, int] = defaultdict(int)
-    for part in parts:
-        for key, value in part.items():
-            out[key] += value
-    return dict(out)
-
-
 Group = Callable[[qs.ResponseKey], bool]
 
 
@@ -155,13 +138,13 @@ def _percentiles(
     wanted: set[int] = set()
     for name, member in groups.items():
         keys = [k for k in cube.minutes if member(k)]
-        hist = _merge(cube.minutes[k] for k in keys)
+        hist = merge_histograms(cube.minutes[k] for k in keys)
         count = sum(hist.values())
         targets: dict[str, tuple[int, int]] = {}
         if count:
             for label, num, den in PERCENTILES:
                 rank = -(-count * num // den)
-                targets[label] = _target(hist, rank)
+                targets[label] = bucket_of_rank(hist, rank)
                 wanted.add(targets[label][0])
         plans[name] = (keys, count, targets)
     exact = qs.exact_seconds(
@@ -172,10 +155,10 @@ def _percentiles(
         values: dict[str, int | None] = {}
         for label, (minute, rank) in targets.items():
             lo, hi = minute * qs.BUCKET_SECONDS, (minute + 1) * qs.BUCKET_SECONDS
-            inside = _merge(
+            inside = merge_histograms(
                 {s: k for s, k in exact.get(key, {}).items() if lo <= s < hi} for key in keys
             )
-            values[label] = _target(inside, rank)[0]
+            values[label] = bucket_of_rank(inside, rank)[0]
         out[name] = Percentiles(
             count=count, median_seconds=values.get("median"), p90_seconds=values.get("p90")
         )
