@@ -221,11 +221,20 @@ def test_a_ui_approval_of_one_of_two_hands_over_to_a_fresh_run(socialops_env: Pa
     assert row.review_run_id not in (None, scheduled)
     assert _run(str(scheduled)).state.is_cancelled()
     # The decision is the run's artifact; the CLI sees the same row.
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    # (This run's own: the test server is shared by the session, and each test's database
+    # numbers its drafts from 1 again, so another test's run may have written the same key.)
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
 
     with get_client(sync_client=True) as client:
         [artifact] = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"review-draft-{legal}"])),
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=[f"review-draft-{legal}"]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[paused]),
+            ),
             limit=1,
         )
     assert "| decision | **Approved** |" in str(artifact.data)
