@@ -247,13 +247,19 @@ class Browser:
         self.call("Page.navigate", url=url)
         if click is not None:
             wait_for(f"{url}: the {click!r} tab", lambda: self.click_text(click), timeout, 0.5)
+        seen = [""]
+
+        def shown() -> str | None:
+            seen[0] = self.text()
+            return seen[0] if all(e in seen[0] for e in expect) else None
+
         try:
-            text = wait_for(
-                f"{url} showing {expect}",
-                lambda: (t := self.text()) and all(e in t for e in expect) and t,
-                timeout,
-                0.5,
-            )
+            try:
+                text = wait_for(f"{url} showing {expect}", shown, timeout, 0.5)
+            except TimeoutError as exc:
+                missing = [e for e in expect if e not in seen[0]]
+                page = " ".join(seen[0].split())[:600]
+                raise TimeoutError(f"{exc}; missing {missing}; the page read: {page!r}") from None
         finally:
             data = self.call("Page.captureScreenshot", format="png")["data"]
             screenshot.write_bytes(base64.b64decode(data))
@@ -408,12 +414,28 @@ def main() -> int:
 
         browser = Browser(processes, tmp / "chromium", env)
         try:
+            # The list shows ten rows, A to Z by deployment name: seven are called
+            # "scheduled", so which of those falls on page two is the server's choice. The
+            # list is checked for its count and the names that sort first; each scheduled
+            # stage the run used is then opened on its own page.
             text = browser.show(
                 f"{ui}/deployments",
-                ["ingest-mentions", "route-mentions", "backfill-mentions", "watch-pipeline"],
+                [f"{len(CATALOG)} Deployments", "backfill-mentions", "classify-mentions"],
                 out / "deployments.png",
             )
             assert "scheduled" in text and "backfill" in text
+            for full_name, every in (
+                ("watch-pipeline/scheduled", "Every 5 minutes"),
+                ("route-mentions/scheduled", "Every minute"),
+            ):
+                with get_client(sync_client=True) as client:
+                    deployment = client.read_deployment_by_name(full_name)
+                flow_name = full_name.split("/")[0]
+                browser.show(
+                    f"{ui}/deployments/deployment/{deployment.id}",
+                    [flow_name, every],
+                    out / f"deployment-{flow_name}.png",
+                )
             browser.show(
                 f"{ui}/runs/flow-run/{ingest.id}",
                 ["ingest-summary", "Mentions ingested per channel"],  # the card's description
