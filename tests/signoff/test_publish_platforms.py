@@ -1,27 +1,19 @@
-"""Publishing exactly once on Reddit and X against the sandbox: the scenarios of
-test_publish.py (20% injected faults with writes answered 502 after they were made, two
-publishers at once, a publisher killed mid-post then run again), on platforms that take no
-idempotency key, so reconciliation against the account's own posts is all that stands between
-an unknown outcome and a double post. Plus what is particular to each platform."""
+"""Publishing on Reddit and X against the sandbox, what is particular to each: the platform's
+reason for a refused reply, the longest text a draft may hold, how authors are addressed, a
+planned Reddit post, X's monthly write budget and its duplicate-content refusal, and drafting
+across channels in turn. The exactly-once scenarios every platform shares are in
+test_publish_exactly_once.py."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from sandbox.server import SandboxServer
-from sandbox.world import SandboxConfig
 from socialops import storage
 from socialops.config import OrgConfig
 from socialops.db import session_scope
@@ -39,9 +31,9 @@ from tests.signoff.platform_fixtures import (
     posted,
     written_ids,
 )
+from tests.signoff.publish_cases import CASES, publish_until_done, sandbox_config
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[2]
 PLATFORMS = ["reddit", "x"]
 
 
@@ -49,16 +41,7 @@ PLATFORMS = ["reddit", "x"]
 def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
-    config = SandboxConfig(
-        seed=11,
-        rate_per_hour=120,
-        history_hours=1,
-        bad_item_rate=0,
-        rate_limit=100_000,
-        latency_seconds=0.05,
-        fault_reset_seconds=0.2,
-    )
-    with SandboxServer(config) as server:
+    with SandboxServer(sandbox_config(120)) as server:
         yield server
 
 
@@ -93,162 +76,8 @@ def _prepare(
     return approved, pending
 
 
-def _left(url: str) -> int:
-    with session_scope(url) as session:
-        return len(
-            session.execute(
-                select(storage.DraftRow.id).where(
-                    storage.DraftRow.status.in_((approvals.APPROVED, approvals.PUBLISHING))
-                )
-            ).all()
-        )
-
-
-def _publish_until_done(url: str, org: OrgConfig, rounds: int = 6) -> None:
-    for _ in range(rounds):
-        publish_pending(url=url, org=org, max_wait=3.0, rounds=60)
-        if not _left(url):
-            return
-    raise AssertionError(f"{_left(url)} approved items were never published")
-
-
-def _check_exactly_once(
-    url: str, state: Any, platform: str, approved: list[str], pending: list[str]
-) -> None:
-    replies = posted(state, platform)
-    assert {k: v for k, v in replies.items() if v != 1} == {}, "a reply was posted twice"
-    assert set(replies) == set(approved), "missing replies, or unapproved ones posted"
-    with session_scope(url) as session:
-        rows = (
-            session.execute(
-                select(storage.DraftRow).where(storage.DraftRow.status == approvals.PUBLISHED)
-            )
-            .scalars()
-            .all()
-        )
-        assert sorted(r.in_reply_to_id or "" for r in rows) == sorted(approved)
-        written = written_ids(state, platform)
-        for row in rows:
-            assert row.external_id in written
-            assert row.external_url and row.external_url.startswith("https://")
-        acted = session.execute(select(storage.AssignmentRow.status)).scalars().all()
-        assert acted.count("acted") == len(approved)
-
-
 def _state(server: SandboxServer, platform: str) -> Any:
-    state = server.platform(platform)
-    if platform == "x":
-        # X refuses a text it has seen: that would hide a blind second send. Off, so that only
-        # reconciliation can prevent the double post.
-        state.writes.refuse_duplicates = False
-    return state
-
-
-@pytest.mark.parametrize("platform", PLATFORMS)
-def test_faults_publish_each_approved_reply_exactly_once(
-    database_url: str, sandbox: SandboxServer, platform: str
-) -> None:
-    org = org_for(sandbox.url)
-    state = _state(sandbox, platform)
-    approved, pending = _prepare(
-        database_url, org, platform, mention_ids(state, platform, 30), approve=22
-    )
-    state.plan.set_faults(0.2, ("500", "503", "429", "truncated", "latency"))
-    state.writes.fail_after_write_rate = 0.2
-    if platform == "reddit":
-        state.writes.refusal_rate = 0.1  # RATELIMIT in an HTTP 200
-
-    _publish_until_done(database_url, org)
-
-    _check_exactly_once(database_url, state, platform, approved, pending)
-    assert state.writes.failed_after_write > 0, "no write answered 502: the test is weak"
-    with session_scope(database_url) as session:
-        found = (
-            session.execute(select(storage.AuditRow).where(storage.AuditRow.action == "publish"))
-            .scalars()
-            .all()
-        )
-    assert any(row.details["found_by_reconciling"] for row in found)
-
-
-@pytest.mark.parametrize("platform", PLATFORMS)
-def test_two_publishers_at_once_publish_once(
-    database_url: str, sandbox: SandboxServer, platform: str
-) -> None:
-    org = org_for(sandbox.url)
-    state = _state(sandbox, platform)
-    approved, pending = _prepare(
-        database_url, org, platform, mention_ids(state, platform, 20), approve=20
-    )
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            publish_pending(url=database_url, org=org, max_wait=2.0)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not errors
-    _publish_until_done(database_url, org)
-    _check_exactly_once(database_url, state, platform, approved, pending)
-
-
-_CHILD = """
-import sys
-from datetime import timedelta
-from tasks.publish import publish_pending
-from tests.signoff.platform_fixtures import org_for
-publish_pending(url=sys.argv[1], org=org_for(sys.argv[2]), max_wait=0, lease=timedelta(seconds=1))
-"""
-
-
-@pytest.mark.parametrize("platform", PLATFORMS)
-def test_killed_publisher_then_rerun_publishes_exactly_once(
-    database_url: str, sandbox: SandboxServer, platform: str
-) -> None:
-    org = org_for(sandbox.url)
-    state = _state(sandbox, platform)
-    approved, pending = _prepare(
-        database_url, org, platform, mention_ids(state, platform, 12), approve=12
-    )
-    name = "add_comment" if platform == "reddit" else "add_post"
-    original = getattr(state, name)
-    child: dict[str, subprocess.Popen[bytes]] = {}
-
-    def write_then_die(**kwargs: object) -> object:
-        made = original(**kwargs)
-        if len(written_ids(state, platform)) == 5:  # written; the publisher dies before it hears
-            os.kill(child["p"].pid, signal.SIGKILL)
-        return made
-
-    setattr(state, name, write_then_die)
-    env = {**os.environ, **ENV}
-    child["p"] = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, database_url, sandbox.url], cwd=REPO, env=env
-    )
-    assert child["p"].wait(120) == -signal.SIGKILL
-    setattr(state, name, original)
-    with session_scope(database_url) as session:
-        stuck = (
-            session.execute(
-                select(storage.DraftRow).where(storage.DraftRow.status == approvals.PUBLISHING)
-            )
-            .scalars()
-            .all()
-        )
-    # The batch it had claimed is stuck in `publishing`; one of them was being posted.
-    assert len(stuck) == 12 - 4
-    assert [r.post_started_at is not None for r in stuck].count(True) == 1
-    time.sleep(1.2)  # the dead publisher's lease runs out
-    _publish_until_done(database_url, org)
-    _check_exactly_once(database_url, state, platform, approved, pending)
+    return CASES[platform].state(server)
 
 
 @pytest.mark.parametrize(
@@ -365,7 +194,7 @@ def test_a_planned_reddit_post_needs_a_subreddit_and_then_is_posted_there_once(
         )
     _approve_all(database_url, org)
     state.writes.fail_after_write_rate = 1.0  # made, then answered 502: found, not re-posted
-    _publish_until_done(database_url, org)
+    publish_until_done(database_url, org)
     [post] = state.submissions.values()
     assert post["subreddit"] == "northwindcoffee"
     assert (post["title"], post["selftext"]) == (
