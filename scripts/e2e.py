@@ -24,90 +24,19 @@ import base64
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from e2e_support import REPO, STARTED, Processes, free_port, name_run, run, say, wait_for
+
+name_run("e2e")
 BIN = Path(sys.executable).parent
 TOKEN = "e2e-token"
-STARTED = time.monotonic()
-
-
-def say(message: str) -> None:
-    print(f"[e2e {time.monotonic() - STARTED:6.1f}s] {message}", flush=True)  # noqa: T201
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float, every: float = 1.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-            if value:
-                return value
-        except Exception as exc:  # not up yet
-            last = exc
-        time.sleep(every)
-    raise TimeoutError(f"{what}: not within {timeout:.0f} s" + (f" (last: {last})" if last else ""))
-
-
-class Processes:
-    """What this script started, stopped by PID (their process groups) in reverse order."""
-
-    def __init__(self, logs: Path) -> None:
-        self.logs = logs
-        self.started: list[tuple[str, subprocess.Popen[bytes]]] = []
-
-    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        log = (self.logs / f"{name}.log").open("wb")
-        proc = subprocess.Popen(
-            args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.started.append((name, proc))
-        say(f"started {name} (pid {proc.pid})")
-        return proc
-
-    def stop_all(self) -> None:
-        for name, proc in reversed(self.started):
-            # A worker needed SIGTERM, then SIGINT, then SIGKILL (PREFECT_NOTES.md).
-            for sig, grace in ((signal.SIGTERM, 10), (signal.SIGINT, 5), (signal.SIGKILL, 5)):
-                if proc.poll() is not None:
-                    break
-                try:
-                    os.killpg(proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    proc.wait(timeout=grace)
-                except subprocess.TimeoutExpired:
-                    continue
-            say(f"stopped {name} (pid {proc.pid}, exit {proc.poll()})")
-
-
-def run(args: list[str], env: dict[str, str], timeout: float = 300) -> str:
-    done = subprocess.run(
-        args, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}"
-        )
-    return done.stdout
 
 
 # -- the Prefect API --------------------------------------------------------------------------

@@ -30,96 +30,24 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+from e2e_support import REPO, STARTED, Processes, free_port, name_run, run, say, wait_for
 
-REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "e2e" / "atproto"
+
+name_run("e2e-atproto")
 BIN = Path(sys.executable).parent
-STARTED = time.monotonic()
 BRAND, ALICE = "northwind.test", "alice.test"
 MENTION_TEXT = (
     f"@{BRAND} my order 4411 arrived broken 📦 — can someone help me get a replacement? "
     "Merci, café au lait spilled everywhere ☕"
 )
-
-
-def say(message: str) -> None:
-    print(f"[e2e-atproto {time.monotonic() - STARTED:6.1f}s] {message}", flush=True)  # noqa: T201
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float, every: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-            if value:
-                return value
-        except Exception as exc:  # not there yet
-            last = exc
-        time.sleep(every)
-    raise TimeoutError(f"{what}: not within {timeout:.0f} s" + (f" (last: {last})" if last else ""))
-
-
-class Processes:
-    """What this script started, stopped by PID (their process groups) in reverse order."""
-
-    def __init__(self, logs: Path) -> None:
-        self.logs = logs
-        self.started: list[tuple[str, subprocess.Popen[bytes]]] = []
-
-    def start(
-        self, name: str, args: list[str], env: dict[str, str], cwd: Path = REPO
-    ) -> subprocess.Popen[bytes]:
-        log = (self.logs / f"{name}.log").open("wb")
-        proc = subprocess.Popen(
-            args, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.started.append((name, proc))
-        say(f"started {name} (pid {proc.pid})")
-        return proc
-
-    def stop_all(self) -> None:
-        for name, proc in reversed(self.started):
-            for sig, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-                if proc.poll() is not None:
-                    break
-                try:
-                    os.killpg(proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    proc.wait(timeout=grace)
-                except subprocess.TimeoutExpired:
-                    continue
-            say(f"stopped {name} (pid {proc.pid}, exit {proc.poll()})")
-
-
-def run(
-    args: list[str], env: dict[str, str] | None = None, timeout: float = 600, cwd: Path = REPO
-) -> str:
-    done = subprocess.run(
-        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}"
-        )
-    return done.stdout
 
 
 # -- install ------------------------------------------------------------------------------------
@@ -272,7 +200,7 @@ def main() -> int:
     out = home / "e2e-atproto"
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="socialops-e2e-atproto-"))
-    processes = Processes(out)
+    processes = Processes(out, signals=((signal.SIGTERM, 15), (signal.SIGKILL, 5)))
     postgres = Postgres(tmp)
     ok = False
     try:

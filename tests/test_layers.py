@@ -194,13 +194,14 @@ def test_no_project_modules_import_each_other_in_a_circle() -> None:
     assert [" -> ".join(cycle) for cycle in find_import_cycles(import_graph())] == []
 
 
-def test_the_check_catches_a_violation() -> None:
-    bad = REPO / "socialops" / "_layer_probe.py"
+def test_the_check_catches_a_violation(tmp_path: Path) -> None:
+    # A probe in a tree of its own: one written into the checkout would be seen by tests
+    # running beside this one (pytest -n), which walk the same folders.
+    for package in RANK:
+        (tmp_path / package).mkdir()
+    bad = tmp_path / "socialops" / "_layer_probe.py"
     bad.write_text("from flows import ingest_mentions\nimport prefect\n", encoding="utf-8")
-    try:
-        problems = _violations()
-    finally:
-        bad.unlink()
+    problems = _violations(tmp_path)
     assert "socialops/_layer_probe.py:1: socialops._layer_probe (layer 0) imports flows" in problems
     assert "socialops/_layer_probe.py:2: socialops._layer_probe imports Prefect" in problems
 
