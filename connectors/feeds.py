@@ -75,6 +75,12 @@ def watermark(at: datetime, chunk: int | None = None) -> str:
     return mark if chunk is None else f"{mark}#{chunk}"
 
 
+def _chunk_of(cursor: str) -> int:
+    """The page number of a time position (0 when it has none)."""
+    number = cursor.partition("#")[2]
+    return int(number) if number.isdigit() else 0
+
+
 def parse_watermark(cursor: str) -> datetime:
     if cursor.startswith(_WATERMARK):
         try:
@@ -126,7 +132,7 @@ class MergedFeed:
         if max_id is not None and min_id is not None:
             raise ValueError("pass max_id or min_id, not both")
         if min_id is not None:
-            return self._newer(parse_watermark(min_id), limit)
+            return self._newer(min_id, limit)
         return self._older(max_id, limit)
 
     def _times(self, entries: list[Entry]) -> list[datetime]:
@@ -175,9 +181,14 @@ class MergedFeed:
         )
 
     # -- forwards ----------------------------------------------------------------------------
-    def _newer(self, since: datetime, limit: int) -> MentionPage:
+    def _newer(self, position: str, limit: int) -> MentionPage:
+        since = parse_watermark(position)
         if self._pending is None:
             self._pending = self._sweep(since - self.reread, limit)
+            # Chunks go on from the position's number: a sweep that finds only what it
+            # re-read leaves the time where it was, and its first cursor must still differ
+            # from the position it started at (or the walk stops as on a stuck server).
+            self._chunks = _chunk_of(position)
         chunk, self._pending = self._pending[:limit], self._pending[limit:]
         out = MentionPage(direction="newer")
         if not chunk:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -144,33 +143,6 @@ def test_the_cli_starts_without_loading_the_pipeline() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert heavy.isdisjoint(done.stdout.split())
-
-
-@pytest.mark.e2e
-@pytest.mark.usefixtures("prefect_api")
-def test_demo_runs_twice_cleanly(tmp_path: Path) -> None:
-    """`socialops demo` as a user runs it, against the test session's Prefect server."""
-    from prefect.settings import PREFECT_API_URL
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOCIALOPS_", "PREFECT_"))}
-    env.update(
-        SOCIALOPS_HOME=str(tmp_path / "home"),
-        PREFECT_API_URL=str(PREFECT_API_URL.value()),
-        COLUMNS="100",
-    )
-    command = [sys.executable, "-m", "cli.main", "demo"]
-    outputs = []
-    for _ in range(2):
-        done = subprocess.run(
-            command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        outputs.append(done.stdout + done.stderr)
-    for output in outputs:
-        assert "Mentions ingested" in output and "where to look" in output
-        assert "Traceback" not in output and "ERROR" not in output
-        assert "COMPLETED" in output
-    assert "mastodon-main" in outputs[0]
 
 
 def test_inbox_shows_an_item_withdrawn_after_reclassification(env: Path) -> None:

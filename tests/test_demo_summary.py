@@ -52,11 +52,10 @@ class Database:
 ROUTING_EVENTS = "('assigned', 'urgent', 'escalated', 'handover', 'due_soon', 'released', 'linked')"
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory, prefect_api: None) -> tuple[str, Path]:
+def run_demo(home: Path) -> str:
+    """``socialops demo`` as a user runs it, on ``home``, against the session's Prefect server."""
     from prefect.settings import PREFECT_API_URL
 
-    home = tmp_path_factory.mktemp("demo") / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOCIALOPS_", "PREFECT_"))}
     env.update(
         SOCIALOPS_HOME=str(home),
@@ -74,7 +73,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory, prefect_api: None) -> tuple[s
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
-    return output, home / "socialops.db"
+    return output
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, prefect_api: None) -> tuple[str, Path]:
+    home = tmp_path_factory.mktemp("demo") / "home"
+    return run_demo(home), home / "socialops.db"
 
 
 @pytest.mark.e2e
@@ -284,3 +289,30 @@ def test_the_demos_ingest_run_logs_each_channels_figures_as_the_table_shows_them
             f" + {already} already stored + {outside} outside the window"
         )
         assert any(m.startswith(expected) for m in logs), (expected, logs)
+
+
+@pytest.mark.e2e
+def test_the_demo_runs_again_on_the_same_home_cleanly_and_stores_nothing_twice(
+    demo: tuple[str, Path],
+) -> None:
+    """Last in this file: it adds to the database the tests above compare with the summary."""
+    first, path = demo
+    again = run_demo(path.parent)
+    for output in (first, again):
+        assert "Mentions ingested" in output and "where to look" in output
+        assert "Traceback" not in output and "ERROR" not in output
+        assert "COMPLETED" in output
+    assert "mastodon-main" in first
+    # Every channel read cleanly again: no position left by the first run trips the second.
+    lines = section(again, "Mentions ingested", "Mentions classified")
+    ok = {name for name, *_ in rows(lines, r"([a-z]+-[a-z]+)" + r"\s+(\d+)" * 6 + r"\s+ok.*")}
+    assert ok == {"mastodon-main", "mastodon-help", "bluesky-main", "reddit-main", "x-main"}
+    db = Database(path)
+    # Each reply was published at most once over the two runs.
+    assert (
+        db.one(
+            "SELECT count(*) FROM (SELECT in_reply_to_id FROM drafts WHERE status = 'published'"
+            " AND in_reply_to_id IS NOT NULL GROUP BY in_reply_to_id HAVING count(*) > 1)"
+        )
+        == 0
+    )

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
 
 from connectors.errors import RateLimited, Retryable
+from connectors.feeds import Entry, MergedFeed, Stream, StreamPage
 from socialops import storage
 from socialops.config import Channel
 from socialops.db import get_engine, session_scope
 from socialops.ingest import ChannelIngest, ChannelResult, CursorStuck
 from socialops.mentions import InvalidItem, MentionPage
 from socialops.quality import QualityRules
-from tests.fakes import T0, FakeFeed, FeedItem, fixed_clock
+from tests.fakes import T0, FakeFeed, FeedItem, fixed_clock, mention
 
 CHANNEL = Channel(
     name="mastodon-main",
@@ -337,3 +338,52 @@ def test_an_item_served_twice_in_a_run_is_taken_once(database_url: str) -> None:
     figures = result.accounted()  # the copies served again count as skipped
     assert (figures["fetched"], figures["skipped"]) == (20, 16)
     assert figures["fetched"] == sum(v for k, v in figures.items() if k != "fetched")
+
+
+def _merged_feed(items: list[tuple[str, datetime]], at: datetime) -> MergedFeed:
+    """A Bluesky/Reddit-style source: one newest-first stream, paged by an opaque cursor."""
+
+    def fetch(cursor: str | None, since: datetime | None, limit: int) -> StreamPage:
+        start = int(cursor or 0)
+        newest_first = sorted(items, key=lambda i: i[1], reverse=True)
+        page = newest_first[start : start + limit]
+        entries = [
+            Entry(item=mention(ext, created_at=when), at=when, key=ext) for ext, when in page
+        ]
+        more = start + limit < len(newest_first)
+        return StreamPage(entries=entries, next_cursor=str(start + limit) if more else None)
+
+    return MergedFeed(
+        [Stream("notifications", fetch)],
+        cutoff=at - timedelta(hours=24),
+        reread=timedelta(minutes=30),
+        max_pages=10,
+        now=fixed_clock(at),
+    )
+
+
+def test_a_quiet_run_that_only_rereads_its_window_does_not_stop_on_its_own_position(
+    database_url: str,
+) -> None:
+    """A feed merged from several streams re-reads a window behind its time position on every
+    forward sweep. A run that finds nothing newer, only what it re-read, must hand back a
+    position the walk has not asked for yet, or a quiet channel fails every other run."""
+    items = [(f"m{i}", T0 - timedelta(minutes=5 * i)) for i in range(5)]
+    channel = {"name": "bluesky-main", "platform": "bluesky"}
+    results = []
+    for run in range(4):
+        at = T0 + timedelta(minutes=run)
+        walk = ChannelIngest(
+            channel=CHANNEL.model_copy(update=channel),
+            source=_merged_feed(items, at),
+            database_url=database_url,
+            batch_size=500,
+            rules=QualityRules(),
+            now=fixed_clock(at),
+        )
+        results.append(walk.run())
+        if run == 1:
+            items.append(("m-new", T0 + timedelta(seconds=30)))
+    assert [r.error for r in results] == [None] * 4
+    assert [r.stored for r in results] == [5, 0, 1, 0]
+    assert all(r.newest_cursor and r.newest_cursor.startswith("t:") for r in results)
