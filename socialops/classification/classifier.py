@@ -10,8 +10,6 @@ from socialops.classification.model import NEVER_URGENT, TrainedModel
 from socialops.classification.normalise import looks_like_html
 from socialops.classification.rules import TRIAGE, ClassificationConfig, RuleBook
 
-TRIAGE_BY_TEXT = True
-
 
 @dataclass(frozen=True)
 class Classification:
@@ -73,7 +71,6 @@ class Classifier:
         out = []
         for text, prediction in zip(texts, predictions, strict=True):
             probabilities = prediction.department_probabilities
-            text_probabilities = prediction.text_probabilities or probabilities
             hits, urgent_hit = self.rules.match(text)
             ranked = sorted(probabilities, key=lambda d: -probabilities[d])
             explanation: dict[str, Any] = {
@@ -88,7 +85,6 @@ class Classifier:
                     probabilities.get(h.target, 0.0) for h in hits
                 )
                 confidence = self.config.rule_confidence * (1.0 if len(hits) == 1 else share)
-                sure = max(confidence, text_probabilities.get(department, 0.0))
                 confidence = max(confidence, probabilities.get(department, 0.0))
                 explanation["source"] = "rule"
                 explanation["rule"] = chosen.describe()
@@ -98,11 +94,10 @@ class Classifier:
             else:
                 department = ranked[0]
                 confidence = probabilities[department]
-                sure = max(text_probabilities.values())
                 explanation["source"] = "model"
                 words = ", ".join(explanation["features"]) or "no strong words"
                 why = f"model {confidence:.2f} ({words})"
-            if (sure if TRIAGE_BY_TEXT else confidence) < self.config.triage_threshold:
+            if confidence < self.config.triage_threshold:
                 explanation["suggested"] = department
                 why = f"unsure ({why}); sent to triage"
                 department = TRIAGE

@@ -32,7 +32,7 @@ from sklearn.svm import LinearSVC
 
 from socialops.classification.data import Example
 from socialops.classification.normalise import VERSION as NORMALISER
-from socialops.classification.normalise import ADDRESSED, addressed, looks_like_html, normalise
+from socialops.classification.normalise import looks_like_html, normalise
 
 MODELS = Path(__file__).resolve().parent / "models"
 DEFAULT_MODEL = MODELS / "default.joblib"
@@ -52,12 +52,6 @@ PARAMS: dict[str, Any] = {
     # precision (ta 0.50 -> 0.55, tb 0.53 -> 0.56, pooled 0.64 -> 0.67); 0.6 kept every
     # writer's recall highest (>= 0.970).
     "urgent_gate": 0.6,
-    # Which brand account a mention addresses (normalise.addressed: help / brand / none) as a
-    # separate, bounded prior on the department: log(P(department | account) / P(department))
-    # from the training lines (add-``smoothing`` counts), times ``weight``, clipped to +-``cap``
-    # and added to the model's log-probabilities. The cap bounds how far the account can move
-    # a decision (two departments' odds by at most 2 x cap): it can break near-ties only.
-    "handle_prior": {"weight": 0.0, "cap": 0.0, "smoothing": 5.0},
 }
 # The departments whose mentions are never urgent (see "urgent_gate").
 NEVER_URGENT = ("marketing", "none")
@@ -133,29 +127,6 @@ class Prediction:
     # P(marketing) + P(none): at or above the model's urgent_gate its urgent score is not
     # enough to flag the mention (those departments are never urgent)
     never_urgent_share: float = 0.0
-    addressed: str = "none"  # the brand account addressed (normalise.addressed)
-    # the department prior that account added (log-odds, only non-zero entries)
-    handle_shift: dict[str, float] = field(default_factory=dict)
-    # the department probabilities of the text alone (before the account prior); empty when
-    # no prior was added
-    text_probabilities: dict[str, float] = field(default_factory=dict)
-
-
-def handle_log_ratios(
-    accounts: Sequence[str], departments: np.ndarray, labels: list[str], smoothing: float
-) -> dict[str, list[float]]:
-    """log(P(department | account addressed) / P(department)) per account, smoothed."""
-    overall = np.asarray([(departments == d).sum() for d in labels], dtype=float) + smoothing
-    overall /= overall.sum()
-    accounts_ = np.asarray(accounts)
-    out = {}
-    for account in ADDRESSED:
-        rows = departments[accounts_ == account]
-        counts = np.asarray([(rows == d).sum() for d in labels], dtype=float)
-        # shrink towards the overall distribution: few lines, little prior
-        given = (counts + smoothing * len(labels) * overall) / (len(rows) + smoothing * len(labels))
-        out[account] = np.log(given / overall).round(4).tolist()
-    return out
 
 
 @dataclass
@@ -169,10 +140,6 @@ class TrainedModel:
     version: str
     meta: dict[str, Any] = field(default_factory=dict)
     urgent_gate: float = 1.01  # models trained before the gate: never gated
-    # log(P(department | account) / P(department)) per account addressed; empty: no prior
-    handle_log_ratios: dict[str, list[float]] = field(default_factory=dict)
-    handle_weight: float = 0.0
-    handle_cap: float = 0.0
 
     def __post_init__(self) -> None:
         # Stored sparse (small on disk), used dense: a sparse-by-dense product is faster
@@ -188,15 +155,6 @@ class TrainedModel:
         self._word_coef = np.asarray(coef[:, : self._n_words])
         labels = [str(label) for label in self.department.classes_]
         self._never_urgent = [labels.index(d) for d in NEVER_URGENT if d in labels]
-        self.set_handle_prior(self.handle_weight, self.handle_cap)
-
-    def set_handle_prior(self, weight: float, cap: float) -> None:
-        """The account prior's weight and cap (experiments change them on one trained model)."""
-        self.handle_weight, self.handle_cap = weight, cap
-        self._handle_shift = {
-            account: np.clip(weight * np.asarray(ratios), -cap, cap)
-            for account, ratios in self.handle_log_ratios.items()
-        }
 
     def model_urgent(self, prediction: Prediction) -> bool:
         """The urgent model's own flag: the score reaches the threshold, and the mention does
@@ -212,18 +170,8 @@ class TrainedModel:
         urgent_scores = self.urgent.decision_function(matrix)
         sentiment = self.sentiment.predict(matrix)
         labels = [str(label) for label in self.department.classes_]  # not numpy.str_
-        # The urgent gate reads the text alone: the account addressed is a department prior,
-        # not a sign of urgency.
-        never_urgent = departments[:, self._never_urgent].sum(axis=1)
-        accounts = [addressed(t) for t in texts]
-        shifts = np.zeros_like(departments)
-        for i, account in enumerate(accounts):
-            if account in self._handle_shift:
-                shifts[i] = self._handle_shift[account]
-        text_only = departments
-        if shifts.any():
-            departments = softmax(np.log(np.clip(departments, 1e-12, 1)) + shifts, 1.0)
         top = departments.argmax(axis=1)
+        never_urgent = departments[:, self._never_urgent].sum(axis=1)
         # Each word's contribution to the chosen department, for every text at once.
         contrib = matrix[:, : self._n_words].tocsr()
         if explain:  # value x weight for the chosen department, over the nonzeros only
@@ -249,17 +197,6 @@ class TrainedModel:
                     sentiment=str(sentiment[i]),
                     top_words=top_words,
                     never_urgent_share=float(never_urgent[i]),
-                    addressed=accounts[i],
-                    text_probabilities=(
-                        dict(zip(labels, text_only[i].tolist(), strict=True))
-                        if shifts[i].any()
-                        else {}
-                    ),
-                    handle_shift={
-                        label: round(float(v), 3)
-                        for label, v in zip(labels, shifts[i], strict=True)
-                        if v
-                    },
                 )
             )
         return out
@@ -321,10 +258,6 @@ def train(
     gated = softmax(out_of_fold, temperature)[:, never_urgent].sum(axis=1) >= PARAMS["urgent_gate"]
     scores = np.where(gated, urgent_oof.min() - 1e3, urgent_oof)
     threshold = _urgent_threshold(scores, urgent, caught, PARAMS["urgent_recall_target"])
-    prior = PARAMS["handle_prior"]
-    log_ratios = handle_log_ratios(
-        [addressed(t) for t in texts], departments, labels, prior["smoothing"]
-    )
     urgent_model = _linear().fit(matrix, urgent, **fit)
     sentiment_model = _linear().fit(matrix, sentiment, **fit)
     for model in (department, urgent_model, sentiment_model):
@@ -343,9 +276,6 @@ def train(
         urgent_threshold=threshold,
         temperature=temperature,
         urgent_gate=PARAMS["urgent_gate"],
-        handle_log_ratios=log_ratios,
-        handle_weight=prior["weight"],
-        handle_cap=prior["cap"],
         version=f"tfidf-svm-{digest}",
         meta={
             "data_sha256": data_fingerprint,
@@ -374,9 +304,6 @@ def save(model: TrainedModel, path: Path = DEFAULT_MODEL) -> None:
             "urgent_threshold": model.urgent_threshold,
             "temperature": model.temperature,
             "urgent_gate": model.urgent_gate,
-            "handle_log_ratios": model.handle_log_ratios,
-            "handle_weight": model.handle_weight,
-            "handle_cap": model.handle_cap,
             "version": model.version,
             "meta": model.meta,
         },

@@ -48,22 +48,6 @@ def _hashtag(match: re.Match[str]) -> str:
     return _CAMEL.sub(" ", match.group(1)).replace("_", " ")
 
 
-# Which of the brand's accounts a mention addresses, as a deliberate, bounded signal (see
-# ``model.PARAMS["handle_prior"]``): a help/support account ("@northwindhelp", "@acme_support",
-# "@acmecares") is where customers bring problems; any other brand handle is the brand account.
-HELP_ACCOUNT = re.compile(r"help|support|care|service", re.IGNORECASE)
-ADDRESSED = ("help", "brand", "none")
-
-
-def addressed(text: str) -> str:
-    """``help`` when a brand help/support account is addressed (whatever else is), ``brand``
-    when only another brand handle is, ``none`` when no brand handle is."""
-    handles = _BRAND_HANDLE.findall(text)
-    if not handles:
-        return "none"
-    return "help" if any(HELP_ACCOUNT.search(h) for h in handles) else "brand"
-
-
 def strip_brand_handles(text: str) -> str:
     """The text without the brand's handles (what "no handle" means in the invariance check)."""
     return _BRAND_HANDLE.sub(" ", text).strip()
