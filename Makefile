@@ -28,14 +28,17 @@ $(STAMP): requirements.lock pyproject.toml
 demo: install
 	$(BIN)/socialops demo
 
+# Two test processes (pytest-xdist), a file each at a time: half the suite waits on sockets,
+# subprocesses and servers, so the two cores stay busy. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 check: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .
