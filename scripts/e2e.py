@@ -321,6 +321,16 @@ def main() -> int:
         assert ingest.state.is_completed(), ingest.state
         route = wait_final(trigger("route-mentions/scheduled"), timeout=300)
         assert route.state.is_completed(), route.state
+        # Three drafts: each starts a review run (suspended, waiting for a decision in the UI),
+        # a worker process apiece; three show the path without queueing the report behind
+        # a hundred of them.
+        drafted = wait_final(trigger("draft-replies/scheduled", {"limit": 3}), timeout=300)
+        assert drafted.state.is_completed(), drafted.state
+        # This week's report, so it counts what this run stored (the schedule's own run, on
+        # Mondays, reports the week before).
+        week = this_week()
+        report = wait_final(trigger("weekly-report/scheduled", {"week": week}), timeout=300)
+        assert report.state.is_completed(), report.state
         until = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
         since = until - timedelta(hours=3)
         window = {"since": since.isoformat(), "until": until.isoformat(), "reclassify": True}
@@ -339,6 +349,7 @@ def main() -> int:
             concurrently(window, out, workers)
         check_database(database_url, failed.id, ui)
         check_artifacts(ingest.id, route.id, backfill.id, watch.id)
+        check_drafts_and_report(drafted.id, report.id, week, home, database_url)
         say("database rows and artifacts: ok")
 
         browser = Browser(processes, tmp / "chromium", env)
@@ -375,6 +386,12 @@ def main() -> int:
                 f"{ui}/runs/flow-run/{backfill.id}",
                 ["backfill-progress", "backfill-summary", "Days backfilled per channel"],
                 out / "backfill-artifacts.png",
+                click="Artifacts",
+            )
+            browser.show(
+                f"{ui}/runs/flow-run/{report.id}",
+                [f"weekly-report-{week.lower()}", f"weekly-report-{week.lower()}-sla"],
+                out / "weekly-report-artifacts.png",
                 click="Artifacts",
             )
             summary = artifacts_of(ingest.id)["ingest-summary"]
@@ -451,8 +468,10 @@ def concurrently(window: dict[str, Any], out: Path, workers: int) -> None:
     for flow_run_id in runs:
         flow_run = wait_final(flow_run_id, timeout=420)
         assert flow_run.state.is_completed(), flow_run.state
+    # The worker that ran a flow run has its "View at .../runs/flow-run/ID" line; both may log
+    # "submitting" it, the loser then "Aborted submission" (the server gives a run to one).
     took = {
-        n: sum(str(r) in (out / f"worker-{n}.log").read_text() for r in runs)
+        n: sum(f"runs/flow-run/{r}" in (out / f"worker-{n}.log").read_text() for r in runs)
         for n in range(1, workers + 1)
     }
     say(f"runs taken per worker in the concurrent step: {took}")
@@ -506,6 +525,60 @@ def check_artifacts(ingest: Any, route: Any, backfill: Any, watch: Any) -> None:
     assert {"backfill-progress", "backfill-summary"} <= set(found), found
     assert float(found["backfill-progress"].data) == 100.0
     assert "pipeline-health" in artifacts_of(watch)
+
+
+def this_week() -> str:
+    """The ISO week of now in the organisation's time zone (the default organisation file)."""
+    from socialops.config import load_config
+    from socialops.report.week import IsoWeek
+    from socialops.settings import DEFAULT_CONFIG
+
+    zone = load_config(DEFAULT_CONFIG).organisation.timezone
+    return IsoWeek.containing(datetime.now(UTC), zone).label
+
+
+def check_drafts_and_report(drafted: Any, report: Any, week: str, home: Path, url: str) -> None:
+    """The drafting run's summary, and the report run's files and artifacts, agree with the
+    database: the report's channel and department volumes add up to its total, which is the
+    number of this week's mentions stored."""
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+    from sqlalchemy import func, select
+
+    from socialops import storage
+    from socialops.config import load_config
+    from socialops.db import session_scope
+    from socialops.report.week import IsoWeek
+    from socialops.settings import DEFAULT_CONFIG
+
+    assert "draft-replies-summary" in artifacts_of(drafted)
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        review = client.read_deployment_by_name("review-draft/review")
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[review.id]))
+        )
+    assert len(runs) == 3, [r.name for r in runs]
+    found = artifacts_of(report)
+    key = f"weekly-report-{week.lower()}"
+    assert {key, key + "-sla"} <= set(found), found
+    files = sorted((home / "reports").glob(f"*{week}*"))
+    assert {p.suffix for p in files} >= {".html", ".json", ".md", ".csv"}, files
+    data = json.loads(next(p for p in files if p.suffix == ".json").read_text())
+    assert data["week"] == week
+    total = sum(data["volume_by_channel"].values())
+    assert total == sum(data["volume_by_department"].values())
+    span = IsoWeek.parse(week, load_config(DEFAULT_CONFIG).organisation.timezone)
+    with session_scope(url) as session:
+        stored = session.execute(
+            select(func.count())
+            .select_from(storage.MentionRow)
+            .where(storage.MentionRow.created_at >= span.start)
+            .where(storage.MentionRow.created_at < span.end)
+        ).scalar_one()
+        drafts = session.execute(select(func.count()).select_from(storage.DraftRow)).scalar_one()
+    assert total == stored, (total, stored)
+    say(f"report {week}: {total} mentions, files {[p.name for p in files]}; {drafts} drafts")
 
 
 if __name__ == "__main__":
