@@ -45,6 +45,19 @@ def whole_directory(session: Session) -> dict[tuple[str, str], int]:
     return cached
 
 
+def accounts_by_person(session: Session) -> dict[int, list[tuple[str, str]]]:
+    """:func:`whole_directory` turned round: each person's accounts (read once per session)."""
+    cached: dict[int, list[tuple[str, str]]] | None = session.info.get(
+        "conversations.directory.people"
+    )
+    if cached is None:
+        cached = {}
+        for account, person in sorted(whole_directory(session).items()):
+            cached.setdefault(person, []).append(account)
+        session.info["conversations.directory.people"] = cached
+    return cached
+
+
 def link_people(
     *, session: Session, accounts: Sequence[str], actor: str, label: str | None, now: datetime
 ) -> int:

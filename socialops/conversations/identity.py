@@ -158,10 +158,21 @@ def accounts_named(texts: Iterable[str]) -> set[tuple[str, str]]:
 def identity_of(mention: storage.MentionRow) -> Identity:
     """Who wrote ``mention``: its canonical account, the parts a heuristic compares, and the
     accounts its profile names (only what the payload carried)."""
-    platform = mention.platform
-    raw = mention.raw if isinstance(mention.raw, dict) else {}
-    author = _author_payload(platform, raw)
-    handle = canonical(platform, mention.author_handle)
+    return identity_from(
+        platform=mention.platform,
+        author_handle=mention.author_handle,
+        author_display_name=mention.author_display_name,
+        raw=mention.raw,
+    )
+
+
+def identity_from(
+    *, platform: str, author_handle: str, author_display_name: str | None, raw: object
+) -> Identity:
+    """:func:`identity_of` from a mention's columns (a routing pass reads only these)."""
+    payload = raw if isinstance(raw, dict) else {}
+    author = _author_payload(platform, payload)
+    handle = canonical(platform, author_handle)
     if platform == "mastodon" and "@" not in handle:
         # A local account's acct has no server; its profile URL does.
         match = _MASTODON_URL.match(str(author.get("url") or ""))
@@ -173,9 +184,39 @@ def identity_of(mention: storage.MentionRow) -> Identity:
         platform=platform,
         handle=handle,
         local=_local_part(platform, handle),
-        display=_display_key(mention.author_display_name),
+        display=_display_key(author_display_name),
         points_to=frozenset(named),
     )
+
+
+def identity_keys(identity: Identity) -> list[tuple[str, object]]:
+    """What :func:`same_person` can match ``identity`` on, as keys of an index: its account
+    (named by another profile or the directory), the accounts its profile names, its
+    handle's local part and its display name."""
+    keys: list[tuple[str, object]] = [("account", identity.account)]
+    keys += [("names", account) for account in sorted(identity.points_to)]
+    if identity.local:
+        keys.append(("local", identity.local))
+    if identity.display:
+        keys.append(("display", identity.display))
+    return keys
+
+
+def keys_to_look_up(
+    identity: Identity, *, directory_accounts: Iterable[tuple[str, str]] = ()
+) -> list[tuple[str, object]]:
+    """The index keys under which every account :func:`same_person` could pair with
+    ``identity`` is filed (see :func:`identity_keys`): the accounts of its directory person,
+    the accounts its profile names, the profiles that name it, its local part, its display
+    name. A superset: :func:`same_person` still decides."""
+    keys: list[tuple[str, object]] = [("names", identity.account)]
+    keys += [("account", account) for account in sorted(identity.points_to)]
+    keys += [("account", account) for account in directory_accounts]
+    if identity.local:
+        keys.append(("local", identity.local))
+    if identity.display:
+        keys.append(("display", identity.display))
+    return keys
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from socialops import storage
-from socialops.conversations.tables import LINKER, PLATFORM_NAMES, ConversationRow
+from socialops.conversations.tables import LINKER, PLATFORM_NAMES
 from socialops.routing.assignments import OPEN
 from socialops.routing.escalation import first_step_at
 from socialops.routing.notifications import queue_item_notification
@@ -36,24 +36,32 @@ def announce_link(
 ) -> None:
     """Audit the link, make the conversation urgent if this mention is, tell its owner."""
     a = storage.AssignmentRow
-    assignment = session.execute(
-        select(a).where(a.mention_id == opener_id).with_for_update()
-    ).scalar_one()
-    raised = urgent and not assignment.urgent
-    if raised:
-        due_at = min(
-            assignment.due_at,
-            engine.due_at(assignment.department, urgent=True, start=mention.fetched_at),
-        )
-        assignment.urgent = True
-        assignment.due_at = due_at
-        if assignment.status == OPEN:
-            assignment.next_escalation_at = first_step_at(engine, assignment.department, due_at)
-    conversation = session.get(ConversationRow, conversation_id)
-    assert conversation is not None
-    conversation.updated_at = now
-    assignment.updated_at = now
-    session.flush()
+    assignment: Any
+    raised = False
+    if urgent:  # it may make the conversation urgent: read and lock the item first
+        assignment = session.execute(
+            select(a).where(a.mention_id == opener_id).with_for_update()
+        ).scalar_one()
+        raised = not assignment.urgent
+        if raised:
+            due_at = min(
+                assignment.due_at,
+                engine.due_at(assignment.department, urgent=True, start=mention.fetched_at),
+            )
+            assignment.urgent = True
+            assignment.due_at = due_at
+            if assignment.status == OPEN:
+                assignment.next_escalation_at = first_step_at(engine, assignment.department, due_at)
+        assignment.updated_at = now
+        session.flush()
+    else:  # one statement: touch the item (and lock it) and read what the notice needs
+        assignment = session.execute(
+            update(a)
+            .where(a.mention_id == opener_id)
+            .values(updated_at=now)
+            .returning(a.id, a.assignee, a.department, a.due_at, a.urgent)
+            .execution_options(synchronize_session=False)
+        ).one()
     platform = PLATFORM_NAMES.get(mention.platform, mention.platform)
     storage.audit(
         session=session,
