@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from socialops.conversations.directory import (
     PersonView,
+    accounts_by_person,
     directory_of,
     link_people,
     people,
@@ -48,7 +49,10 @@ from socialops.conversations.identity import (
     Identity,
     accounts_named,
     canonical,
+    identity_from,
+    identity_keys,
     identity_of,
+    keys_to_look_up,
     parse_account,
     same_person,
 )
@@ -78,7 +82,7 @@ from socialops.conversations.tables import (
     DirectoryPersonRow,
     membership,
 )
-from socialops.conversations.texts import cosine, ngrams, normalise_text, similarity
+from socialops.conversations.texts import cosine, ngrams, normalise_text, similarity, squares
 from socialops.conversations.views import (
     ConversationView,
     LinkView,
@@ -107,6 +111,7 @@ __all__ = [
     "LinkView",
     "Match",
     "PersonView",
+    "accounts_by_person",
     "accounts_named",
     "announce_link",
     "attach",
@@ -115,7 +120,10 @@ __all__ = [
     "cosine",
     "directory_of",
     "find_match",
+    "identity_from",
+    "identity_keys",
     "identity_of",
+    "keys_to_look_up",
     "link_people",
     "links_for",
     "membership",
@@ -127,6 +135,7 @@ __all__ = [
     "reply_rows",
     "same_person",
     "similarity",
+    "squares",
     "unlink",
     "unlink_person_account",
     "whole_directory",
