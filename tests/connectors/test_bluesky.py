@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -15,6 +15,7 @@ from connectors.errors import RateLimited, Rejected, Retryable
 from connectors.state import MemoryStateStore
 from socialops.mentions import Mention
 from tests.cassettes import FIXTURES, RouteTable, UnroutedRequest, json_response
+from tests.connectors.fakes import Clock
 
 BASE = "https://pds.example"
 XRPC = f"{BASE}/xrpc"
@@ -31,19 +32,6 @@ SEARCH = fixture("searchPosts.atproto-dart.json")
 SESSION = fixture("createSession.response.atproto-dart.json")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.current = NOW
-        self.sleeps: list[float] = []
-
-    def now(self) -> datetime:
-        return self.current
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.current += timedelta(seconds=seconds)
-
-
 def client(
     routes: RouteTable,
     *,
@@ -52,7 +40,7 @@ def client(
     clock: Clock | None = None,
     **options: Any,
 ) -> bluesky.BlueskyClient:
-    clock = clock or Clock()
+    clock = clock or Clock(NOW)
     return bluesky.BlueskyClient(
         base_url=BASE,
         identifier="shinyakato.dev",
@@ -62,9 +50,7 @@ def client(
         search=search,
         backfill_hours=24 * 365 * 3,
         transport=routes.transport(),
-        sleep=clock.sleep,
-        now=clock.now,
-        jitter=lambda: 0.0,
+        **clock.client_options(),
         **options,
     )
 
@@ -299,7 +285,7 @@ def test_a_wrong_app_password_is_rejected_with_the_platform_message_and_no_secre
 
 
 def test_ratelimit_headers_and_retry_after_are_honoured() -> None:
-    clock = Clock()
+    clock = Clock(NOW)
     reset = int(NOW.timestamp()) + 30
     spent = json_response(
         200,
