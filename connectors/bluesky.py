@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
@@ -286,13 +286,7 @@ class BlueskyClient(feeds.MergedFeedSource, http.ReadClient):
         backfill_hours: float = 48,
         max_pages: int = 1000,
         transport: httpx.BaseTransport | None = None,
-        timeout: float = 10.0,
-        max_rate_limit_wait: float = 120.0,
-        get_attempts: int = 3,
-        backoff_base: float = 0.2,
-        sleep: Callable[[float], None] = http.default_sleep,
-        now: Callable[[], datetime] = http.utc_now,
-        jitter: Callable[[], float] | None = None,
+        **tuning: Unpack[http.Tuning],
     ) -> None:
         super().__init__(
             base_url=base_url,
@@ -300,13 +294,7 @@ class BlueskyClient(feeds.MergedFeedSource, http.ReadClient):
             secrets=(password,),
             user_agent="socialops",
             transport=transport,
-            timeout=timeout,
-            max_rate_limit_wait=max_rate_limit_wait,
-            get_attempts=get_attempts,
-            backoff_base=backoff_base,
-            sleep=sleep,
-            now=now,
-            jitter=jitter or http.make_jitter(),
+            **tuning,
         )
         self._identifier = identifier
         self._password = password
@@ -321,7 +309,7 @@ class BlueskyClient(feeds.MergedFeedSource, http.ReadClient):
             backfill_hours=backfill_hours,
             reread=REREAD,
             max_pages=max_pages,
-            now=now,
+            now=self._now,
         )
 
     def _notifications(

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Self
+from typing import Any, Self, TypedDict
 
 import httpx
 import orjson
@@ -82,6 +82,23 @@ def short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+class Tuning(TypedDict, total=False):
+    """The keywords every platform client takes to tune its outcome loop (all optional).
+
+    ``timeout`` (10 s) per request; ``max_rate_limit_wait`` (120 s): a longer wait raises
+    ``RateLimited`` instead of sleeping; ``get_attempts`` (3) and ``backoff_base`` (0.2 s) for
+    retries in place; ``sleep``, ``now`` and ``jitter`` are injectable for tests.
+    """
+
+    timeout: float
+    max_rate_limit_wait: float
+    get_attempts: int
+    backoff_base: float
+    sleep: Callable[[float], None]
+    now: Callable[[], datetime]
+    jitter: Callable[[], float] | None
+
+
 class ReadClient:
     """Base of the platform clients: one ``httpx.Client``, the outcome loop, secret redaction."""
 
@@ -95,13 +112,13 @@ class ReadClient:
         secrets: tuple[SecretStr, ...],
         user_agent: str,
         transport: httpx.BaseTransport | None,
-        timeout: float,
-        max_rate_limit_wait: float,
-        get_attempts: int,
-        backoff_base: float,
-        sleep: Callable[[float], None],
-        now: Callable[[], datetime],
-        jitter: Callable[[], float],
+        timeout: float = 10.0,
+        max_rate_limit_wait: float = 120.0,
+        get_attempts: int = 3,
+        backoff_base: float = 0.2,
+        sleep: Callable[[float], None] | None = None,
+        now: Callable[[], datetime] | None = None,
+        jitter: Callable[[], float] | None = None,
     ) -> None:
         url = httpx.URL(base_url)
         if url.scheme not in ("http", "https") or not url.host:
@@ -119,9 +136,9 @@ class ReadClient:
         self._max_rate_limit_wait = max_rate_limit_wait
         self._get_attempts = get_attempts
         self._backoff_base = backoff_base
-        self._sleep = sleep
-        self._now = now
-        self._jitter = jitter
+        self._sleep = sleep or default_sleep
+        self._now = now or utc_now
+        self._jitter = jitter or make_jitter()
         self._quota_reset_at: datetime | None = None
         self.requests = 0
         self._http = httpx.Client(

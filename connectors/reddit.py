@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
@@ -252,13 +252,7 @@ class RedditClient(feeds.MergedFeedSource, writes.WriteClient):
         backfill_hours: float = 48,
         max_pages: int = 1000,
         transport: httpx.BaseTransport | None = None,
-        timeout: float = 10.0,
-        max_rate_limit_wait: float = 120.0,
-        get_attempts: int = 3,
-        backoff_base: float = 0.2,
-        sleep: Callable[[float], None] = http.default_sleep,
-        now: Callable[[], datetime] = http.utc_now,
-        jitter: Callable[[], float] | None = None,
+        **tuning: Unpack[http.Tuning],
     ) -> None:
         super().__init__(
             base_url=base_url,
@@ -266,13 +260,7 @@ class RedditClient(feeds.MergedFeedSource, writes.WriteClient):
             secrets=(secret,) + ((client_secret,) if client_secret else ()),
             user_agent=user_agent,
             transport=transport,
-            timeout=timeout,
-            max_rate_limit_wait=max_rate_limit_wait,
-            get_attempts=get_attempts,
-            backoff_base=backoff_base,
-            sleep=sleep,
-            now=now,
-            jitter=jitter or http.make_jitter(),
+            **tuning,
         )
         self._auth_url = auth_url.rstrip("/")
         self._client_id = client_id
@@ -289,7 +277,7 @@ class RedditClient(feeds.MergedFeedSource, writes.WriteClient):
             backfill_hours=backfill_hours,
             reread=REREAD,
             max_pages=max_pages,
-            now=now,
+            now=self._now,
         )
 
     def verify_credentials(self) -> dict[str, str]:
@@ -411,25 +399,17 @@ class RedditClient(feeds.MergedFeedSource, writes.WriteClient):
         scope: str,
         check: Callable[[Any], None],
     ) -> Any:
-        for attempt in range(2):
-            token = self._access_token()
-            try:
-                body, _ = self._write(
-                    "POST",
-                    f"{self._base_url}{path}",
-                    params=[("raw_json", "1")],
-                    data=form,
-                    headers={"Authorization": f"bearer {token}"},
-                    scope=scope,
-                    check=check,
-                )
-                return body
-            except Rejected as exc:
-                # A 401 is answered before anything is written: a new token, and once more.
-                if exc.status_code != 401 or attempt:
-                    raise
-                self._token = None
-        raise AssertionError("unreachable")
+        return self._authorized(
+            lambda headers: self._write(
+                "POST",
+                f"{self._base_url}{path}",
+                params=[("raw_json", "1")],
+                data=form,
+                headers=headers,
+                scope=scope,
+                check=check,
+            )
+        )
 
     # -- auth -------------------------------------------------------------------------------
     def _api(
@@ -440,22 +420,32 @@ class RedditClient(feeds.MergedFeedSource, writes.WriteClient):
         scope: str,
         check: Callable[[Any], None],
     ) -> Any:
+        return self._authorized(
+            lambda headers: self._send(
+                "GET",
+                f"{self._base_url}{path}",
+                params=params,
+                headers=headers,
+                scope=scope,
+                check=check,
+            )
+        )
+
+    def _authorized(self, send: Callable[[dict[str, str]], tuple[Any, httpx.Response]]) -> Any:
+        """``send(headers)`` with the bearer token; its parsed body.
+
+        A 401 is answered before anything is read or written (the token was revoked or expired
+        early), so the request goes once more with a new token; a second 401 is final.
+        """
         for attempt in range(2):
             token = self._access_token()
             try:
-                body, _ = self._send(
-                    "GET",
-                    f"{self._base_url}{path}",
-                    params=params,
-                    headers={"Authorization": f"bearer {token}"},
-                    scope=scope,
-                    check=check,
-                )
+                body, _ = send({"Authorization": f"bearer {token}"})
                 return body
             except Rejected as exc:
                 if exc.status_code != 401 or attempt:
                     raise
-                self._token = None  # revoked or expired early: fetch a new one, once
+                self._token = None
         raise AssertionError("unreachable")
 
     def _access_token(self) -> str:

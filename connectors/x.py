@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
@@ -276,13 +276,7 @@ class XClient(writes.WriteClient):
         backfill_hours: float = 48,
         max_pages: int = 1000,
         transport: httpx.BaseTransport | None = None,
-        timeout: float = 10.0,
-        max_rate_limit_wait: float = 120.0,
-        get_attempts: int = 3,
-        backoff_base: float = 0.2,
-        sleep: Callable[[float], None] = http.default_sleep,
-        now: Callable[[], datetime] = http.utc_now,
-        jitter: Callable[[], float] | None = None,
+        **tuning: Unpack[http.Tuning],
     ) -> None:
         super().__init__(
             base_url=base_url,
@@ -290,24 +284,18 @@ class XClient(writes.WriteClient):
             secrets=(token,),
             user_agent="socialops",
             transport=transport,
-            timeout=timeout,
-            max_rate_limit_wait=max_rate_limit_wait,
-            get_attempts=get_attempts,
-            backoff_base=backoff_base,
-            sleep=sleep,
-            now=now,
-            jitter=jitter or http.make_jitter(),
+            **tuning,
         )
         self._auth = {"Authorization": f"Bearer {token.get_secret_value()}"}
         self._user_id = user_id
-        self._cutoff = now() - timedelta(hours=backfill_hours)
+        self._cutoff = self._now() - timedelta(hours=backfill_hours)
         self._max_pages = max_pages
         self.guard = UsageGuard(
             store=store,
             channel=channel,
             monthly_reads=monthly_read_budget,
             monthly_writes=monthly_write_budget,
-            now=now,
+            now=self._now,
         )
         self._pending: list[Mention | InvalidItem | SkippedItem] | None = None
         self._stopped: BudgetExhausted | None = None
