@@ -31,6 +31,8 @@ HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 _MAX_RATE_LIMIT_WAITS = 5  # per call: a server that keeps answering 429 gets handed back
 DEFAULT_RATE_LIMIT_WAIT = 60.0  # a 429 that says nothing about when it lifts
 _MIN_RATE_LIMIT_WAIT = 1.0  # a reset already past (clock skew) must not become a hot loop
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+"""Transport errors raised before a byte of the request left: safe to send again."""
 
 
 def utc_now() -> datetime:
@@ -99,7 +101,71 @@ class Tuning(TypedDict, total=False):
     jitter: Callable[[], float] | None
 
 
-class ReadClient:
+class Paced:
+    """The waits every platform client makes, in one place: until a spent quota resets, until
+    a 429 lifts, and the backoff between attempts of a request that is safe to repeat.
+
+    A client sets the attributes below; what differs by platform (which headers carry the reset,
+    how long a 429 says to wait) is read by the client and handed in.
+    """
+
+    _max_rate_limit_wait: float
+    _get_attempts: int
+    _backoff_base: float
+    _sleep: Callable[[float], None]
+    _now: Callable[[], datetime]
+    _jitter: Callable[[], float]
+    _quota_reset_at: datetime | None
+
+    def _quota_owner(self) -> str:
+        """Whose quota a ``RateLimited`` message names (``"Bluesky "``; empty: unnamed)."""
+        return ""
+
+    def _redact(self, message: str) -> str:
+        return message
+
+    def _wait_for_quota(self, where: str) -> None:
+        """Sleep until the reset when the last response said the quota is spent."""
+        reset_at = self._quota_reset_at
+        if reset_at is None:
+            return
+        wait = (reset_at - self._now()).total_seconds()
+        if wait > self._max_rate_limit_wait:
+            raise RateLimited(
+                f"{where}: {self._quota_owner()}rate-limit quota spent until "
+                f"{reset_at.isoformat()}, {wait:.0f}s from now",
+                reset_at=reset_at,
+            )
+        if wait > 0:
+            logger.info("%s: rate-limit quota spent, waiting %.1fs", where, wait)
+            self._sleep(wait)
+        self._quota_reset_at = None
+
+    def _lift_time(
+        self, response: httpx.Response, platform_reset: datetime | None
+    ) -> tuple[datetime, float]:
+        """When a 429 lifts and how long until then: the later of the platform's own reset and
+        ``Retry-After``, else 60 s; never less than a second (a past reset is clock skew)."""
+        now = self._now()
+        candidates = [
+            when
+            for when in (platform_reset, retry_after(response.headers.get("retry-after"), now))
+            if when is not None
+        ]
+        lifted = max(candidates) if candidates else now + timedelta(seconds=DEFAULT_RATE_LIMIT_WAIT)
+        return lifted, max((lifted - now).total_seconds(), _MIN_RATE_LIMIT_WAIT)
+
+    def _back_off(self, where: str, failure: str, failures: int) -> None:
+        """After the ``failures``-th failed attempt: ``Retryable`` when the attempts are spent,
+        else sleep an exponential backoff with jitter."""
+        if failures >= self._get_attempts:
+            raise Retryable(self._redact(f"{where}: {failure} ({failures} attempts)"))
+        delay = self._backoff_base * 2 ** (failures - 1) * (1 + self._jitter())
+        logger.info("%s: %s; retrying in %.2fs", where, failure, delay)
+        self._sleep(delay)
+
+
+class ReadClient(Paced):
     """Base of the platform clients: one ``httpx.Client``, the outcome loop, secret redaction."""
 
     platform = "platform"
@@ -161,6 +227,9 @@ class ReadClient:
         self.close()
 
     # -- what a platform says differently ------------------------------------------------------
+
+    def _quota_owner(self) -> str:
+        return f"{self.platform} "
 
     def _quota_spent_until(self, response: httpx.Response) -> datetime | None:
         """When the quota resets, if this response says it is spent; else ``None``."""
@@ -258,42 +327,11 @@ class ReadClient:
                 else:
                     raise Rejected(self._rejection(where, response, scope), status_code=status)
             failures += 1
-            if failures >= self._get_attempts:
-                raise Retryable(self._redact(f"{where}: {failure} ({failures} attempts)"))
-            delay = self._backoff_base * 2 ** (failures - 1) * (1 + self._jitter())
-            logger.info("%s: %s; retrying in %.2fs", where, failure, delay)
-            self._sleep(delay)
-
-    def _wait_for_quota(self, where: str) -> None:
-        """Sleep until the reset when the last response said the quota is spent."""
-        reset_at = self._quota_reset_at
-        if reset_at is None:
-            return
-        wait = (reset_at - self._now()).total_seconds()
-        if wait > self._max_rate_limit_wait:
-            raise RateLimited(
-                f"{where}: {self.platform} rate-limit quota spent until {reset_at.isoformat()}, "
-                f"{wait:.0f}s from now",
-                reset_at=reset_at,
-            )
-        if wait > 0:
-            logger.info("%s: rate-limit quota spent, waiting %.1fs", where, wait)
-            self._sleep(wait)
-        self._quota_reset_at = None
+            self._back_off(where, failure, failures)
 
     def _rate_limit_wait(self, response: httpx.Response) -> tuple[datetime, float]:
         """When a 429 lifts: the later of the platform's reset and Retry-After, else 60 s."""
-        now = self._now()
-        candidates = [
-            when
-            for when in (
-                self._rate_limit_lifts_at(response),
-                retry_after(response.headers.get("retry-after"), now),
-            )
-            if when is not None
-        ]
-        lifted = max(candidates) if candidates else now + timedelta(seconds=DEFAULT_RATE_LIMIT_WAIT)
-        return lifted, max((lifted - now).total_seconds(), _MIN_RATE_LIMIT_WAIT)
+        return self._lift_time(response, self._rate_limit_lifts_at(response))
 
     def _rejection(self, where: str, response: httpx.Response, scope: str) -> str:
         status = response.status_code
