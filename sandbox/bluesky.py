@@ -35,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox import writes
 from sandbox.facts import Fact, Plan, PlatformWorld, iso_ms
 from sandbox.world import World, dumps
 from socialops.signoff.templates import graphemes
@@ -47,11 +48,6 @@ SESSION_WINDOW = 300
 POST = "app.bsky.feed.post"
 _TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
 _RKEY = re.compile(r"^[A-Za-z0-9._:~-]{1,512}$")
-_BAD_GATEWAY = (
-    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
-    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
-    b"</body>\r\n</html>\r\n"
-)
 
 
 @dataclass
@@ -388,9 +384,8 @@ class BlueskySandbox:
         faults = self.publishing
         if faults.after_write is not None:
             faults.after_write(len(self.repo))
-        if faults.fail_after_write_rate > 0 and faults.rng.random() < faults.fail_after_write_rate:
-            faults.failed_after_write += 1
-            return Response(_BAD_GATEWAY, 502, {"content-type": "text/html"})
+        if writes.fails_after_write(faults):
+            return writes.bad_gateway()
         return Response(dumps(body), 200, {"content-type": _JSON})
 
     def _commit(self) -> dict[str, str]:
@@ -670,16 +665,12 @@ def create_app(world: World, *, access_ttl: timedelta = timedelta(hours=2)) -> S
     async def publishing(request: Request) -> Response:
         """GET/POST ``/_sandbox/publishing``: the publishing faults and counters (JSON)."""
         faults = state.publishing
-        if request.method == "POST":
-            try:
-                data = json.loads(await request.body())
-                rate = float(data.get("fail_after_write_rate", faults.fail_after_write_rate))
-                if not 0 <= rate <= 1:
-                    raise ValueError("fail_after_write_rate: must be between 0 and 1")
-                faults.fail_after_write_rate = rate
-            except (ValueError, TypeError, AttributeError) as exc:
-                return Response(dumps({"error": str(exc)}), 422, {"content-type": _JSON})
-        return Response(dumps(faults.as_json()), 200, {"content-type": _JSON})
+        return await writes.faults_view(
+            faults,
+            request,
+            lambda data: writes.set_rate(faults, data, "fail_after_write_rate"),
+            content_type=_JSON,
+        )
 
     routes = [
         Route(
