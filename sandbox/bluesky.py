@@ -18,7 +18,6 @@ writes that did happen with ``502 Bad Gateway``, as a proxy in front of a PDS ca
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -36,8 +35,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox import writes
-from sandbox.facts import Fact, Plan, PlatformWorld, iso_ms
-from sandbox.world import World, dumps
+from sandbox.config import dumps
+from sandbox.facts import Fact, Plan, PlatformWorld, answer, iso_ms, parse_time
+from sandbox.world import World
 from socialops.signoff.templates import graphemes
 
 _JSON = "application/json; charset=utf-8"
@@ -221,7 +221,7 @@ class BlueskySandbox:
         limit = _limit(query.get("limit"), default=25)
         if limit is None:
             return _error(400, "InvalidRequest", "limit must be between 1 and 100")
-        since = _time(query.get("since"))
+        since = parse_time(query.get("since"))
         below = _cursor_k(query.get("cursor"))
         words = q.split()
         posts: list[dict[str, Any]] = []
@@ -563,13 +563,14 @@ class BlueskySandbox:
             headers["ratelimit-reset"] = str(int(reset.timestamp()) + 1)
             headers["retry-after"] = str(max(1, round(self.config.fault_reset_seconds)))
             return _error(429, "RateLimitExceeded", "Rate Limit Exceeded")
-        if fault == "latency":
-            await asyncio.sleep(self.config.latency_seconds)
-        response = await handler(request)
-        if fault == "truncated":
-            body = bytes(response.body)
-            return Response(body[: len(body) // 2], response.status_code, {"content-type": _JSON})
-        return response
+        return await answer(
+            handler,
+            request,
+            fault,
+            latency=self.config.latency_seconds,
+            content_type=_JSON,
+            truncated_status=None,
+        )
 
 
 def _invalid_post(record: Any) -> str | None:
@@ -644,15 +645,6 @@ def _cursor_k(raw: str | None) -> int | None:
         return None
     tail = raw.rsplit("sbx", 1)[-1]
     return int(tail) if tail.isdigit() else None
-
-
-def _time(raw: str | None) -> datetime | None:
-    if not raw:
-        return None
-    try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def create_app(world: World, *, access_ttl: timedelta = timedelta(hours=2)) -> Starlette:

@@ -28,16 +28,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from sandbox import writes
-from sandbox.world import (
-    VISIBILITIES,
-    Feed,
-    JSONDict,
-    SandboxConfig,
-    World,
-    check_faults,
-    dumps,
-    reset_time,
-)
+from sandbox.config import SandboxConfig, check_faults, dumps, reset_time
+from sandbox.world import VISIBILITIES, Feed, JSONDict, World
 
 _JSON = "application/json; charset=utf-8"
 _IDEMPOTENCY_TTL = timedelta(hours=1)
