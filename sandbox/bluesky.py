@@ -9,9 +9,8 @@ offsets); keyword posts name the brand in words and are found only by ``searchPo
 Publishing: the brand's repository (``putRecord``, ``createRecord``, ``listRecords``,
 ``getAuthorFeed``) is :class:`sandbox.bluesky_repo.BrandRepository`, mixed in here;
 ``getPosts`` and ``resolveHandle`` read both it and the mentions.
-``publishing.fail_after_write_rate`` answers a share of the writes that did happen with ``502
-Bad Gateway``,
-as a proxy in front of a PDS can.
+``publishing.fail_after_write_rate`` answers a share of the writes that did happen with
+``502 Bad Gateway``, as a proxy in front of a PDS can.
 """
 
 from __future__ import annotations
