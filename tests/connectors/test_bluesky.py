@@ -10,7 +10,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from connectors import bluesky
+from connectors import bluesky, bluesky_payloads
 from connectors.errors import RateLimited, Rejected, Retryable
 from connectors.state import MemoryStateStore
 from socialops.mentions import Mention
@@ -148,8 +148,10 @@ def test_forward_reads_every_stream_down_to_the_position_and_hands_out_oldest_fi
 
 
 def test_link_facets_become_the_full_uri_at_utf8_byte_offsets() -> None:
-    record = bluesky.PostRecord.model_validate(fixture("docs_post_record_facets.json"))
-    assert bluesky.text_with_facets(record.text, record.facets) == record.text  # shown in full
+    record = bluesky_payloads.PostRecord.model_validate(fixture("docs_post_record_facets.json"))
+    assert (
+        bluesky_payloads.text_with_facets(record.text, record.facets) == record.text
+    )  # shown in full
     short = record.model_copy(
         update={
             "text": record.text.replace(
@@ -161,7 +163,7 @@ def test_link_facets_become_the_full_uri_at_utf8_byte_offsets() -> None:
     start = data.index(b"en.wikipedia")
     facets = [
         record.facets[0],
-        bluesky.Facet.model_validate(
+        bluesky_payloads.Facet.model_validate(
             {
                 "index": {"byteStart": start, "byteEnd": start + len("en.wikipedia.org/wi...")},
                 "features": [
@@ -172,20 +174,20 @@ def test_link_facets_become_the_full_uri_at_utf8_byte_offsets() -> None:
                 ],
             }
         ),
-        bluesky.Facet.model_validate(  # out of range: ignored, never guessed at
+        bluesky_payloads.Facet.model_validate(  # out of range: ignored, never guessed at
             {"index": {"byteStart": 500, "byteEnd": 510}, "features": []}
         ),
     ]
-    text = bluesky.text_with_facets(short.text, facets)
+    text = bluesky_payloads.text_with_facets(short.text, facets)
     assert text.endswith("👨\u200d❤️\u200d👨 https://en.wikipedia.org/wiki/CBOR.")
     assert "@atproto.com" in text  # the mention facet's bytes (23-35) are the handle, kept
 
 
 def test_reply_and_minimal_records_and_a_thread_post_map() -> None:
-    reply = bluesky.PostRecord.model_validate(fixture("docs_post_record_reply.json"))
+    reply = bluesky_payloads.PostRecord.model_validate(fixture("docs_post_record_reply.json"))
     assert reply.reply is not None
-    author = bluesky.Author(did="did:plc:abc", handle="ann.bsky.social")
-    mapped = bluesky.to_mention(
+    author = bluesky_payloads.Author(did="did:plc:abc", handle="ann.bsky.social")
+    mapped = bluesky_payloads.to_mention(
         uri="at://did:plc:abc/app.bsky.feed.post/3k",
         author=author,
         record=reply,
@@ -194,15 +196,15 @@ def test_reply_and_minimal_records_and_a_thread_post_map() -> None:
     )
     assert mapped.thread_id == reply.reply.root.uri
     assert mapped.in_reply_to_id == reply.reply.parent.uri
-    minimal = bluesky.PostRecord.model_validate(fixture("docs_post_record_minimal.json"))
-    assert minimal.text and bluesky.parse_time(minimal.created_at)
+    minimal = bluesky_payloads.PostRecord.model_validate(fixture("docs_post_record_minimal.json"))
+    assert minimal.text and bluesky_payloads.parse_time(minimal.created_at)
     thread = fixture("getPostThread.marshalx.json")
     post = thread.get("thread", thread).get("post", thread)
-    view = bluesky.PostView.model_validate(post)
-    mention = bluesky.to_mention(
+    view = bluesky_payloads.PostView.model_validate(post)
+    mention = bluesky_payloads.to_mention(
         uri=view.uri,
         author=view.author,
-        record=bluesky.PostRecord.model_validate(view.record),
+        record=bluesky_payloads.PostRecord.model_validate(view.record),
         channel="c",
         raw=post,
     )
@@ -222,7 +224,7 @@ def test_reply_and_minimal_records_and_a_thread_post_map() -> None:
     ],
 )
 def test_timestamps_are_parsed_leniently(value: str | None, expected: datetime | None) -> None:
-    assert bluesky.parse_time(value) == expected
+    assert bluesky_payloads.parse_time(value) == expected
 
 
 def test_the_session_is_cached_across_clients_and_refreshed_when_it_expires() -> None:

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 import pytest
 from pydantic import SecretStr
 
-from connectors import reddit
+from connectors import reddit, reddit_payloads
 from connectors.errors import RateLimited, Rejected
 from tests.cassettes import FIXTURES, RecordedResponse, RouteTable, json_response
 from tests.connectors.fakes import Clock
@@ -175,8 +175,8 @@ def test_json_errors_in_a_200_are_read_before_the_data() -> None:
     with pytest.raises(RateLimited, match="try again in 5 minutes") as caught:
         client(routes).verify_credentials()
     assert caught.value.reset_at is not None
-    assert reddit.ratelimit_wait("try again in 5 minutes.") == timedelta(minutes=5)
-    assert reddit.ratelimit_wait("try again in 30 seconds") == timedelta(seconds=30)
+    assert reddit_payloads.ratelimit_wait("try again in 5 minutes.") == timedelta(minutes=5)
+    assert reddit_payloads.ratelimit_wait("try again in 30 seconds") == timedelta(seconds=30)
 
     other = {"json": {"errors": [["USER_REQUIRED", "Please log in to do that.", None]]}}
     routes = RouteTable().add("POST", TOKEN_URL, TOKEN)

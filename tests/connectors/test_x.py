@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from connectors import x
+from connectors import x, x_payloads
 from connectors.errors import RateLimited, Rejected
 from connectors.state import MemoryStateStore
 from tests.cassettes import FIXTURES, RouteTable, UnroutedRequest, json_response, load_cassette
@@ -128,11 +128,13 @@ def test_forward_collects_every_page_then_hands_out_oldest_first() -> None:
         if page.is_empty:
             break
         seen += [m.external_id for m in page.mentions]
-        assert page.newest_cursor and x.id_key(page.newest_cursor) >= x.id_key(cursor)
+        assert page.newest_cursor and x_payloads.id_key(page.newest_cursor) >= x_payloads.id_key(
+            cursor
+        )
         cursor = page.newest_cursor
     assert routes.requests[1].url.params["pagination_token"] == "p2"
-    assert seen == sorted((t["id"] for t in data), key=x.id_key)
-    assert cursor == max((t["id"] for t in data), key=x.id_key)
+    assert seen == sorted((t["id"] for t in data), key=x_payloads.id_key)
+    assert cursor == max((t["id"] for t in data), key=x_payloads.id_key)
 
 
 def test_the_budget_stops_before_the_request_that_could_exceed_it() -> None:
