@@ -15,7 +15,6 @@ Publishing: the brand's repository (``putRecord``, ``createRecord``, ``listRecor
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -34,6 +33,7 @@ from sandbox.bluesky_repo import (
     PublishFaults,
     StoredRecord,
     limit_param,
+    read_object,
     xrpc_error,
 )
 from sandbox.config import dumps
@@ -197,12 +197,9 @@ class BlueskySandbox(BrandRepository):
         )
 
     async def create_session(self, request: Request) -> Response:
-        try:
-            data = json.loads(await request.body() or b"{}")
-        except ValueError:
-            return xrpc_error(400, "InvalidRequest", "Request body is not JSON")
-        if not isinstance(data, dict):
-            return xrpc_error(400, "InvalidRequest", "Request body must be an object")
+        data = await read_object(request)
+        if isinstance(data, Response):
+            return data
         now = self.config.clock()
         window = timedelta(seconds=SESSION_WINDOW)
         self._session_times = [t for t in self._session_times if now - t < window]

@@ -92,6 +92,17 @@ def limit_param(raw: str | None, *, default: int) -> int | None:
     return int(raw)
 
 
+async def read_object(request: Request) -> dict[str, Any] | Response:
+    """An XRPC procedure's JSON object input, or the PDS's 400 for one that is not."""
+    try:
+        data = json.loads(await request.body() or b"{}")
+    except ValueError:
+        return xrpc_error(400, "InvalidRequest", "Request body is not JSON")
+    if not isinstance(data, dict):
+        return xrpc_error(400, "InvalidRequest", "Request body must be an object")
+    return data
+
+
 class BrandRepository:
     """The XRPC handlers of the brand's repository (writes, and reading its own posts)."""
 
@@ -145,12 +156,9 @@ class BrandRepository:
         }
 
     async def _write_input(self, request: Request) -> dict[str, Any] | Response:
-        try:
-            data = json.loads(await request.body() or b"{}")
-        except ValueError:
-            return xrpc_error(400, "InvalidRequest", "Request body is not JSON")
-        if not isinstance(data, dict):
-            return xrpc_error(400, "InvalidRequest", "Request body must be an object")
+        data = await read_object(request)
+        if isinstance(data, Response):
+            return data
         if data.get("repo") not in (self.did, self.handle):
             return xrpc_error(401, "AuthRequiredError", "Authentication Required")
         if data.get("collection") != POST:
