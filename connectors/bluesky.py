@@ -2,9 +2,7 @@
 few calls publishing needs (getPosts, resolveHandle, putRecord, listRecords: see
 ``connectors.bluesky_publish``).
 
-Payload models mirror what the AppView sends (see tests/fixtures/bluesky); lenient about fields
-we do not read (the whole payload is kept as ``raw``). A mention is a post: its AT-URI is the
-``external_id``, so a post found as a notification and again by search is stored once.
+Payload models and their mapping to our ``Mention``: :mod:`connectors.bluesky_payloads`.
 
 The session (createSession: 30 per 5 minutes, 300 a day per account) is cached in the channel's
 :class:`~connectors.state.StateStore` and renewed with refreshSession when the PDS answers
@@ -13,233 +11,22 @@ The session (createSession: 30 per 5 minutes, 300 a day per account) is cached i
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Unpack
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import SecretStr, ValidationError
 
-from connectors import feeds, http
+from connectors import bluesky_payloads, feeds, http
 from connectors.errors import OutcomeUnknown, Rejected, Retryable
 from connectors.mastodon import describe_validation_error
 from connectors.state import StateStore
-from socialops.mentions import InvalidItem, Mention, RawJSON, SkippedItem
 
 MAX_PAGE_SIZE = 100
-MENTION_REASONS = ("mention", "reply", "quote")
 REREAD = timedelta(minutes=15)
 """How far below the stored position a forward run reads again (the search index can lag)."""
 SESSION_KEY = "session"
-
-
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-
-class Author(_Payload):
-    """``app.bsky.actor.defs#profileViewBasic`` (the fields we read)."""
-
-    did: str
-    handle: str
-    display_name: str | None = Field(default=None, alias="displayName")
-
-
-class StrongRef(_Payload):
-    uri: str
-    cid: str | None = None
-
-
-class ReplyRef(_Payload):
-    root: StrongRef
-    parent: StrongRef
-
-
-class ByteSlice(_Payload):
-    byte_start: int = Field(alias="byteStart", ge=0)
-    byte_end: int = Field(alias="byteEnd", ge=0)
-
-
-class Facet(_Payload):
-    """``app.bsky.richtext.facet``: a byte range of the text and what it is."""
-
-    index: ByteSlice
-    features: list[dict[str, Any]] = Field(default_factory=list)
-
-
-class PostRecord(_Payload):
-    """``app.bsky.feed.post``. ``createdAt`` stays a string: the quality suite judges it."""
-
-    text: str = ""
-    created_at: str | None = Field(default=None, alias="createdAt")
-    langs: list[str] = Field(default_factory=list)
-    facets: list[Facet] = Field(default_factory=list)
-    reply: ReplyRef | None = None
-
-
-class Notification(_Payload):
-    """``app.bsky.notification.listNotifications#notification``."""
-
-    uri: str
-    cid: str | None = None
-    author: Author
-    reason: str
-    reason_subject: str | None = Field(default=None, alias="reasonSubject")
-    record: dict[str, Any]
-    indexed_at: str = Field(alias="indexedAt")
-
-
-class PostView(_Payload):
-    """``app.bsky.feed.defs#postView`` (a search result)."""
-
-    uri: str
-    cid: str | None = None
-    author: Author
-    record: dict[str, Any]
-    indexed_at: str = Field(alias="indexedAt")
-
-
-class RepoRecord(_Payload):
-    """One item of ``com.atproto.repo.listRecords``."""
-
-    uri: str
-    cid: str
-    value: dict[str, Any]
-
-
-class Session(_Payload):
-    """``com.atproto.server.createSession`` / ``refreshSession`` output (the fields we keep)."""
-
-    did: str
-    handle: str
-    access_jwt: str = Field(alias="accessJwt")
-    refresh_jwt: str = Field(alias="refreshJwt")
-
-
-# --------------------------------------------------------------------------------------------
-# Mapping
-# --------------------------------------------------------------------------------------------
-
-_ISO = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:?\d{2})?")
-
-
-def parse_time(value: object) -> datetime | None:
-    """Bluesky's timestamps, leniently: ``Z``, ``+00:00``, micro- or milliseconds, or no zone
-    at all (seen in real records; read as UTC). Anything else gives ``None``."""
-    if not isinstance(value, str):
-        return None
-    match = _ISO.fullmatch(value.strip())
-    if match is None:
-        return None
-    date, clock, fraction, zone = match.groups()
-    fraction = (fraction or "")[:7]  # fromisoformat takes at most 6 digits
-    zone = "+00:00" if zone in (None, "Z", "z") else zone
-    try:
-        parsed = datetime.fromisoformat(f"{date}T{clock}{fraction}{zone}")
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC)
-
-
-def text_with_facets(text: str, facets: Sequence[Facet]) -> str:
-    """The post's text with each link facet's shortened display replaced by its full URI.
-
-    Facet offsets are UTF-8 **byte** offsets, end exclusive. Mentions (``@handle``) and tags
-    already read as text. Overlapping or out-of-range facets are ignored, never guessed at.
-    """
-    data = text.encode("utf-8")
-    replacements: list[tuple[int, int, bytes]] = []
-    last_end = 0
-    for facet in sorted(facets, key=lambda f: f.index.byte_start):
-        start, end = facet.index.byte_start, facet.index.byte_end
-        if start < last_end or end <= start or end > len(data):
-            continue
-        link = next(
-            (
-                f.get("uri")
-                for f in facet.features
-                if f.get("$type") == "app.bsky.richtext.facet#link"
-                and isinstance(f.get("uri"), str)
-            ),
-            None,
-        )
-        last_end = end
-        if link is None:
-            continue
-        shown = data[start:end].decode("utf-8", errors="replace")
-        if link == shown or link.split("://", 1)[-1] == shown:
-            continue
-        replacements.append((start, end, link.encode("utf-8")))
-    for start, end, link in reversed(replacements):
-        data = data[:start] + link + data[end:]
-    return data.decode("utf-8", errors="replace")
-
-
-def post_url(uri: str, author: Author) -> str:
-    """``https://bsky.app/profile/<handle>/post/<rkey>`` (Bluesky returns no URL)."""
-    rkey = uri.rsplit("/", 1)[-1]
-    who = author.handle if author.handle and author.handle != "handle.invalid" else author.did
-    return f"https://bsky.app/profile/{who}/post/{rkey}"
-
-
-def to_mention(
-    *, uri: str, author: Author, record: PostRecord, channel: str, raw: RawJSON
-) -> Mention:
-    """A post (from a notification or a search result) as our ``Mention``."""
-    return Mention(
-        platform="bluesky",
-        external_id=uri,
-        channel=channel,
-        url=post_url(uri, author),
-        author_handle=author.handle,
-        author_display_name=author.display_name or None,
-        text=text_with_facets(record.text, record.facets),
-        lang=record.langs[0] if record.langs else None,
-        created_at=parse_time(record.created_at),
-        thread_id=record.reply.root.uri if record.reply else uri,
-        in_reply_to_id=record.reply.parent.uri if record.reply else None,
-        visibility="public",
-        raw=raw,
-    )
-
-
-def _map_post(
-    item: Any, *, channel: str, model: type[Notification] | type[PostView]
-) -> feeds.Entry:
-    if not isinstance(item, dict):
-        return feeds.Entry(InvalidItem(raw=item, reason="item is not a JSON object"), None)
-    at = parse_time(item.get("indexedAt"))
-    uri = item.get("uri") if isinstance(item.get("uri"), str) else None
-    try:
-        post = model.model_validate(item)
-    except ValidationError as exc:
-        invalid = InvalidItem(raw=item, reason=describe_validation_error(exc))
-        return feeds.Entry(invalid, at, key=uri)
-    if isinstance(post, Notification) and post.reason not in MENTION_REASONS:
-        skipped = SkippedItem(
-            cursor=post.uri, reason=f"notification reason {post.reason!r} is not a mention"
-        )
-        return feeds.Entry(skipped, at)
-    try:
-        record = PostRecord.model_validate(post.record)
-        mention = to_mention(
-            uri=post.uri, author=post.author, record=record, channel=channel, raw=RawJSON.of(item)
-        )
-    except ValidationError as exc:
-        reason = "record." + describe_validation_error(exc)
-        return feeds.Entry(InvalidItem(raw=item, reason=reason), at, key=uri)
-    return feeds.Entry(mention, at, key=mention.external_id)
-
-
-def map_notifications(items: list[Any], *, channel: str) -> list[feeds.Entry]:
-    """A ``listNotifications`` page (newest first) as feed entries."""
-    return [_map_post(item, channel=channel, model=Notification) for item in items]
-
-
-def map_search_posts(items: list[Any], *, channel: str) -> list[feeds.Entry]:
-    """A ``searchPosts`` page as feed entries."""
-    return [_map_post(item, channel=channel, model=PostView) for item in items]
 
 
 # --------------------------------------------------------------------------------------------
@@ -286,13 +73,7 @@ class BlueskyClient(feeds.MergedFeedSource, http.ReadClient):
         backfill_hours: float = 48,
         max_pages: int = 1000,
         transport: httpx.BaseTransport | None = None,
-        timeout: float = 10.0,
-        max_rate_limit_wait: float = 120.0,
-        get_attempts: int = 3,
-        backoff_base: float = 0.2,
-        sleep: Callable[[float], None] = http.default_sleep,
-        now: Callable[[], datetime] = http.utc_now,
-        jitter: Callable[[], float] | None = None,
+        **tuning: Unpack[http.Tuning],
     ) -> None:
         super().__init__(
             base_url=base_url,
@@ -300,18 +81,12 @@ class BlueskyClient(feeds.MergedFeedSource, http.ReadClient):
             secrets=(password,),
             user_agent="socialops",
             transport=transport,
-            timeout=timeout,
-            max_rate_limit_wait=max_rate_limit_wait,
-            get_attempts=get_attempts,
-            backoff_base=backoff_base,
-            sleep=sleep,
-            now=now,
-            jitter=jitter or http.make_jitter(),
+            **tuning,
         )
         self._identifier = identifier
         self._password = password
         self._store = store
-        self._session: Session | None = None
+        self._session: bluesky_payloads.Session | None = None
         self.sessions_created = 0
         self.sessions_refreshed = 0
         self.merge_streams(
@@ -321,13 +96,13 @@ class BlueskyClient(feeds.MergedFeedSource, http.ReadClient):
             backfill_hours=backfill_hours,
             reread=REREAD,
             max_pages=max_pages,
-            now=now,
+            now=self._now,
         )
 
     def _notifications(
         self, cursor: str | None, since: datetime | None, limit: int
     ) -> feeds.StreamPage:
-        params: list[tuple[str, str]] = [("reasons", r) for r in MENTION_REASONS]
+        params: list[tuple[str, str]] = [("reasons", r) for r in bluesky_payloads.MENTION_REASONS]
         params.append(("limit", str(max(1, min(limit, MAX_PAGE_SIZE)))))
         if cursor:
             params.append(("cursor", cursor))
@@ -335,7 +110,7 @@ class BlueskyClient(feeds.MergedFeedSource, http.ReadClient):
             "app.bsky.notification.listNotifications", params, check=_list_of("notifications")
         )
         return feeds.StreamPage(
-            map_notifications(body["notifications"], channel=self._channel),
+            bluesky_payloads.map_notifications(body["notifications"], channel=self._channel),
             _cursor(body),
         )
 
@@ -352,7 +127,8 @@ class BlueskyClient(feeds.MergedFeedSource, http.ReadClient):
                 params.append(("cursor", cursor))
             body = self._xrpc("app.bsky.feed.searchPosts", params, check=_list_of("posts"))
             return feeds.StreamPage(
-                map_search_posts(body["posts"], channel=self._channel), _cursor(body)
+                bluesky_payloads.map_search_posts(body["posts"], channel=self._channel),
+                _cursor(body),
             )
 
         return fetch
@@ -370,14 +146,14 @@ class BlueskyClient(feeds.MergedFeedSource, http.ReadClient):
     def account_handle(self) -> str:
         return self._current_session().handle
 
-    def get_posts(self, uris: Sequence[str]) -> list[PostView]:
+    def get_posts(self, uris: Sequence[str]) -> list[bluesky_payloads.PostView]:
         """``app.bsky.feed.getPosts`` (at most 25 AT-URIs): the posts that still exist."""
         params = [("uris", uri) for uri in uris[:25]]
         body = self._xrpc("app.bsky.feed.getPosts", params, check=_list_of("posts"))
-        posts: list[PostView] = []
+        posts: list[bluesky_payloads.PostView] = []
         for item in body["posts"]:
             try:
-                posts.append(PostView.model_validate(item))
+                posts.append(bluesky_payloads.PostView.model_validate(item))
             except ValidationError as exc:
                 raise Rejected(
                     f"getPosts answered an unreadable post ({describe_validation_error(exc)})"
@@ -398,7 +174,9 @@ class BlueskyClient(feeds.MergedFeedSource, http.ReadClient):
         did = body.get("did")
         return did if isinstance(did, str) and did.startswith("did:") else None
 
-    def put_record(self, *, collection: str, rkey: str, record: dict[str, Any]) -> StrongRef:
+    def put_record(
+        self, *, collection: str, rkey: str, record: dict[str, Any]
+    ) -> bluesky_payloads.StrongRef:
         """``com.atproto.repo.putRecord`` into the account's own repository.
 
         Writing the same record under the same key again is a no-op on a real PDS (it compares
@@ -420,11 +198,11 @@ class BlueskyClient(feeds.MergedFeedSource, http.ReadClient):
             raise OutcomeUnknown(
                 f"putRecord {collection}/{rkey}: {exc}; it may have been written"
             ) from exc
-        return StrongRef.model_validate(body)
+        return bluesky_payloads.StrongRef.model_validate(body)
 
     def list_records(
         self, *, collection: str, cursor: str | None = None, limit: int = MAX_PAGE_SIZE
-    ) -> tuple[list[RepoRecord], str | None]:
+    ) -> tuple[list[bluesky_payloads.RepoRecord], str | None]:
         """``com.atproto.repo.listRecords`` of the account's own repository, newest record key
         first: straight from the PDS, so a post is there the moment it is written (the
         AppView's ``getAuthorFeed`` lags behind the firehose)."""
@@ -436,10 +214,10 @@ class BlueskyClient(feeds.MergedFeedSource, http.ReadClient):
         if cursor:
             params.append(("cursor", cursor))
         body = self._xrpc("com.atproto.repo.listRecords", params, check=_list_of("records"))
-        records: list[RepoRecord] = []
+        records: list[bluesky_payloads.RepoRecord] = []
         for item in body["records"]:
             try:
-                records.append(RepoRecord.model_validate(item))
+                records.append(bluesky_payloads.RepoRecord.model_validate(item))
             except ValidationError:
                 continue  # not ours to judge: reconciliation only looks for its own posts
         return records, _cursor(body)
@@ -472,12 +250,12 @@ class BlueskyClient(feeds.MergedFeedSource, http.ReadClient):
                 self._renew(session)
         raise Rejected(f"{nsid}: the session kept expiring right after it was renewed")
 
-    def _current_session(self) -> Session:
+    def _current_session(self) -> bluesky_payloads.Session:
         if self._session is None:
             stored = self._store.load(SESSION_KEY)
             if stored and stored.get("identifier") == self._identifier:
                 try:
-                    self._session = Session.model_validate(stored)
+                    self._session = bluesky_payloads.Session.model_validate(stored)
                 except ValidationError:
                     self._session = None
             if self._session is None:
@@ -486,7 +264,7 @@ class BlueskyClient(feeds.MergedFeedSource, http.ReadClient):
             self._add_secret(self._session.refresh_jwt)
         return self._session
 
-    def _renew(self, expired: Session) -> None:
+    def _renew(self, expired: bluesky_payloads.Session) -> None:
         """refreshSession with the refresh token; createSession only when that is refused."""
         try:
             body, _ = self._send(
@@ -496,13 +274,13 @@ class BlueskyClient(feeds.MergedFeedSource, http.ReadClient):
                 scope="a valid refresh token",
                 check=_object,
             )
-            session = Session.model_validate(body)
+            session = bluesky_payloads.Session.model_validate(body)
             self.sessions_refreshed += 1
         except (http.AuthExpired, Rejected, ValidationError):
             session = self._create_session()
         self._keep(session)
 
-    def _create_session(self) -> Session:
+    def _create_session(self) -> bluesky_payloads.Session:
         try:
             body, _ = self._send(
                 "POST",
@@ -517,7 +295,7 @@ class BlueskyClient(feeds.MergedFeedSource, http.ReadClient):
         except http.AuthExpired as exc:
             raise Rejected(f"createSession for {self._identifier!r} was refused") from exc
         try:
-            session = Session.model_validate(body)
+            session = bluesky_payloads.Session.model_validate(body)
         except ValidationError as exc:
             raise Rejected(
                 f"createSession answered without tokens ({describe_validation_error(exc)})"
@@ -526,7 +304,7 @@ class BlueskyClient(feeds.MergedFeedSource, http.ReadClient):
         self._keep(session)
         return session
 
-    def _keep(self, session: Session) -> None:
+    def _keep(self, session: bluesky_payloads.Session) -> None:
         self._session = session
         self._add_secret(session.access_jwt)
         self._add_secret(session.refresh_jwt)

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors import bluesky
+from connectors import bluesky, bluesky_payloads
 from connectors.errors import Rejected
 from connectors.state import StateStore
 from socialops.signoff.publishing import RECONCILE_SLACK, OwnStatus, Posted
@@ -230,8 +230,9 @@ class BlueskyPublisher:
         ref = self.client.put_record(collection=POST, rkey=rkey, record=record)
         return Posted(
             id=ref.uri,
-            url=bluesky.post_url(
-                ref.uri, bluesky.Author(did=self.client.account_did(), handle=self._handle())
+            url=bluesky_payloads.post_url(
+                ref.uri,
+                bluesky_payloads.Author(did=self.client.account_did(), handle=self._handle()),
             ),
         )
 
@@ -256,7 +257,7 @@ class BlueskyPublisher:
             raise Rejected(f"the post {parent_uri} no longer exists (deleted, or hidden)")
         parent = found[0]
         try:
-            record = bluesky.PostRecord.model_validate(parent.record)
+            record = bluesky_payloads.PostRecord.model_validate(parent.record)
         except ValueError as exc:
             raise Rejected(f"the post {parent_uri} has an unreadable record") from exc
         parent_ref = {"uri": parent.uri, "cid": parent.cid}
@@ -276,7 +277,7 @@ class BlueskyPublisher:
     def own_posts(self, *, since: datetime) -> Iterator[OwnStatus]:
         """The account's own posts, newest record key first, back to ``since`` (less slack)."""
         cursor: str | None = None
-        author = bluesky.Author(did=self.client.account_did(), handle=self._handle())
+        author = bluesky_payloads.Author(did=self.client.account_did(), handle=self._handle())
         for _ in range(RECONCILE_PAGES):
             records, cursor = self.client.list_records(
                 collection=POST, cursor=cursor, limit=RECONCILE_PAGE_SIZE
@@ -284,14 +285,14 @@ class BlueskyPublisher:
             oldest: datetime | None = None
             for item in records:
                 try:
-                    record = bluesky.PostRecord.model_validate(item.value)
+                    record = bluesky_payloads.PostRecord.model_validate(item.value)
                 except ValueError:
                     continue
-                created = bluesky.parse_time(record.created_at)
+                created = bluesky_payloads.parse_time(record.created_at)
                 oldest = created if oldest is None or (created and created < oldest) else oldest
                 yield OwnStatus(
                     id=item.uri,
-                    url=bluesky.post_url(item.uri, author),
+                    url=bluesky_payloads.post_url(item.uri, author),
                     in_reply_to_id=record.reply.parent.uri if record.reply else None,
                     text=record.text,
                     created_at=created,

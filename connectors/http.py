@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Self
+from typing import Any, Self, TypedDict
 
 import httpx
 import orjson
@@ -31,6 +31,8 @@ HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 _MAX_RATE_LIMIT_WAITS = 5  # per call: a server that keeps answering 429 gets handed back
 DEFAULT_RATE_LIMIT_WAIT = 60.0  # a 429 that says nothing about when it lifts
 _MIN_RATE_LIMIT_WAIT = 1.0  # a reset already past (clock skew) must not become a hot loop
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+"""Transport errors raised before a byte of the request left: safe to send again."""
 
 
 def utc_now() -> datetime:
@@ -82,7 +84,88 @@ def short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class ReadClient:
+class Tuning(TypedDict, total=False):
+    """The keywords every platform client takes to tune its outcome loop (all optional).
+
+    ``timeout`` (10 s) per request; ``max_rate_limit_wait`` (120 s): a longer wait raises
+    ``RateLimited`` instead of sleeping; ``get_attempts`` (3) and ``backoff_base`` (0.2 s) for
+    retries in place; ``sleep``, ``now`` and ``jitter`` are injectable for tests.
+    """
+
+    timeout: float
+    max_rate_limit_wait: float
+    get_attempts: int
+    backoff_base: float
+    sleep: Callable[[float], None]
+    now: Callable[[], datetime]
+    jitter: Callable[[], float] | None
+
+
+class Paced:
+    """The waits every platform client makes, in one place: until a spent quota resets, until
+    a 429 lifts, and the backoff between attempts of a request that is safe to repeat.
+
+    A client sets the attributes below; what differs by platform (which headers carry the reset,
+    how long a 429 says to wait) is read by the client and handed in.
+    """
+
+    _max_rate_limit_wait: float
+    _get_attempts: int
+    _backoff_base: float
+    _sleep: Callable[[float], None]
+    _now: Callable[[], datetime]
+    _jitter: Callable[[], float]
+    _quota_reset_at: datetime | None
+
+    def _quota_owner(self) -> str:
+        """Whose quota a ``RateLimited`` message names (``"Bluesky "``; empty: unnamed)."""
+        return ""
+
+    def _redact(self, message: str) -> str:
+        return message
+
+    def _wait_for_quota(self, where: str) -> None:
+        """Sleep until the reset when the last response said the quota is spent."""
+        reset_at = self._quota_reset_at
+        if reset_at is None:
+            return
+        wait = (reset_at - self._now()).total_seconds()
+        if wait > self._max_rate_limit_wait:
+            raise RateLimited(
+                f"{where}: {self._quota_owner()}rate-limit quota spent until "
+                f"{reset_at.isoformat()}, {wait:.0f}s from now",
+                reset_at=reset_at,
+            )
+        if wait > 0:
+            logger.info("%s: rate-limit quota spent, waiting %.1fs", where, wait)
+            self._sleep(wait)
+        self._quota_reset_at = None
+
+    def _lift_time(
+        self, response: httpx.Response, platform_reset: datetime | None
+    ) -> tuple[datetime, float]:
+        """When a 429 lifts and how long until then: the later of the platform's own reset and
+        ``Retry-After``, else 60 s; never less than a second (a past reset is clock skew)."""
+        now = self._now()
+        candidates = [
+            when
+            for when in (platform_reset, retry_after(response.headers.get("retry-after"), now))
+            if when is not None
+        ]
+        lifted = max(candidates) if candidates else now + timedelta(seconds=DEFAULT_RATE_LIMIT_WAIT)
+        return lifted, max((lifted - now).total_seconds(), _MIN_RATE_LIMIT_WAIT)
+
+    def _back_off(self, where: str, failure: str, failures: int) -> None:
+        """After the ``failures``-th failed attempt: ``Retryable`` when the attempts are spent,
+        else sleep an exponential backoff with jitter."""
+        if failures >= self._get_attempts:
+            raise Retryable(self._redact(f"{where}: {failure} ({failures} attempts)"))
+        delay = self._backoff_base * 2 ** (failures - 1) * (1 + self._jitter())
+        logger.info("%s: %s; retrying in %.2fs", where, failure, delay)
+        self._sleep(delay)
+
+
+class ReadClient(Paced):
     """Base of the platform clients: one ``httpx.Client``, the outcome loop, secret redaction."""
 
     platform = "platform"
@@ -95,13 +178,13 @@ class ReadClient:
         secrets: tuple[SecretStr, ...],
         user_agent: str,
         transport: httpx.BaseTransport | None,
-        timeout: float,
-        max_rate_limit_wait: float,
-        get_attempts: int,
-        backoff_base: float,
-        sleep: Callable[[float], None],
-        now: Callable[[], datetime],
-        jitter: Callable[[], float],
+        timeout: float = 10.0,
+        max_rate_limit_wait: float = 120.0,
+        get_attempts: int = 3,
+        backoff_base: float = 0.2,
+        sleep: Callable[[float], None] | None = None,
+        now: Callable[[], datetime] | None = None,
+        jitter: Callable[[], float] | None = None,
     ) -> None:
         url = httpx.URL(base_url)
         if url.scheme not in ("http", "https") or not url.host:
@@ -119,9 +202,9 @@ class ReadClient:
         self._max_rate_limit_wait = max_rate_limit_wait
         self._get_attempts = get_attempts
         self._backoff_base = backoff_base
-        self._sleep = sleep
-        self._now = now
-        self._jitter = jitter
+        self._sleep = sleep or default_sleep
+        self._now = now or utc_now
+        self._jitter = jitter or make_jitter()
         self._quota_reset_at: datetime | None = None
         self.requests = 0
         self._http = httpx.Client(
@@ -144,6 +227,9 @@ class ReadClient:
         self.close()
 
     # -- what a platform says differently ------------------------------------------------------
+
+    def _quota_owner(self) -> str:
+        return f"{self.platform} "
 
     def _quota_spent_until(self, response: httpx.Response) -> datetime | None:
         """When the quota resets, if this response says it is spent; else ``None``."""
@@ -241,42 +327,11 @@ class ReadClient:
                 else:
                     raise Rejected(self._rejection(where, response, scope), status_code=status)
             failures += 1
-            if failures >= self._get_attempts:
-                raise Retryable(self._redact(f"{where}: {failure} ({failures} attempts)"))
-            delay = self._backoff_base * 2 ** (failures - 1) * (1 + self._jitter())
-            logger.info("%s: %s; retrying in %.2fs", where, failure, delay)
-            self._sleep(delay)
-
-    def _wait_for_quota(self, where: str) -> None:
-        """Sleep until the reset when the last response said the quota is spent."""
-        reset_at = self._quota_reset_at
-        if reset_at is None:
-            return
-        wait = (reset_at - self._now()).total_seconds()
-        if wait > self._max_rate_limit_wait:
-            raise RateLimited(
-                f"{where}: {self.platform} rate-limit quota spent until {reset_at.isoformat()}, "
-                f"{wait:.0f}s from now",
-                reset_at=reset_at,
-            )
-        if wait > 0:
-            logger.info("%s: rate-limit quota spent, waiting %.1fs", where, wait)
-            self._sleep(wait)
-        self._quota_reset_at = None
+            self._back_off(where, failure, failures)
 
     def _rate_limit_wait(self, response: httpx.Response) -> tuple[datetime, float]:
         """When a 429 lifts: the later of the platform's reset and Retry-After, else 60 s."""
-        now = self._now()
-        candidates = [
-            when
-            for when in (
-                self._rate_limit_lifts_at(response),
-                retry_after(response.headers.get("retry-after"), now),
-            )
-            if when is not None
-        ]
-        lifted = max(candidates) if candidates else now + timedelta(seconds=DEFAULT_RATE_LIMIT_WAIT)
-        return lifted, max((lifted - now).total_seconds(), _MIN_RATE_LIMIT_WAIT)
+        return self._lift_time(response, self._rate_limit_lifts_at(response))
 
     def _rejection(self, where: str, response: httpx.Response, scope: str) -> str:
         status = response.status_code

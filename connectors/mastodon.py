@@ -16,13 +16,13 @@ import ssl
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Self, TypeVar
 
 import httpx
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from connectors import http
 from connectors.errors import OutcomeUnknown, RateLimited, Rejected, Retryable
 from connectors.html_text import html_to_text
 from socialops.mentions import InvalidItem, Mention, MentionPage, RawJSON, SkippedItem
@@ -291,8 +291,6 @@ logger = logging.getLogger(__name__)
 MAX_PAGE_SIZE = 80
 VISIBILITIES = frozenset({"public", "unlisted", "private", "direct"})
 _MAX_RATE_LIMIT_WAITS = 5  # per call: a server that keeps answering 429 gets handed back
-_DEFAULT_RATE_LIMIT_WAIT = 60.0  # 429 without X-RateLimit-Reset or Retry-After
-_MIN_RATE_LIMIT_WAIT = 1.0  # a reset already past (clock skew) must not become a hot loop
 RESET_MARGIN = timedelta(seconds=1)
 """Added to ``X-RateLimit-Reset``: GoToSocial rounds it down to the second, so waiting exactly
 until it sends the first request of the next window a fraction of a second early (one 429)."""
@@ -301,19 +299,10 @@ _HEADER_SAFE_TOKEN = re.compile(r"[\x21-\x7e]+")
 T = TypeVar("T")
 
 
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _PLAIN_HTTP_REASONS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST"})
 
 
-class _UnreadableBody(Exception):
-    """A 2xx response whose body is not the JSON we expected."""
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class MastodonClient:
+class MastodonClient(http.Paced):
     """Mastodon REST API: mentions in, replies out.
 
     Outcomes map to ``connectors.errors``: ``RateLimited`` (waits longer than
@@ -334,7 +323,7 @@ class MastodonClient:
         get_attempts: int = 3,
         backoff_base: float = 0.2,
         sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], datetime] = _utc_now,
+        now: Callable[[], datetime] = http.utc_now,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         secret = token.get_secret_value()
@@ -518,7 +507,7 @@ class MastodonClient:
                 failure, retryable = self._transport_failure(exc)
                 if not retryable:
                     raise Rejected(self._redact(f"{where}: {failure}")) from exc
-                if is_write and isinstance(exc, _NOT_SENT):
+                if is_write and isinstance(exc, http.NOT_SENT):
                     # No connection, so nothing was sent: safe to retry even a POST.
                     raise Retryable(self._redact(f"{where}: {failure}")) from exc
                 if is_write:
@@ -561,7 +550,7 @@ class MastodonClient:
                         # orjson: a page of 80 notifications is ~260 KB; stdlib json was a
                         # third of the fetching thread's time in the ingest benchmark.
                         return parse(orjson.loads(response.content), response.headers.get("link"))
-                    except (ValueError, _UnreadableBody) as exc:
+                    except (ValueError, http.UnreadableBody) as exc:
                         failure = f"HTTP {status} with an unreadable body ({_short_reason(exc)})"
                         if is_write:
                             raise OutcomeUnknown(self._unknown_outcome(where, failure)) from exc
@@ -573,11 +562,7 @@ class MastodonClient:
                 else:
                     raise Rejected(self._rejection(where, response, scope), status_code=status)
             failures += 1
-            if failures >= self._get_attempts:
-                raise Retryable(self._redact(f"{where}: {failure} ({failures} attempts)"))
-            delay = self._backoff_base * 2 ** (failures - 1) * (1 + self._jitter())
-            logger.info("%s: %s; retrying in %.2fs", where, failure, delay)
-            self._sleep(delay)
+            self._back_off(where, failure, failures)
 
     def _transport_failure(self, exc: httpx.TransportError) -> tuple[str, bool]:
         """What went wrong below HTTP, in a few words, and whether trying again can help."""
@@ -612,23 +597,6 @@ class MastodonClient:
             return f"could not connect ({name}): {detail}", True
         return f"connection failed ({name}): {detail}", True
 
-    def _wait_for_quota(self, where: str) -> None:
-        """Sleep until the reset when the last response said the quota is spent."""
-        reset_at = self._quota_reset_at
-        if reset_at is None:
-            return
-        wait = (reset_at - self._now()).total_seconds()
-        if wait > self._max_rate_limit_wait:
-            raise RateLimited(
-                f"{where}: rate-limit quota spent until {reset_at.isoformat()}, "
-                f"{wait:.0f}s from now",
-                reset_at=reset_at,
-            )
-        if wait > 0:
-            logger.info("%s: rate-limit quota spent, waiting %.1fs", where, wait)
-            self._sleep(wait)
-        self._quota_reset_at = None
-
     def _note_quota(self, response: httpx.Response) -> None:
         try:
             remaining = int(response.headers.get("x-ratelimit-remaining", ""))
@@ -641,19 +609,8 @@ class MastodonClient:
 
     def _rate_limit_reset(self, response: httpx.Response) -> tuple[datetime, float]:
         """When a 429 lifts: the later of X-RateLimit-Reset and Retry-After, else 60 s."""
-        now = self._now()
-        candidates = []
         reset_at = parse_rfc3339(response.headers.get("x-ratelimit-reset"))
-        if reset_at is not None:
-            candidates.append(reset_at + RESET_MARGIN)
-        retry_after = _parse_retry_after(response.headers.get("retry-after"), now)
-        if retry_after is not None:
-            candidates.append(retry_after)
-        lifted = (
-            max(candidates) if candidates else now + timedelta(seconds=_DEFAULT_RATE_LIMIT_WAIT)
-        )
-        wait = max((lifted - now).total_seconds(), _MIN_RATE_LIMIT_WAIT)
-        return lifted, wait
+        return self._lift_time(response, None if reset_at is None else reset_at + RESET_MARGIN)
 
     def _rejection(self, where: str, response: httpx.Response, scope: str) -> str:
         status = response.status_code
@@ -688,27 +645,14 @@ class MastodonClient:
 def _parse_notification_list(body: Any, link_header: str | None) -> tuple[list[Any], str | None]:
     if not isinstance(body, list):
         name = "object" if isinstance(body, dict) else _JSON_TYPE_NAMES.get(type(body), "value")
-        raise _UnreadableBody(f"expected a JSON array of notifications, got {name}")
+        raise http.UnreadableBody(f"expected a JSON array of notifications, got {name}")
     return body, link_header
 
 
 def _parse_status_list(body: Any, _link_header: str | None) -> list[Status]:
     if not isinstance(body, list):
-        raise _UnreadableBody("expected a JSON array of statuses")
+        raise http.UnreadableBody("expected a JSON array of statuses")
     return [Status.model_validate(item) for item in body]
-
-
-def _parse_retry_after(value: str | None, now: datetime) -> datetime | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return now + timedelta(seconds=int(value))
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _error_detail(response: httpx.Response, limit: int = 200) -> str:

@@ -1,229 +1,26 @@
 """Reddit (OAuth API): username mentions from the inbox, and brand keywords from search.
 
-Payload models mirror Reddit's Listings (see tests/fixtures/reddit): a username mention is an
-inbox comment (``t1``), a search result a submission (``t3``). The fullname (``t1_ekftbox``) is
-the ``external_id``. Reddit reports some failures as HTTP 200 with ``json.errors``
+Payload models, their mapping to our ``Mention`` and the text rules of the account's own posts:
+:mod:`connectors.reddit_payloads`. Reddit reports some failures as HTTP 200 with ``json.errors``
 (``[["RATELIMIT", "... try again in 5 minutes.", "ratelimit"]]``): they are read before the data.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 import httpx
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from pydantic import SecretStr
 
-from connectors import feeds, http, writes
+from connectors import feeds, http, reddit_payloads, writes
 from connectors.errors import RateLimited, Rejected
-from connectors.mastodon import describe_validation_error
-from socialops.mentions import InvalidItem, Mention, RawJSON, SkippedItem
 
 MAX_PAGE_SIZE = 100
 REREAD = timedelta(minutes=15)
 """How far below the stored position a forward run reads again (late-approved comments)."""
-WEB = "https://www.reddit.com"
 _TOKEN_MARGIN = timedelta(seconds=60)
-
-
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class InboxComment(_Payload):
-    """A ``t1`` child of ``/message/mentions`` (the fields we read)."""
-
-    name: str
-    author: str
-    body: str = ""
-    created_utc: float
-    context: str | None = None
-    parent_id: str | None = None
-    subreddit: str | None = None
-    type: str | None = None
-
-
-class Submission(_Payload):
-    """A ``t3`` child of a search Listing (the fields we read)."""
-
-    name: str
-    author: str
-    title: str = ""
-    selftext: str = ""
-    created_utc: float
-    permalink: str | None = None
-    subreddit: str | None = None
-    over_18: bool = False
-
-
-class OwnComment(_Payload):
-    """A ``t1`` of ``/user/<name>/comments`` or of a ``/api/comment`` answer (fields we read)."""
-
-    name: str
-    body: str = ""
-    parent_id: str | None = None
-    link_id: str | None = None
-    subreddit: str | None = None
-    permalink: str | None = None
-    created_utc: float | None = None
-
-
-class OwnSubmission(_Payload):
-    """A ``t3`` of ``/user/<name>/submitted`` (the fields we read)."""
-
-    name: str
-    title: str = ""
-    selftext: str = ""
-    permalink: str | None = None
-    url: str | None = None
-    created_utc: float | None = None
-
-
-class Submitted(_Payload):
-    """``json.data`` of a ``/api/submit`` answer."""
-
-    name: str
-    url: str | None = None
-
-
-# --------------------------------------------------------------------------------------------
-# Mapping
-# --------------------------------------------------------------------------------------------
-
-
-def epoch_time(value: float) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(value, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def comment_url(context: str | None) -> str | None:
-    """The comment's permalink: ``context`` without ``?context=3``."""
-    if not context:
-        return None
-    path = context.split("?", 1)[0]
-    return path if path.startswith("http") else WEB + path
-
-
-def _thread_of(context: str | None) -> str | None:
-    match = re.search(r"/comments/([a-z0-9]+)/", context or "")
-    return f"t3_{match.group(1)}" if match else None
-
-
-def comment_to_mention(comment: InboxComment, *, channel: str, raw: RawJSON) -> Mention:
-    return Mention(
-        platform="reddit",
-        external_id=comment.name,
-        channel=channel,
-        url=comment_url(comment.context),
-        author_handle=comment.author,
-        text=comment.body,
-        created_at=epoch_time(comment.created_utc),
-        thread_id=_thread_of(comment.context),
-        in_reply_to_id=comment.parent_id,
-        visibility="public",
-        raw=raw,
-    )
-
-
-def submission_to_mention(post: Submission, *, channel: str, raw: RawJSON) -> Mention:
-    text = post.title if not post.selftext else f"{post.title}\n\n{post.selftext}"
-    permalink = post.permalink or ""
-    return Mention(
-        platform="reddit",
-        external_id=post.name,
-        channel=channel,
-        url=(permalink if permalink.startswith("http") else WEB + permalink) if permalink else None,
-        author_handle=post.author,
-        text=text,
-        created_at=epoch_time(post.created_utc),
-        thread_id=post.name,
-        visibility="public",
-        raw=raw,
-    )
-
-
-def map_listing(
-    children: list[Any], *, channel: str, kind: Literal["t1", "t3"]
-) -> list[feeds.Entry]:
-    """A Listing's children (newest first) as feed entries; other kinds are skipped."""
-    entries = []
-    for child in children:
-        data = child.get("data") if isinstance(child, dict) else None
-        if not isinstance(data, dict):
-            entries.append(feeds.Entry(InvalidItem(raw=child, reason="child has no data"), None))
-            continue
-        created = data.get("created_utc")
-        at = epoch_time(created) if isinstance(created, int | float) else None
-        if child.get("kind") != kind:
-            reason = f"{child.get('kind')!r} is not a {'comment' if kind == 't1' else 'post'}"
-            entries.append(feeds.Entry(SkippedItem(cursor=data.get("name"), reason=reason), at))
-            continue
-        try:
-            if kind == "t1":
-                mention = comment_to_mention(
-                    InboxComment.model_validate(data), channel=channel, raw=RawJSON.of(child)
-                )
-            else:
-                mention = submission_to_mention(
-                    Submission.model_validate(data), channel=channel, raw=RawJSON.of(child)
-                )
-        except ValidationError as exc:
-            reason = "data." + describe_validation_error(exc)
-            name = data.get("name") if isinstance(data.get("name"), str) else None
-            entries.append(feeds.Entry(InvalidItem(raw=child, reason=reason), at, key=name))
-            continue
-        entries.append(feeds.Entry(mention, at, key=mention.external_id))
-    return entries
-
-
-def own_comment_url(comment: OwnComment) -> str | None:
-    """A link to one of the account's comments: its permalink, else built from the thread."""
-    link = comment.permalink
-    if link:
-        return link if link.startswith("http") else WEB + link
-    if comment.link_id and comment.subreddit:
-        thread, own = comment.link_id[3:], comment.name[3:]
-        return f"{WEB}/r/{comment.subreddit}/comments/{thread}/_/{own}/"
-    return None
-
-
-TITLE_LIMIT = 300
-"""Reddit refuses a post title longer than this."""
-
-
-def split_post(text: str) -> tuple[str, str]:
-    """A planned post as Reddit's ``(title, body)``: the first line is the title; one too long
-    for a title is cut at a word and the whole text becomes the body."""
-    text = text.strip()
-    first, _, rest = text.partition("\n")
-    first = first.strip()
-    if len(first) <= TITLE_LIMIT:
-        return first, rest.strip()
-    cut = first[: TITLE_LIMIT - 1].rsplit(" ", 1)[0].rstrip(",;:.-") or first[: TITLE_LIMIT - 1]
-    return cut + "…", text
-
-
-def submission_text(post: OwnSubmission) -> str:
-    """The text a planned post was made from (the inverse of :func:`split_post`)."""
-    if post.title.endswith("…") and post.selftext:
-        return post.selftext
-    return f"{post.title}\n\n{post.selftext}" if post.selftext else post.title
-
-
-_WAIT = re.compile(r"(\d+)\s*(second|minute|hour)", re.IGNORECASE)
-
-
-def ratelimit_wait(message: str) -> timedelta:
-    """``"you are doing that too much. try again in 5 minutes."`` -> 5 minutes (else 1)."""
-    match = _WAIT.search(message)
-    if match is None:
-        return timedelta(minutes=1)
-    amount, unit = int(match.group(1)), match.group(2).lower()
-    return timedelta(seconds=amount * {"second": 1, "minute": 60, "hour": 3600}[unit])
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,7 +38,7 @@ class RedditClient(feeds.MergedFeedSource, writes.WriteClient):
         self,
         *,
         base_url: str = "https://oauth.reddit.com",
-        auth_url: str = WEB,
+        auth_url: str = reddit_payloads.WEB,
         client_id: str,
         client_secret: SecretStr | None,
         secret: SecretStr,
@@ -252,13 +49,7 @@ class RedditClient(feeds.MergedFeedSource, writes.WriteClient):
         backfill_hours: float = 48,
         max_pages: int = 1000,
         transport: httpx.BaseTransport | None = None,
-        timeout: float = 10.0,
-        max_rate_limit_wait: float = 120.0,
-        get_attempts: int = 3,
-        backoff_base: float = 0.2,
-        sleep: Callable[[float], None] = http.default_sleep,
-        now: Callable[[], datetime] = http.utc_now,
-        jitter: Callable[[], float] | None = None,
+        **tuning: Unpack[http.Tuning],
     ) -> None:
         super().__init__(
             base_url=base_url,
@@ -266,13 +57,7 @@ class RedditClient(feeds.MergedFeedSource, writes.WriteClient):
             secrets=(secret,) + ((client_secret,) if client_secret else ()),
             user_agent=user_agent,
             transport=transport,
-            timeout=timeout,
-            max_rate_limit_wait=max_rate_limit_wait,
-            get_attempts=get_attempts,
-            backoff_base=backoff_base,
-            sleep=sleep,
-            now=now,
-            jitter=jitter or http.make_jitter(),
+            **tuning,
         )
         self._auth_url = auth_url.rstrip("/")
         self._client_id = client_id
@@ -289,7 +74,7 @@ class RedditClient(feeds.MergedFeedSource, writes.WriteClient):
             backfill_hours=backfill_hours,
             reread=REREAD,
             max_pages=max_pages,
-            now=now,
+            now=self._now,
         )
 
     def verify_credentials(self) -> dict[str, str]:
@@ -329,12 +114,12 @@ class RedditClient(feeds.MergedFeedSource, writes.WriteClient):
         data = body["data"]
         next_after = data.get("after")
         return feeds.StreamPage(
-            map_listing(data["children"], channel=self._channel, kind=kind),
+            reddit_payloads.map_listing(data["children"], channel=self._channel, kind=kind),
             next_after if isinstance(next_after, str) and next_after else None,
         )
 
     # -- writing (each sent once) and the account's own history ---------------------------
-    def comment(self, *, thing_id: str, text: str) -> OwnComment:
+    def comment(self, *, thing_id: str, text: str) -> reddit_payloads.OwnComment:
         """Reply to a comment, post or message (``POST /api/comment``, scope ``submit``).
 
         Reddit takes no idempotency key: after ``OutcomeUnknown`` look among
@@ -346,9 +131,9 @@ class RedditClient(feeds.MergedFeedSource, writes.WriteClient):
             scope="the submit scope",
             check=_comment_body,
         )
-        return OwnComment.model_validate(body["json"]["data"]["things"][0]["data"])
+        return reddit_payloads.OwnComment.model_validate(body["json"]["data"]["things"][0]["data"])
 
-    def submit(self, *, subreddit: str, title: str, text: str) -> Submitted:
+    def submit(self, *, subreddit: str, title: str, text: str) -> reddit_payloads.Submitted:
         """A new text post in ``subreddit`` (``POST /api/submit``, ``kind=self``)."""
         body = self._write_api(
             "/api/submit",
@@ -364,22 +149,22 @@ class RedditClient(feeds.MergedFeedSource, writes.WriteClient):
             scope="the submit scope",
             check=_submitted_body,
         )
-        return Submitted.model_validate(body["json"]["data"])
+        return reddit_payloads.Submitted.model_validate(body["json"]["data"])
 
     def own_comments(
         self, *, username: str, after: str | None = None, limit: int = MAX_PAGE_SIZE
-    ) -> tuple[list[OwnComment], str | None]:
+    ) -> tuple[list[reddit_payloads.OwnComment], str | None]:
         """One page of the account's comments, newest first (``/user/<name>/comments``, scope
         ``history``), and the ``after`` of the next page."""
         children, next_after = self._own("comments", username, after, limit, kind="t1")
-        return [OwnComment.model_validate(c) for c in children], next_after
+        return [reddit_payloads.OwnComment.model_validate(c) for c in children], next_after
 
     def own_submissions(
         self, *, username: str, after: str | None = None, limit: int = MAX_PAGE_SIZE
-    ) -> tuple[list[OwnSubmission], str | None]:
+    ) -> tuple[list[reddit_payloads.OwnSubmission], str | None]:
         """One page of the account's posts, newest first (``/user/<name>/submitted``)."""
         children, next_after = self._own("submitted", username, after, limit, kind="t3")
-        return [OwnSubmission.model_validate(c) for c in children], next_after
+        return [reddit_payloads.OwnSubmission.model_validate(c) for c in children], next_after
 
     def _own(
         self, what: str, username: str, after: str | None, limit: int, *, kind: str
@@ -411,25 +196,17 @@ class RedditClient(feeds.MergedFeedSource, writes.WriteClient):
         scope: str,
         check: Callable[[Any], None],
     ) -> Any:
-        for attempt in range(2):
-            token = self._access_token()
-            try:
-                body, _ = self._write(
-                    "POST",
-                    f"{self._base_url}{path}",
-                    params=[("raw_json", "1")],
-                    data=form,
-                    headers={"Authorization": f"bearer {token}"},
-                    scope=scope,
-                    check=check,
-                )
-                return body
-            except Rejected as exc:
-                # A 401 is answered before anything is written: a new token, and once more.
-                if exc.status_code != 401 or attempt:
-                    raise
-                self._token = None
-        raise AssertionError("unreachable")
+        return self._authorized(
+            lambda headers: self._write(
+                "POST",
+                f"{self._base_url}{path}",
+                params=[("raw_json", "1")],
+                data=form,
+                headers=headers,
+                scope=scope,
+                check=check,
+            )
+        )
 
     # -- auth -------------------------------------------------------------------------------
     def _api(
@@ -440,22 +217,32 @@ class RedditClient(feeds.MergedFeedSource, writes.WriteClient):
         scope: str,
         check: Callable[[Any], None],
     ) -> Any:
+        return self._authorized(
+            lambda headers: self._send(
+                "GET",
+                f"{self._base_url}{path}",
+                params=params,
+                headers=headers,
+                scope=scope,
+                check=check,
+            )
+        )
+
+    def _authorized(self, send: Callable[[dict[str, str]], tuple[Any, httpx.Response]]) -> Any:
+        """``send(headers)`` with the bearer token; its parsed body.
+
+        A 401 is answered before anything is read or written (the token was revoked or expired
+        early), so the request goes once more with a new token; a second 401 is final.
+        """
         for attempt in range(2):
             token = self._access_token()
             try:
-                body, _ = self._send(
-                    "GET",
-                    f"{self._base_url}{path}",
-                    params=params,
-                    headers={"Authorization": f"bearer {token}"},
-                    scope=scope,
-                    check=check,
-                )
+                body, _ = send({"Authorization": f"bearer {token}"})
                 return body
             except Rejected as exc:
                 if exc.status_code != 401 or attempt:
                     raise
-                self._token = None  # revoked or expired early: fetch a new one, once
+                self._token = None
         raise AssertionError("unreachable")
 
     def _access_token(self) -> str:
@@ -568,7 +355,7 @@ def _raise_json_errors(body: dict[str, Any]) -> None:
     for error in errors:
         kind, message = [*error, "", ""][:2] if isinstance(error, list) else (error, "")
         if kind == "RATELIMIT":
-            wait = ratelimit_wait(str(message))
+            wait = reddit_payloads.ratelimit_wait(str(message))
             raise RateLimited(f"Reddit: {message} (RATELIMIT)", reset_at=datetime.now(UTC) + wait)
         described.append(f"{kind}: {message}" if message else str(kind))
     raise Rejected(f"Reddit refused the request: {'; '.join(described)}", status_code=200)

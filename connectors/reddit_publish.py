@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from connectors import reddit
+from connectors import reddit, reddit_payloads
 from connectors.errors import Rejected
 from socialops.signoff.publishing import RECONCILE_SLACK, OwnStatus, Posted
 
@@ -43,13 +43,13 @@ class RedditPublisher:
         everything on Reddit is public, and reconciliation stands in for the key."""
         if in_reply_to is not None:
             comment = self.client.comment(thing_id=in_reply_to, text=text)
-            return Posted(id=comment.name, url=reddit.own_comment_url(comment))
+            return Posted(id=comment.name, url=reddit_payloads.own_comment_url(comment))
         if not self.subreddit:
             raise Rejected(
                 f"channel {self.channel!r}: a planned post on Reddit needs a subreddit to post "
                 "in: set `subreddit:` on the channel in the configuration"
             )
-        title, body = reddit.split_post(text)
+        title, body = reddit_payloads.split_post(text)
         made = self.client.submit(subreddit=self.subreddit, title=title, text=body)
         return Posted(id=made.name, url=made.url)
 
@@ -63,7 +63,7 @@ class RedditPublisher:
             for comment in comments:
                 yield OwnStatus(
                     id=comment.name,
-                    url=reddit.own_comment_url(comment),
+                    url=reddit_payloads.own_comment_url(comment),
                     in_reply_to_id=comment.parent_id,
                     text=comment.body,
                     created_at=_at(comment.created_utc),
@@ -79,9 +79,10 @@ class RedditPublisher:
             for post in posts:
                 yield OwnStatus(
                     id=post.name,
-                    url=post.url or (reddit.WEB + post.permalink if post.permalink else None),
+                    url=post.url
+                    or (reddit_payloads.WEB + post.permalink if post.permalink else None),
                     in_reply_to_id=None,
-                    text=reddit.submission_text(post),
+                    text=reddit_payloads.submission_text(post),
                     created_at=_at(post.created_utc),
                 )
             oldest = _at(posts[-1].created_utc) if posts else None
@@ -90,4 +91,4 @@ class RedditPublisher:
 
 
 def _at(created_utc: float | None) -> datetime | None:
-    return None if created_utc is None else reddit.epoch_time(created_utc)
+    return None if created_utc is None else reddit_payloads.epoch_time(created_utc)

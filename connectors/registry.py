@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from connectors import bluesky, mastodon, reddit, x
+from connectors import bluesky, mastodon, reddit, reddit_payloads, x
 from connectors.bluesky_publish import BlueskyPublisher
 from connectors.errors import Rejected
 from connectors.mastodon_publish import MastodonPublisher
@@ -72,7 +72,7 @@ def _client(
     if channel.platform == "reddit":
         return reddit.RedditClient(
             base_url=channel.base_url,
-            auth_url=channel.auth_url or reddit.WEB,
+            auth_url=channel.auth_url or reddit_payloads.WEB,
             client_id=channel.client_id or "",
             client_secret=channel.client_secret(),
             secret=channel.token(),

@@ -26,9 +26,6 @@ from connectors.errors import OutcomeUnknown, RateLimited, Rejected, Retryable
 
 logger = logging.getLogger(__name__)
 
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-"""Transport errors raised before a byte of the request left: safe to send again."""
-
 
 class WriteClient(http.ReadClient):
     """A :class:`~connectors.http.ReadClient` that can also write, once per call."""
@@ -53,7 +50,7 @@ class WriteClient(http.ReadClient):
             response = self._http.request(
                 method, url, params=params, data=data, json=json, headers=headers
             )
-        except NOT_SENT as exc:
+        except http.NOT_SENT as exc:
             raise Retryable(
                 self._redact(f"{where}: could not connect ({type(exc).__name__}); not sent")
             ) from exc

@@ -1,9 +1,9 @@
 """X API v2: the account's mentions, with a cost guard (X bills every post read and written).
 
-Payload models mirror API v2 (see tests/fixtures/x). The author comes from
-``includes.users`` (``expansions=author_id``). Paging: forwards with ``since_id`` (then
-``pagination_token`` within one run), backwards with ``until_id`` (stable across runs) and
-``start_time`` at the backfill cutoff, so posts older than the window are never paid for.
+Payload models and their mapping to our ``Mention``: :mod:`connectors.x_payloads`.
+Paging: forwards with ``since_id`` (then ``pagination_token`` within one run), backwards with
+``until_id`` (stable across runs) and ``start_time`` at the backfill cutoff, so posts older
+than the window are never paid for.
 No re-read window: X ids are assigned at creation and the mentions timeline is in id order, and
 every re-read post would be billed.
 
@@ -14,19 +14,17 @@ take the month past its budget (``BudgetExhausted``, a ``Rejected``: retrying ca
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import SecretStr, ValidationError
 
-from connectors import http, writes
+from connectors import http, writes, x_payloads
 from connectors.errors import OutcomeUnknown, Rejected
-from connectors.mastodon import describe_validation_error, parse_rfc3339
 from connectors.state import StateStore
-from socialops.mentions import InvalidItem, Mention, MentionPage, RawJSON, SkippedItem
+from socialops.mentions import InvalidItem, Mention, MentionPage, SkippedItem
 
 MAX_PAGE_SIZE = 100
 MIN_PAGE_SIZE = 5  # the mentions endpoint refuses max_results below 5
@@ -45,125 +43,6 @@ class BudgetExhausted(Rejected):
     def __init__(self, message: str, *, resets_at: datetime) -> None:
         super().__init__(message)
         self.resets_at = resets_at
-
-
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class PublicMetrics(_Payload):
-    followers_count: int | None = None
-
-
-class User(_Payload):
-    """``User`` (the fields we read)."""
-
-    id: str
-    username: str
-    name: str | None = None
-    public_metrics: PublicMetrics | None = None
-
-
-class ReferencedTweet(_Payload):
-    type: str
-    id: str
-
-
-class NoteTweet(_Payload):
-    text: str
-
-
-class Tweet(_Payload):
-    """``Tweet``. ``created_at`` stays a string: the quality suite judges it."""
-
-    id: str = Field(pattern=r"^[0-9]{1,19}$")
-    text: str
-    author_id: str | None = None
-    created_at: str | None = None
-    conversation_id: str | None = None
-    lang: str | None = None
-    referenced_tweets: list[ReferencedTweet] = Field(default_factory=list)
-    note_tweet: NoteTweet | None = None
-
-
-# --------------------------------------------------------------------------------------------
-# Mapping
-# --------------------------------------------------------------------------------------------
-
-
-def id_key(tweet_id: str) -> tuple[int, str]:
-    """Order of X ids (decimal strings of snowflakes) without trusting them as numbers."""
-    return len(tweet_id), tweet_id
-
-
-def to_mention(tweet: Tweet, author: User, *, channel: str, raw: RawJSON) -> Mention:
-    replied_to = next((r.id for r in tweet.referenced_tweets if r.type == "replied_to"), None)
-    text = tweet.note_tweet.text if tweet.note_tweet else tweet.text
-    return Mention(
-        platform="x",
-        external_id=tweet.id,
-        channel=channel,
-        url=f"https://x.com/{author.username}/status/{tweet.id}",
-        author_handle=author.username,
-        author_display_name=author.name or None,
-        author_followers=author.public_metrics.followers_count if author.public_metrics else None,
-        # v2 escapes &, < and > in text (the recordings carry none; test for it anyway).
-        text=html.unescape(text),
-        lang=None if tweet.lang in (None, "und", "zxx") else tweet.lang,
-        created_at=parse_rfc3339(tweet.created_at),
-        thread_id=tweet.conversation_id,
-        in_reply_to_id=replied_to,
-        visibility="public",
-        raw=raw,
-    )
-
-
-def map_mentions_page(
-    body: dict[str, Any], *, channel: str
-) -> list[Mention | InvalidItem | SkippedItem]:
-    """``data`` of a mentions response (newest first), authors from ``includes.users``."""
-    users: dict[str, User] = {}
-    includes = body.get("includes")
-    for raw_user in includes.get("users", []) if isinstance(includes, dict) else []:
-        try:
-            user = User.model_validate(raw_user)
-        except ValidationError:
-            continue
-        users[user.id] = user
-    out: list[Mention | InvalidItem | SkippedItem] = []
-    for item in body.get("data") or []:
-        if not isinstance(item, dict):
-            out.append(InvalidItem(raw=item, reason="item is not a JSON object"))
-            continue
-        try:
-            tweet = Tweet.model_validate(item)
-        except ValidationError as exc:
-            out.append(InvalidItem(raw=item, reason=describe_validation_error(exc)))
-            continue
-        if any(r.type == "retweeted" for r in tweet.referenced_tweets):
-            out.append(SkippedItem(cursor=tweet.id, reason="a repost, not a new mention"))
-            continue
-        author = users.get(tweet.author_id or "")
-        if author is None:
-            reason = (
-                "author_id: missing (request expansions=author_id)"
-                if tweet.author_id is None
-                else f"author {tweet.author_id} is not in includes.users"
-            )
-            out.append(InvalidItem(raw=item, reason=reason))
-            continue
-        raw = dict(item, author=author.model_dump(exclude_none=True))
-        out.append(to_mention(tweet, author, channel=channel, raw=RawJSON.of(raw)))
-    return out
-
-
-def _item_id(item: Mention | InvalidItem | SkippedItem) -> str | None:
-    if isinstance(item, Mention):
-        return item.external_id
-    if isinstance(item, SkippedItem):
-        return item.cursor
-    raw_id = item.raw.get("id") if isinstance(item.raw, dict) else None
-    return raw_id if isinstance(raw_id, str) and raw_id.isdigit() else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -276,13 +155,7 @@ class XClient(writes.WriteClient):
         backfill_hours: float = 48,
         max_pages: int = 1000,
         transport: httpx.BaseTransport | None = None,
-        timeout: float = 10.0,
-        max_rate_limit_wait: float = 120.0,
-        get_attempts: int = 3,
-        backoff_base: float = 0.2,
-        sleep: Callable[[float], None] = http.default_sleep,
-        now: Callable[[], datetime] = http.utc_now,
-        jitter: Callable[[], float] | None = None,
+        **tuning: Unpack[http.Tuning],
     ) -> None:
         super().__init__(
             base_url=base_url,
@@ -290,24 +163,18 @@ class XClient(writes.WriteClient):
             secrets=(token,),
             user_agent="socialops",
             transport=transport,
-            timeout=timeout,
-            max_rate_limit_wait=max_rate_limit_wait,
-            get_attempts=get_attempts,
-            backoff_base=backoff_base,
-            sleep=sleep,
-            now=now,
-            jitter=jitter or http.make_jitter(),
+            **tuning,
         )
         self._auth = {"Authorization": f"Bearer {token.get_secret_value()}"}
         self._user_id = user_id
-        self._cutoff = now() - timedelta(hours=backfill_hours)
+        self._cutoff = self._now() - timedelta(hours=backfill_hours)
         self._max_pages = max_pages
         self.guard = UsageGuard(
             store=store,
             channel=channel,
             monthly_reads=monthly_read_budget,
             monthly_writes=monthly_write_budget,
-            now=now,
+            now=self._now,
         )
         self._pending: list[Mention | InvalidItem | SkippedItem] | None = None
         self._stopped: BudgetExhausted | None = None
@@ -328,7 +195,7 @@ class XClient(writes.WriteClient):
         if max_id is not None:
             params["until_id"] = max_id
         body = self._mentions(params, limit)
-        items = map_mentions_page(body, channel=self._channel)
+        items = x_payloads.map_mentions_page(body, channel=self._channel)
         page = self._page(items, "older")
         if page.oldest_cursor is not None and not _next_token(body):
             page.oldest_cursor = _END  # the last page: no request for an empty one
@@ -349,21 +216,23 @@ class XClient(writes.WriteClient):
                     # posts between it and the oldest read here are still to be fetched.
                     self._stopped = exc
                     break
-                found += map_mentions_page(body, channel=self._channel)
+                found += x_payloads.map_mentions_page(body, channel=self._channel)
                 token = _next_token(body)
                 if token is None:
                     break
                 if pages == self._max_pages:
                     self.complete = False
-            ordered = [(i, _item_id(i)) for i in found]
-            ordered.sort(key=lambda pair: id_key(pair[1] or since_id))
+            ordered = [(i, x_payloads.item_id(i)) for i in found]
+            ordered.sort(key=lambda pair: x_payloads.id_key(pair[1] or since_id))
             self._pending = [item for item, _ in ordered]
         chunk, self._pending = self._pending[:limit], self._pending[limit:]
         if not chunk and self._stopped is not None:
             raise self._stopped
         page = self._page(chunk, "newer")
         if chunk:
-            newest = max([since_id, *(i for i in map(_item_id, chunk) if i)], key=id_key)
+            newest = max(
+                [since_id, *(i for i in map(x_payloads.item_id, chunk) if i)], key=x_payloads.id_key
+            )
             if self._stopped is not None:
                 newest = since_id
             page.newest_cursor = page.oldest_cursor = newest
@@ -380,7 +249,7 @@ class XClient(writes.WriteClient):
                 page.invalid.append(item)
             else:
                 page.skipped.append(item)
-        ids = sorted((i for i in map(_item_id, items) if i), key=id_key)
+        ids = sorted((i for i in map(x_payloads.item_id, items) if i), key=x_payloads.id_key)
         if ids:
             page.newest_cursor, page.oldest_cursor = ids[-1], ids[0]
         return page
@@ -410,7 +279,7 @@ class XClient(writes.WriteClient):
         return result
 
     # -- posting (each sent once) and the account's own posts -----------------------------
-    def create_post(self, *, text: str, in_reply_to: str | None = None) -> Tweet:
+    def create_post(self, *, text: str, in_reply_to: str | None = None) -> x_payloads.Tweet:
         """A post, or a reply to ``in_reply_to`` (``POST /2/tweets``, scopes ``tweet.write``,
         ``tweet.read``, ``users.read`` in OAuth 2.0 user context). Checked against the monthly
         write budget before sending (``BudgetExhausted``: nothing was sent). X takes no
@@ -432,7 +301,7 @@ class XClient(writes.WriteClient):
             self.guard.record(writes=1)  # it may have been made, and billed
             raise
         self.guard.record(writes=1)
-        return Tweet.model_validate(body["data"])
+        return x_payloads.Tweet.model_validate(body["data"])
 
     def own_posts_page(
         self,
@@ -441,7 +310,7 @@ class XClient(writes.WriteClient):
         since_id: str | None = None,
         pagination_token: str | None = None,
         limit: int = MAX_PAGE_SIZE,
-    ) -> tuple[list[Tweet], str | None]:
+    ) -> tuple[list[x_payloads.Tweet], str | None]:
         """One page of the account's own posts and replies, newest first
         (``GET /2/users/:id/tweets``), no older than ``start_time``; read against the budget."""
         allowed = self.guard.allow_read(max(MIN_PAGE_SIZE, min(limit, MAX_PAGE_SIZE)))
@@ -467,7 +336,7 @@ class XClient(writes.WriteClient):
         tweets = []
         for item in data:
             try:
-                tweets.append(Tweet.model_validate(item))
+                tweets.append(x_payloads.Tweet.model_validate(item))
             except ValidationError:
                 continue  # not ours to judge here: an unreadable post cannot be the one sought
         return tweets, _next_token(body)

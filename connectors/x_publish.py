@@ -8,7 +8,7 @@ import html
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from connectors import x
+from connectors import x, x_payloads
 from connectors.errors import RateLimited, Rejected
 from connectors.mastodon import parse_rfc3339
 from socialops.signoff.publishing import RECONCILE_SLACK, OwnStatus, Posted, find_words
@@ -23,7 +23,7 @@ def post_url(tweet_id: str) -> str:
     return f"https://x.com/i/web/status/{tweet_id}"
 
 
-def _replied_to(tweet: x.Tweet) -> str | None:
+def _replied_to(tweet: x_payloads.Tweet) -> str | None:
     return next((r.id for r in tweet.referenced_tweets if r.type == "replied_to"), None)
 
 

@@ -6,27 +6,18 @@ Every XRPC response carries ``RateLimit-*`` headers; an injected 429 adds ``Retr
 Mentions are posts whose text names ``@<brand>.bsky.social`` (a mention facet, UTF-8 byte
 offsets); keyword posts name the brand in words and are found only by ``searchPosts``.
 
-Publishing, as a real PDS does it (measured on ``@atproto/dev-env`` 0.6.7, see
-tests/fixtures/bluesky/devenv-publishing.json): the brand's repository takes ``putRecord``
-(an identical record under an existing key is a no-op answering the same ``uri`` and ``cid``
-and no ``commit``; a different one overwrites) and ``createRecord`` (an existing key answers
-500 ``InternalServerError``); records are validated (a TID key, 300 graphemes and 3000 bytes of
-text, strong refs with a ``cid``). ``getPosts``, ``listRecords``, ``getAuthorFeed`` and
-``resolveHandle`` read it back. ``publishing.fail_after_write_rate`` answers a share of the
-writes that did happen with ``502 Bad Gateway``, as a proxy in front of a PDS can.
+Publishing: the brand's repository (``putRecord``, ``createRecord``, ``listRecords``,
+``getAuthorFeed``) is :class:`sandbox.bluesky_repo.BrandRepository`, mixed in here;
+``getPosts`` and ``resolveHandle`` read both it and the mentions.
+``publishing.fail_after_write_rate`` answers a share of the writes that did happen with
+``502 Bad Gateway``, as a proxy in front of a PDS can.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import hashlib
-import json
-import random
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,74 +26,25 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.facts import Fact, Plan, PlatformWorld, iso_ms
-from sandbox.world import World, dumps
-from socialops.signoff.templates import graphemes
+from sandbox import writes
+from sandbox.bluesky_repo import JSON as _JSON
+from sandbox.bluesky_repo import (
+    BrandRepository,
+    PublishFaults,
+    StoredRecord,
+    limit_param,
+    read_object,
+    xrpc_error,
+)
+from sandbox.config import dumps
+from sandbox.facts import Fact, Plan, PlatformWorld, answer, iso_ms, parse_time
+from sandbox.world import World
 
-_JSON = "application/json; charset=utf-8"
 SESSION_LIMIT = 30
 SESSION_WINDOW = 300
 
 
-POST = "app.bsky.feed.post"
-_TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
-_RKEY = re.compile(r"^[A-Za-z0-9._:~-]{1,512}$")
-_BAD_GATEWAY = (
-    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
-    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
-    b"</body>\r\n</html>\r\n"
-)
-
-
-@dataclass
-class PublishFaults:
-    """``fail_after_write_rate``: the share of writes that happen and are then answered
-    ``502 Bad Gateway``. Counters say what the publisher did to the repository."""
-
-    seed: int = 0
-    fail_after_write_rate: float = 0.0
-    failed_after_write: int = 0
-    writes: int = 0
-    noops: int = 0
-    overwrites: int = 0
-    after_write: Callable[[int], None] | None = None
-    """Called with the number of records once a write happened (tests: kill the publisher)."""
-    rng: random.Random = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.rng = random.Random(f"{self.seed}|bluesky-publishing")
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "fail_after_write_rate": self.fail_after_write_rate,
-            "failed_after_write": self.failed_after_write,
-            "writes": self.writes,
-            "noops": self.noops,
-            "overwrites": self.overwrites,
-        }
-
-
-@dataclass
-class StoredRecord:
-    uri: str
-    cid: str
-    value: dict[str, Any]
-    indexed_at: str
-
-
-def record_cid(record: dict[str, Any]) -> str:
-    """A CID-like content hash (``bafyrei`` + base32 of SHA-256 of the canonical JSON): the
-    same record gives the same CID, any change a different one, as on a PDS."""
-    canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    digest = hashlib.sha256(canonical.encode("utf-8")).digest()
-    return "bafyrei" + base64.b32encode(digest).decode().lower().rstrip("=")
-
-
-def _error(status: int, error: str, message: str) -> Response:
-    return Response(dumps({"error": error, "message": message}), status, {"content-type": _JSON})
-
-
-class BlueskySandbox:
+class BlueskySandbox(BrandRepository):
     """State of the Bluesky app: facts, sessions, fault plan."""
 
     def __init__(self, world: World, *, access_ttl: timedelta = timedelta(hours=2)) -> None:
@@ -196,9 +138,9 @@ class BlueskySandbox:
     async def list_notifications(self, request: Request) -> Response:
         query = request.query_params
         reasons = query.getlist("reasons")
-        limit = _limit(query.get("limit"), default=50)
+        limit = limit_param(query.get("limit"), default=50)
         if limit is None:
-            return _error(400, "InvalidRequest", "limit must be between 1 and 100")
+            return xrpc_error(400, "InvalidRequest", "limit must be between 1 and 100")
         below = _cursor_k(query.get("cursor"))
         items: list[dict[str, Any]] = []
         last_k = None
@@ -221,11 +163,11 @@ class BlueskySandbox:
         query = request.query_params
         q = (query.get("q") or "").strip().lower()
         if not q:
-            return _error(400, "InvalidRequest", 'Error: Params must have the property "q"')
-        limit = _limit(query.get("limit"), default=25)
+            return xrpc_error(400, "InvalidRequest", 'Error: Params must have the property "q"')
+        limit = limit_param(query.get("limit"), default=25)
         if limit is None:
-            return _error(400, "InvalidRequest", "limit must be between 1 and 100")
-        since = _time(query.get("since"))
+            return xrpc_error(400, "InvalidRequest", "limit must be between 1 and 100")
+        since = parse_time(query.get("since"))
         below = _cursor_k(query.get("cursor"))
         words = q.split()
         posts: list[dict[str, Any]] = []
@@ -255,19 +197,16 @@ class BlueskySandbox:
         )
 
     async def create_session(self, request: Request) -> Response:
-        try:
-            data = json.loads(await request.body() or b"{}")
-        except ValueError:
-            return _error(400, "InvalidRequest", "Request body is not JSON")
-        if not isinstance(data, dict):
-            return _error(400, "InvalidRequest", "Request body must be an object")
+        data = await read_object(request)
+        if isinstance(data, Response):
+            return data
         now = self.config.clock()
         window = timedelta(seconds=SESSION_WINDOW)
         self._session_times = [t for t in self._session_times if now - t < window]
         if len(self._session_times) >= SESSION_LIMIT:
             self.plan.stats.rate_limited += 1
             reset = self._session_times[0] + window
-            response = _error(429, "RateLimitExceeded", "Rate Limit Exceeded")
+            response = xrpc_error(429, "RateLimitExceeded", "Rate Limit Exceeded")
             response.headers.update(_limit_headers(SESSION_LIMIT, 0, reset, SESSION_WINDOW))
             response.headers["retry-after"] = str(max(1, int((reset - now).total_seconds())))
             return response
@@ -280,13 +219,13 @@ class BlueskySandbox:
             or (tokens is not None and password not in tokens)
         ):
             self.plan.stats.unauthorized += 1
-            return _error(401, "AuthenticationRequired", "Invalid identifier or password")
+            return xrpc_error(401, "AuthenticationRequired", "Invalid identifier or password")
         return self._issue()
 
     async def refresh_session(self, request: Request) -> Response:
         token = _bearer(request)
         if token not in self._refresh:
-            return _error(400, "ExpiredToken", "Token has been revoked")
+            return xrpc_error(400, "ExpiredToken", "Token has been revoked")
         self._refresh.discard(token)
         return self._issue(created=False)
 
@@ -310,42 +249,6 @@ class BlueskySandbox:
         }
         return Response(dumps(body), 200, {"content-type": _JSON})
 
-    # -- publishing: the brand's repository ------------------------------------------------
-    def own_uri(self, rkey: str) -> str:
-        return f"at://{self.did}/{POST}/{rkey}"
-
-    def replies_to(self) -> dict[str, int]:
-        """How many of the brand's posts answer each post (by the parent's AT-URI)."""
-        counts: dict[str, int] = {}
-        for stored in self.repo.values():
-            parent = ((stored.value.get("reply") or {}).get("parent") or {}).get("uri")
-            key = parent if isinstance(parent, str) else ""
-            counts[key] = counts.get(key, 0) + 1
-        return counts
-
-    def _brand_author(self) -> dict[str, Any]:
-        return {
-            "did": self.did,
-            "handle": self.handle,
-            "displayName": self.config.brand_name,
-            "labels": [],
-            "createdAt": "2023-05-01T10:00:00.000Z",
-        }
-
-    def own_post_view(self, stored: StoredRecord) -> dict[str, Any]:
-        return {
-            "uri": stored.uri,
-            "cid": stored.cid,
-            "author": self._brand_author(),
-            "record": stored.value,
-            "replyCount": 0,
-            "repostCount": 0,
-            "likeCount": 0,
-            "quoteCount": 0,
-            "indexedAt": stored.indexed_at,
-            "labels": [],
-        }
-
     def _fact_of(self, uri: str) -> Fact | None:
         match = re.fullmatch(r"at://did:plc:sbx\d+/app\.bsky\.feed\.post/3sbx(\d{9})", uri)
         if match is None:
@@ -356,91 +259,14 @@ class BlueskySandbox:
         fact = self.facts.fact(k)
         return fact if fact.served and self.uri(fact) == uri else None
 
-    async def _write_input(self, request: Request) -> dict[str, Any] | Response:
-        try:
-            data = json.loads(await request.body() or b"{}")
-        except ValueError:
-            return _error(400, "InvalidRequest", "Request body is not JSON")
-        if not isinstance(data, dict):
-            return _error(400, "InvalidRequest", "Request body must be an object")
-        if data.get("repo") not in (self.did, self.handle):
-            return _error(401, "AuthRequiredError", "Authentication Required")
-        if data.get("collection") != POST:
-            return _error(
-                400, "InvalidRequest", f"Unsupported collection: {data.get('collection')}"
-            )
-        rkey = data.get("rkey")
-        if rkey is not None and (not isinstance(rkey, str) or not _RKEY.match(rkey)):
-            return _error(400, "InvalidRequest", f'Invalid record key (got "{rkey}") at $.rkey')
-        if rkey is not None and not _TID.match(rkey):
-            return _error(
-                400,
-                "InvalidRequest",
-                f'Invalid record key for {POST}: Invalid TID string (got "{rkey}") at $',
-            )
-        problem = _invalid_post(data.get("record"))
-        if problem is not None:
-            return _error(400, "InvalidRequest", f"Invalid {POST} record: {problem}")
-        return data
-
-    def _written(self, body: dict[str, Any]) -> Response:
-        """The answer to a write that happened, or (``fail_after_write_rate``) a 502."""
-        faults = self.publishing
-        if faults.after_write is not None:
-            faults.after_write(len(self.repo))
-        if faults.fail_after_write_rate > 0 and faults.rng.random() < faults.fail_after_write_rate:
-            faults.failed_after_write += 1
-            return Response(_BAD_GATEWAY, 502, {"content-type": "text/html"})
-        return Response(dumps(body), 200, {"content-type": _JSON})
-
-    def _commit(self) -> dict[str, str]:
-        return {"cid": "bafyreicommit" + secrets.token_hex(20), "rev": secrets.token_hex(7)}
-
-    async def put_record(self, request: Request) -> Response:
-        data = await self._write_input(request)
-        if isinstance(data, Response):
-            return data
-        rkey = data.get("rkey")
-        if not isinstance(rkey, str):
-            return _error(400, "InvalidRequest", 'Input must have the property "rkey"')
-        record = data["record"]
-        cid = record_cid(record)
-        current = self.repo.get(rkey)
-        body: dict[str, Any] = {"uri": self.own_uri(rkey), "cid": cid}
-        if current is not None and current.cid == cid:
-            self.publishing.noops += 1  # a real PDS writes nothing and sends no commit
-        else:
-            if current is not None:
-                self.publishing.overwrites += 1
-            self.publishing.writes += 1
-            self.repo[rkey] = StoredRecord(
-                self.own_uri(rkey), cid, record, iso_ms(self.config.clock())
-            )
-            body["commit"] = self._commit()
-        body["validationStatus"] = "valid"
-        return self._written(body)
-
-    async def create_record(self, request: Request) -> Response:
-        data = await self._write_input(request)
-        if isinstance(data, Response):
-            return data
-        rkey = data.get("rkey") or _next_tid(self.config.clock(), len(self.repo))
-        if rkey in self.repo:  # the PDS's unique index refuses it, unhandled
-            return _error(500, "InternalServerError", "Internal Server Error")
-        record = data["record"]
-        cid = record_cid(record)
-        self.publishing.writes += 1
-        self.repo[rkey] = StoredRecord(self.own_uri(rkey), cid, record, iso_ms(self.config.clock()))
-        body = {"uri": self.own_uri(rkey), "cid": cid, "commit": self._commit()}
-        body["validationStatus"] = "valid"
-        return self._written(body)
-
     async def get_posts(self, request: Request) -> Response:
         uris = request.query_params.getlist("uris")
         if not uris:
-            return _error(400, "InvalidRequest", 'Error: Params must have the property "uris"')
+            return xrpc_error(400, "InvalidRequest", 'Error: Params must have the property "uris"')
         if len(uris) > 25:
-            return _error(400, "InvalidRequest", "Error: uris must not have more than 25 elements")
+            return xrpc_error(
+                400, "InvalidRequest", "Error: uris must not have more than 25 elements"
+            )
         posts: list[dict[str, Any]] = []
         for uri in uris:
             own = next((r for r in self.repo.values() if r.uri == uri), None)
@@ -452,67 +278,11 @@ class BlueskySandbox:
                 posts.append(self.post(fact))
         return Response(dumps({"posts": posts}), 200, {"content-type": _JSON})
 
-    async def list_records(self, request: Request) -> Response:
-        query = request.query_params
-        if query.get("repo") not in (self.did, self.handle):
-            return _error(400, "InvalidRequest", f"Could not find repo: {query.get('repo')}")
-        limit = _limit(query.get("limit"), default=50)
-        if limit is None:
-            return _error(400, "InvalidRequest", "limit must be between 1 and 100")
-        reverse = query.get("reverse") == "true"
-        keys = sorted(self.repo, reverse=not reverse) if query.get("collection") == POST else []
-        cursor = query.get("cursor")
-        if cursor:
-            keys = [k for k in keys if (k > cursor if reverse else k < cursor)]
-        page = keys[:limit]
-        body: dict[str, Any] = {
-            "records": [
-                {"uri": self.repo[k].uri, "cid": self.repo[k].cid, "value": self.repo[k].value}
-                for k in page
-            ]
-        }
-        if page:
-            body["cursor"] = page[-1]
-        return Response(dumps(body), 200, {"content-type": _JSON})
-
-    async def get_author_feed(self, request: Request) -> Response:
-        query = request.query_params
-        if query.get("actor") not in (self.did, self.handle):
-            return _error(400, "InvalidRequest", "Profile not found")
-        limit = _limit(query.get("limit"), default=50)
-        if limit is None:
-            return _error(400, "InvalidRequest", "limit must be between 1 and 100")
-        cursor = query.get("cursor")
-        ordered = sorted(self.repo.values(), key=lambda r: r.indexed_at, reverse=True)
-        if cursor:
-            ordered = [r for r in ordered if r.indexed_at < cursor]
-        page = ordered[:limit]
-        feed = []
-        for stored in page:
-            item: dict[str, Any] = {"post": self.own_post_view(stored)}
-            reply = stored.value.get("reply")
-            if isinstance(reply, dict):
-                views = {}
-                for part in ("root", "parent"):
-                    uri = (reply.get(part) or {}).get("uri", "")
-                    fact = self._fact_of(uri)
-                    views[part] = (
-                        self.post(fact)
-                        if fact
-                        else {"$type": "app.bsky.feed.defs#notFoundPost", "uri": uri}
-                    )
-                item["reply"] = views
-            feed.append(item)
-        body: dict[str, Any] = {"feed": feed}
-        if len(page) == limit:
-            body["cursor"] = page[-1].indexed_at
-        return Response(dumps(body), 200, {"content-type": _JSON})
-
     async def resolve_handle(self, request: Request) -> Response:
         handle = (request.query_params.get("handle") or "").lower()
         did = self._dids.get(handle)
         if did is None:
-            return _error(400, "HandleNotFound", "Unable to resolve handle")
+            return xrpc_error(400, "HandleNotFound", "Unable to resolve handle")
         return Response(dumps({"did": did}), 200, {"content-type": _JSON})
 
     # -- around the handlers ----------------------------------------------------------------
@@ -527,7 +297,7 @@ class BlueskySandbox:
             headers = _limit_headers(limit, max(remaining, 0), reset, self.config.rate_window)
             if remaining < 0:
                 self.plan.stats.rate_limited += 1
-                response = _error(429, "RateLimitExceeded", "Rate Limit Exceeded")
+                response = xrpc_error(429, "RateLimitExceeded", "Rate Limit Exceeded")
                 headers["retry-after"] = str(max(1, int((reset - now).total_seconds())))
             elif authed and (refused := self._check_access(request, now)) is not None:
                 response = refused
@@ -543,11 +313,11 @@ class BlueskySandbox:
         expires = self._access.get(token or "")
         if expires is None:
             self.plan.stats.unauthorized += 1
-            return _error(
+            return xrpc_error(
                 401, "InvalidToken", "Bad token scope" if token else "Authentication Required"
             )
         if now >= expires:
-            return _error(400, "ExpiredToken", "Token has expired")
+            return xrpc_error(400, "ExpiredToken", "Token has expired")
         return None
 
     async def _call(
@@ -559,7 +329,7 @@ class BlueskySandbox:
     ) -> Response:
         fault = self.plan.draw_fault()
         if fault == "500":
-            return _error(500, "InternalServerError", "Internal Server Error")
+            return xrpc_error(500, "InternalServerError", "Internal Server Error")
         if fault == "503":
             return Response(b"upstream connect error", 503, {"content-type": "text/plain"})
         if fault == "429":
@@ -567,58 +337,15 @@ class BlueskySandbox:
             headers["ratelimit-remaining"] = "0"
             headers["ratelimit-reset"] = str(int(reset.timestamp()) + 1)
             headers["retry-after"] = str(max(1, round(self.config.fault_reset_seconds)))
-            return _error(429, "RateLimitExceeded", "Rate Limit Exceeded")
-        if fault == "latency":
-            await asyncio.sleep(self.config.latency_seconds)
-        response = await handler(request)
-        if fault == "truncated":
-            body = bytes(response.body)
-            return Response(body[: len(body) // 2], response.status_code, {"content-type": _JSON})
-        return response
-
-
-def _invalid_post(record: Any) -> str | None:
-    """What a PDS's lexicon validation says of an ``app.bsky.feed.post``, or ``None``."""
-    if not isinstance(record, dict):
-        return "Record must be an object at $.record"
-    if record.get("$type") not in (None, POST):
-        return "Record/$type must be app.bsky.feed.post"
-    text = record.get("text")
-    if not isinstance(text, str):
-        return 'Record must have the property "text"'
-    if graphemes(text) > 300:
-        return f"grapheme too big (maximum 300, got {graphemes(text)}) at $.record.text"
-    if len(text.encode("utf-8")) > 3000:
-        return "text must not be longer than 3000 characters at $.record.text"
-    if not isinstance(record.get("createdAt"), str):
-        return 'Record must have the property "createdAt"'
-    reply = record.get("reply")
-    if reply is not None:
-        for part in ("root", "parent"):
-            ref = reply.get(part) if isinstance(reply, dict) else None
-            if not (
-                isinstance(ref, dict)
-                and isinstance(ref.get("uri"), str)
-                and isinstance(ref.get("cid"), str)
-            ):
-                return f'Record/reply/{part} must have the properties "uri" and "cid"'
-    size = len(text.encode("utf-8"))
-    for n, facet in enumerate(record.get("facets") or []):
-        index = facet.get("index") if isinstance(facet, dict) else None
-        start = index.get("byteStart") if isinstance(index, dict) else None
-        end = index.get("byteEnd") if isinstance(index, dict) else None
-        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= size):
-            # The PDS only checks the types; the AppView drops such a facet. Stricter here, so
-            # a publisher that counts characters instead of bytes fails its tests.
-            return f"Record/facets/{n}/index is not a byte range of the text"
-    return None
-
-
-def _next_tid(now: datetime, n: int) -> str:
-    micros = int(now.timestamp() * 1_000_000) + n
-    value = micros << 10
-    alphabet = "234567abcdefghijklmnopqrstuvwxyz"
-    return "".join(alphabet[(value >> shift) & 31] for shift in range(60, -1, -5))
+            return xrpc_error(429, "RateLimitExceeded", "Rate Limit Exceeded")
+        return await answer(
+            handler,
+            request,
+            fault,
+            latency=self.config.latency_seconds,
+            content_type=_JSON,
+            truncated_status=None,
+        )
 
 
 def _limit_headers(limit: int, remaining: int, reset: datetime, window: int) -> dict[str, str]:
@@ -635,29 +362,12 @@ def _bearer(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def _limit(raw: str | None, *, default: int) -> int | None:
-    if raw is None:
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= 100:
-        return None
-    return int(raw)
-
-
 def _cursor_k(raw: str | None) -> int | None:
     """The ``k`` a cursor stands for (notifications ``<ms>::bafyreisbx<k>``, search ``sbx<k>``)."""
     if not raw:
         return None
     tail = raw.rsplit("sbx", 1)[-1]
     return int(tail) if tail.isdigit() else None
-
-
-def _time(raw: str | None) -> datetime | None:
-    if not raw:
-        return None
-    try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def create_app(world: World, *, access_ttl: timedelta = timedelta(hours=2)) -> Starlette:
@@ -670,16 +380,12 @@ def create_app(world: World, *, access_ttl: timedelta = timedelta(hours=2)) -> S
     async def publishing(request: Request) -> Response:
         """GET/POST ``/_sandbox/publishing``: the publishing faults and counters (JSON)."""
         faults = state.publishing
-        if request.method == "POST":
-            try:
-                data = json.loads(await request.body())
-                rate = float(data.get("fail_after_write_rate", faults.fail_after_write_rate))
-                if not 0 <= rate <= 1:
-                    raise ValueError("fail_after_write_rate: must be between 0 and 1")
-                faults.fail_after_write_rate = rate
-            except (ValueError, TypeError, AttributeError) as exc:
-                return Response(dumps({"error": str(exc)}), 422, {"content-type": _JSON})
-        return Response(dumps(faults.as_json()), 200, {"content-type": _JSON})
+        return await writes.faults_view(
+            faults,
+            request,
+            lambda data: writes.set_rate(faults, data, "fail_after_write_rate"),
+            content_type=_JSON,
+        )
 
     routes = [
         Route(

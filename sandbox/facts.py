@@ -9,14 +9,20 @@ what the three apps share around their handlers (fault plan, rate-limit windows,
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from sandbox.world import EPOCH, FAULT_KINDS, Feed, SandboxConfig, World, check_faults, reset_time
+from starlette.requests import Request
+from starlette.responses import Response
+
+from sandbox.config import EPOCH, FAULT_KINDS, SandboxConfig, check_faults, reset_time
+from sandbox.world import Feed, World
 
 Role = Literal["mention", "keyword"]
 """``mention``: the post names the brand's account (a notification, an inbox mention);
@@ -162,6 +168,37 @@ class Stats:
         }
 
 
+def parse_time(raw: str | None) -> datetime | None:
+    """A query's ISO 8601 time (``2026-12-04T09:00:00Z``), else ``None``."""
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+async def answer(
+    handler: Callable[[Request], Awaitable[Response]],
+    request: Request,
+    fault: str | None,
+    *,
+    latency: float,
+    content_type: str,
+    truncated_status: int | None = 200,
+) -> Response:
+    """The handler's answer, late (fault ``latency``) or with half its body (``truncated``: the
+    handler ran; the status is ``truncated_status``, ``None`` for the handler's own)."""
+    if fault == "latency":
+        await asyncio.sleep(latency)
+    response = await handler(request)
+    if fault == "truncated":
+        body = bytes(response.body)
+        status = response.status_code if truncated_status is None else truncated_status
+        response = Response(body[: len(body) // 2], status, {"content-type": content_type})
+    return response
+
+
 class Plan:
     """The fault plan and rate-limit windows of one platform app."""
 
@@ -202,4 +239,4 @@ class Plan:
         return limit, limit - count, reset_time(now, window)
 
 
-__all__ = ["EPOCH", "Fact", "Plan", "PlatformWorld", "Stats", "iso_ms"]
+__all__ = ["EPOCH", "Fact", "Plan", "PlatformWorld", "Stats", "answer", "iso_ms", "parse_time"]

@@ -27,16 +27,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from sandbox.world import (
-    VISIBILITIES,
-    Feed,
-    JSONDict,
-    SandboxConfig,
-    World,
-    check_faults,
-    dumps,
-    reset_time,
-)
+from sandbox import writes
+from sandbox.config import SandboxConfig, check_faults, dumps, reset_time
+from sandbox.world import VISIBILITIES, Feed, JSONDict, World
 
 _JSON = "application/json; charset=utf-8"
 _IDEMPOTENCY_TTL = timedelta(hours=1)
@@ -434,13 +427,6 @@ class PublishFaults:
         }
 
 
-_BAD_GATEWAY = (
-    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
-    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
-    b"</body>\r\n</html>\r\n"
-)
-
-
 async def post_status_with_faults(sandbox: Sandbox, request: Request, feed: Feed) -> Reply:
     """``POST /api/v1/statuses`` with the publishing faults applied around the real handler."""
     faults = sandbox.publishing
@@ -452,32 +438,22 @@ async def post_status_with_faults(sandbox: Sandbox, request: Request, feed: Feed
         request = Request(scope, request.receive)
     reply = await sandbox.post_status(request, feed)
     written = reply.status == 200
-    if (
-        written
-        and faults.fail_after_write_rate > 0
-        and faults.rng.random() < (faults.fail_after_write_rate)
-    ):
-        faults.failed_after_write += 1
-        return Reply(_BAD_GATEWAY, 502, {"content-type": "text/html"})
+    if written and writes.fails_after_write(faults):
+        return Reply(writes.BAD_GATEWAY, 502, {"content-type": "text/html"})
     return reply
 
 
 async def publishing_view(sandbox: Sandbox, request: Request) -> Response:
     """GET/POST ``/_sandbox/publishing``: read or set the publishing faults (JSON)."""
     faults = sandbox.publishing
-    if request.method == "POST":
-        try:
-            data = json.loads(await request.body())
-            rate = float(data.get("fail_after_write_rate", faults.fail_after_write_rate))
-            if not 0 <= rate <= 1:
-                raise ValueError("fail_after_write_rate: must be between 0 and 1")
-            faults.fail_after_write_rate = rate
-            faults.ignore_idempotency_key = bool(
-                data.get("ignore_idempotency_key", faults.ignore_idempotency_key)
-            )
-        except (ValueError, TypeError, AttributeError) as exc:
-            return Response(dumps({"error": str(exc)}), 422, {"content-type": _JSON})
-    return Response(dumps(faults.as_json()), 200, {"content-type": _JSON})
+
+    def apply(data: Any) -> None:
+        writes.set_rate(faults, data, "fail_after_write_rate")
+        faults.ignore_idempotency_key = bool(
+            data.get("ignore_idempotency_key", faults.ignore_idempotency_key)
+        )
+
+    return await writes.faults_view(faults, request, apply, content_type=_JSON)
 
 
 def create_app(config: SandboxConfig | None = None) -> Starlette:

@@ -16,7 +16,6 @@ by ``GET /reddit/user/<brand>/comments`` and ``/submitted``. ``writes`` holds th
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import functools
 import secrets
@@ -31,8 +30,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.facts import Fact, Plan, PlatformWorld
-from sandbox.world import World, dumps
+from sandbox.config import dumps
+from sandbox.facts import Fact, Plan, PlatformWorld, answer
+from sandbox.world import World
 from sandbox.writes import WriteFaults, bad_gateway, publishing_view
 
 _JSON = "application/json; charset=UTF-8"
@@ -56,6 +56,22 @@ def base36(n: int) -> str:
 
 def _json(status: int, body: object) -> Response:
     return Response(dumps(body), status, {"content-type": _JSON})
+
+
+def _listing_page(children: list[dict[str, Any]], after: str | None) -> Response:
+    """A Listing page as Reddit sends it; ``after`` names the next page's start."""
+    body = {
+        "kind": "Listing",
+        "data": {
+            "after": after,
+            "before": None,
+            "dist": len(children),
+            "modhash": None,
+            "geo_filter": "",
+            "children": children,
+        },
+    }
+    return _json(200, body)
 
 
 def _errors(*errors: list[str]) -> Response:
@@ -200,18 +216,7 @@ class RedditSandbox:
             more = len(children) > limit
             children = children[:limit]
         self.plan.stats.items_served += len(children)
-        body = {
-            "kind": "Listing",
-            "data": {
-                "after": children[-1]["data"]["name"] if more and children else None,
-                "before": None,
-                "dist": len(children),
-                "modhash": None,
-                "geo_filter": "",
-                "children": children,
-            },
-        }
-        return _json(200, body)
+        return _listing_page(children, children[-1]["data"]["name"] if more and children else None)
 
     async def mentions(self, request: Request) -> Response:
         return self._listing(request, lambda f: f.role == "mention", self.comment)
@@ -404,18 +409,7 @@ class RedditSandbox:
         page = names[:limit]
         children = [{"kind": kind, "data": items[name]} for name in page]
         more = len(names) > limit
-        body = {
-            "kind": "Listing",
-            "data": {
-                "after": page[-1] if more and page else None,
-                "before": None,
-                "dist": len(children),
-                "modhash": None,
-                "geo_filter": "",
-                "children": children,
-            },
-        }
-        return _json(200, body)
+        return _listing_page(children, page[-1] if more and page else None)
 
     async def own_comments(self, request: Request) -> Response:
         return self._own_listing(request, self.comments, "t1")
@@ -452,12 +446,13 @@ class RedditSandbox:
             elif fault == "429":
                 return self._too_many()
             else:
-                if fault == "latency":
-                    await asyncio.sleep(self.config.latency_seconds)
-                response = await handler(request)
-                if fault == "truncated":
-                    body = bytes(response.body)
-                    response = Response(body[: len(body) // 2], 200, {"content-type": _JSON})
+                response = await answer(
+                    handler,
+                    request,
+                    fault,
+                    latency=self.config.latency_seconds,
+                    content_type=_JSON,
+                )
             response.headers.update(headers)
             return response
 

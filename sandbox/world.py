@@ -11,141 +11,22 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import json
 import math
-import random
-import re
 import threading
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sandbox import content
+from sandbox.config import EPOCH_MS, SandboxConfig, iso_ms, to_ms
+from sandbox.statuses import BAD_KINDS, Item, Seed, StatusGeneration
 
-try:  # ten times faster than json; installed with Prefect, so nearly always there
-    import orjson
-except ImportError:  # pragma: no cover
-    orjson = None  # type: ignore[assignment]
+__all__ = ["BAD_KINDS", "VISIBILITIES", "Feed", "Item", "SandboxConfig", "World", "select_page"]
 
-EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-"""Mention times are anchored here, not at start-up, so restarts agree on what happened when."""
-EPOCH_MS = int(EPOCH.timestamp() * 1000)
-
-FAULT_KINDS: tuple[str, ...] = ("500", "503", "429", "truncated", "latency")
-BAD_KINDS: tuple[str, ...] = (
-    "null_status",
-    "missing_account",
-    "garbage_created_at",
-    "future_created_at",
-)
 VISIBILITIES: tuple[str, ...] = ("public", "unlisted", "private", "direct")
-_INSTANCE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")
 
 JSONDict = dict[str, Any]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class SandboxConfig:
-    """Everything the sandbox does, fixed at start-up (faults can also change at run time)."""
-
-    brand_name: str = "Northwind Coffee"
-    brand_handle: str = "northwind"
-    instances: Sequence[str] = ("main",)
-    """Instance names; the first is also served at the root. URLs use ``<name>.<domain>``."""
-    domain: str = "social.example"
-    seed: int = 0
-    rate_per_hour: float = 60.0
-    """Mentions arriving per instance per hour."""
-    history_hours: float = 48.0
-    """How far back the feed reaches, from the moment the sandbox starts."""
-    bad_item_rate: float = 0.01
-    fault_rate: float = 0.0
-    fault_kinds: Sequence[str] = FAULT_KINDS
-    latency_seconds: float = 0.3
-    fault_reset_seconds: float = 1.0
-    """How far ahead an injected 429 puts ``X-RateLimit-Reset``."""
-    rate_limit: int = 300
-    rate_window: int = 300
-    """Seconds; windows are aligned to the epoch, like Mastodon's rack-attack."""
-    tokens: frozenset[str] | None = None
-    """Accepted bearer tokens; ``None`` accepts any non-empty token."""
-    late_fraction: float = 0.0
-    """Share of mentions that become visible only ``late_seconds`` after their id was given,
-    so after newer ones: real servers assign ids before the insert commits, in concurrent
-    workers. 0: every mention is visible in id order."""
-    late_seconds: float = 30.0
-    cross_post_share: float = 0.0
-    """Share of Bluesky posts that are someone's Mastodon mention posted again: the same person
-    (the same persona: username and display name), the same words, minutes apart (issue 11's
-    conversations). 0: the platforms never share a post."""
-    now: Callable[[], datetime] | None = field(default=None, compare=False, repr=False)
-    """The clock (aware UTC datetimes); tests inject one to make time pass."""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "instances", tuple(self.instances))
-        object.__setattr__(self, "fault_kinds", tuple(self.fault_kinds))
-        if self.tokens is not None:
-            object.__setattr__(self, "tokens", frozenset(self.tokens))
-        if not self.instances or len(set(self.instances)) != len(self.instances):
-            raise ValueError("instances: give at least one name, each once")
-        for name in self.instances:
-            if not _INSTANCE_NAME.match(name):
-                raise ValueError(f"instances: {name!r} is not a lowercase name like 'main'")
-        if not re.fullmatch(r"[A-Za-z0-9_]{1,30}", self.brand_handle):
-            raise ValueError("brand_handle: letters, digits and underscores only")
-        if not 0 < self.rate_per_hour <= 1_800_000:
-            raise ValueError("rate_per_hour: must be > 0 and <= 1,800,000")
-        if self.history_hours < 0:
-            raise ValueError("history_hours: must be >= 0")
-        if not 0 <= self.bad_item_rate <= 1:
-            raise ValueError("bad_item_rate: must be between 0 and 1")
-        check_faults(self.fault_rate, self.fault_kinds)
-        if self.rate_limit < 1 or self.rate_window < 1:
-            raise ValueError("rate_limit and rate_window: must be >= 1")
-        if not 0 <= self.late_fraction <= 1 or self.late_seconds < 0:
-            raise ValueError("late_fraction: between 0 and 1; late_seconds: >= 0")
-        if not 0 <= self.cross_post_share <= 1:
-            raise ValueError("cross_post_share: must be between 0 and 1")
-
-    def clock(self) -> datetime:
-        """The current time, from ``now`` if injected."""
-        return (self.now or _utc_now)()
-
-
-def check_faults(rate: float, kinds: Sequence[str]) -> None:
-    """Raise ``ValueError`` unless ``rate`` is in [0, 1] and every kind is known."""
-    if not 0 <= rate <= 1:
-        raise ValueError("fault rate: must be between 0 and 1")
-    unknown = sorted(set(kinds) - set(FAULT_KINDS))
-    if unknown:
-        raise ValueError(f"fault kinds: unknown {unknown}; choose from {list(FAULT_KINDS)}")
-    if rate > 0 and not kinds:
-        raise ValueError("fault kinds: give at least one kind when the rate is above 0")
-
-
-def iso_ms(ms: int) -> str:
-    """Mastodon's timestamp format: RFC 3339, milliseconds, ``Z``."""
-    seconds, millis = divmod(ms, 1000)
-    return f"{datetime.fromtimestamp(seconds, UTC).isoformat()[:19]}.{millis:03d}Z"
-
-
-def to_ms(dt: datetime) -> int:
-    return int(dt.timestamp() * 1000)
-
-
-def dumps(obj: object) -> bytes:
-    """Compact UTF-8 JSON, as Mastodon sends it."""
-    if orjson is not None:
-        # Copied to its own size: orjson's bytes keep its whole output buffer, and the sandbox
-        # caches a body per mention (measured: 380 MB for 24,000 mentions without the copy).
-        return bytes(memoryview(orjson.dumps(obj)))
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def select_page(
@@ -171,35 +52,7 @@ def select_page(
     return list(range(hi - 1, max(lo, hi - limit) - 1, -1))
 
 
-@dataclass(frozen=True)
-class Item:
-    """One generated mention: ground truth for tests, and its notification JSON as served."""
-
-    instance: str
-    k: int
-    kind: str
-    text_language: str
-    bad: str | None
-    """Which way the payload is broken (one of ``BAD_KINDS``), or ``None``."""
-    notification_id: str
-    status_id: str
-    created_at: datetime
-    text: str
-    """The post as its author typed it (the payload carries the rendered HTML)."""
-    notification: JSONDict = field(repr=False)
-    body: bytes = field(repr=False)
-
-
-@dataclass(frozen=True)
-class _Seed:
-    time_ms: int
-    notification_id: int
-    status_id: int
-    bad_roll: float
-    rng_seed: int
-
-
-class Feed:
+class Feed(StatusGeneration):
     """One instance's notifications (all mentions of the brand) and the brand's own posts."""
 
     def __init__(self, config: SandboxConfig, instance: str) -> None:
@@ -226,7 +79,7 @@ class Feed:
 
     # -- time and ids ------------------------------------------------------------------------
 
-    def _seed(self, k: int) -> _Seed:
+    def _seed(self, k: int) -> Seed:
         digest = hashlib.blake2b(
             f"{self.config.seed}|{self.instance}|{k}".encode(), digest_size=24
         ).digest()
@@ -235,7 +88,7 @@ class Feed:
         nseq = int.from_bytes(digest[6:8], "big")
         sseq = int.from_bytes(digest[8:10], "big")
         delay = 80 + int.from_bytes(digest[10:12], "big") % 900
-        return _Seed(
+        return Seed(
             time_ms=time_ms,
             notification_id=(time_ms << 16) | nseq,
             status_id=((time_ms - delay) << 16) | sseq,
@@ -352,26 +205,39 @@ class Feed:
 
     def find_notification(self, notification_id: str) -> Item | None:
         """The visible item with this notification id, if any."""
-        if not notification_id.isdigit():
-            return None
-        nid = int(notification_id)
-        now_ms = to_ms(self.config.clock())
-        for k in self._k_candidates(nid >> 16, 0, 0):
-            seed = self._seed(k)
-            visible_from = seed.time_ms + self._late_ms(k)
-            if seed.notification_id == nid and k >= self.first_k and visible_from <= now_ms:
-                return self._build(k)
-        return None
+        return self._find(
+            notification_id,
+            after_ms=0,
+            matches=lambda k, seed, nid, now_ms: (
+                seed.notification_id == nid
+                and k >= self.first_k
+                and seed.time_ms + self._late_ms(k) <= now_ms
+            ),
+        )
 
     def find_mention_status(self, status_id: str) -> Item | None:
         """The item whose status has this id, if it exists by now (however old)."""
-        if not status_id.isdigit():
+        return self._find(
+            status_id,
+            after_ms=1000,
+            matches=lambda k, seed, sid, now_ms: seed.status_id == sid and seed.time_ms <= now_ms,
+        )
+
+    def _find(
+        self,
+        raw_id: str,
+        *,
+        after_ms: int,
+        matches: Callable[[int, Seed, int, int], bool],
+    ) -> Item | None:
+        """The item an id (notification or status: both carry their time in the high bits)
+        stands for, searched among the ``k`` around that time."""
+        if not raw_id.isdigit():
             return None
-        sid = int(status_id)
+        wanted = int(raw_id)
         now_ms = to_ms(self.config.clock())
-        for k in self._k_candidates(sid >> 16, 0, 1000):
-            seed = self._seed(k)
-            if seed.status_id == sid and seed.time_ms <= now_ms:
+        for k in self._k_candidates(wanted >> 16, 0, after_ms):
+            if matches(k, self._seed(k), wanted, now_ms):
                 return self._build(k)
         return None
 
@@ -384,284 +250,6 @@ class Feed:
             return None
         status: JSONDict | None = item.notification["status"]
         return status
-
-    # -- generation --------------------------------------------------------------------------
-
-    def _choose_author(self, rng: random.Random, kind: str) -> tuple[str, int]:
-        if kind == "press" and rng.random() < 0.85:
-            return "press", int(40 * rng.random() ** 1.5)
-        if kind == "spam" and rng.random() < 0.7:
-            return "bots", int(150 * rng.random() ** 1.5)
-        # Skewed to low indices: regulars write again and again.
-        return "public", int(3000 * rng.random() ** 2.2)
-
-    def _compose(self, k: int) -> tuple[_Seed, random.Random, content.Post, JSONDict]:
-        seed = self._seed(k)
-        rng = random.Random(seed.rng_seed)
-        post = content.compose(
-            rng, brand_name=self.config.brand_name, brand_handle=self.config.brand_handle
-        )
-        population, index = self._choose_author(rng, post.kind)
-        return seed, rng, post, self._account(population, index)
-
-    def _account(self, population: str, index: int) -> JSONDict:
-        key = f"{population}:{index}"
-        cached = self._accounts.get(key)
-        if cached is not None:
-            return cached
-        who = content.persona(
-            random.Random(f"{self.config.seed}|persona|{key}"), population=population, index=index
-        )
-        digest = hashlib.blake2b(f"{self.instance}|{key}".encode(), digest_size=2).digest()
-        created_ms = EPOCH_MS - who.created_day * 86_400_000
-        home = who.domain or self.domain
-        avatar = f"https://{self.domain}/avatars/original/missing.png"
-        header = f"https://{self.domain}/headers/original/missing.png"
-        emojis = []
-        if who.emoji:
-            emoji_url = f"https://{self.domain}/system/custom_emojis/images/{who.emoji}.png"
-            emojis.append(
-                {
-                    "shortcode": who.emoji,
-                    "url": emoji_url,
-                    "static_url": emoji_url,
-                    "visible_in_picker": True,
-                }
-            )
-        account: JSONDict = {
-            "id": str((created_ms << 16) | int.from_bytes(digest, "big")),
-            "username": who.username,
-            "acct": who.username if who.domain is None else f"{who.username}@{who.domain}",
-            "display_name": who.display_name,
-            "locked": False,
-            "bot": who.bot,
-            "discoverable": not who.bot,
-            "indexable": not who.bot,
-            "group": False,
-            "created_at": iso_ms(created_ms - created_ms % 86_400_000),
-            "note": who.note,
-            "url": f"https://{home}/@{who.username}",
-            "uri": f"https://{home}/users/{who.username}",
-            "avatar": avatar,
-            "avatar_static": avatar,
-            "avatar_description": "",
-            "header": header,
-            "header_static": header,
-            "header_description": "",
-            "followers_count": who.followers,
-            "following_count": who.following,
-            "statuses_count": who.statuses,
-            "last_status_at": None,
-            "hide_collections": None,
-            "show_media": True,
-            "show_media_replies": True,
-            "show_featured": True,
-            "noindex": False,
-            "emojis": emojis,
-            "roles": [],
-            "fields": [],
-        }
-        self._accounts[key] = account
-        return account
-
-    def _brand_account(self) -> JSONDict:
-        handle = self.config.brand_handle
-        digest = hashlib.blake2b(f"{self.instance}|brand".encode(), digest_size=2).digest()
-        created_ms = to_ms(datetime(2019, 5, 1, tzinfo=UTC))
-        avatar = f"https://{self.domain}/avatars/original/missing.png"
-        header = f"https://{self.domain}/headers/original/missing.png"
-        return {
-            "id": str((created_ms << 16) | int.from_bytes(digest, "big")),
-            "username": handle,
-            "acct": handle,
-            "display_name": self.config.brand_name,
-            "locked": False,
-            "bot": False,
-            "discoverable": True,
-            "indexable": True,
-            "group": False,
-            "created_at": iso_ms(created_ms),
-            "note": f"<p>Official account of {content.escape(self.config.brand_name)}. "
-            "We read every mention, 7am–10pm.</p>",
-            "url": f"https://{self.domain}/@{handle}",
-            "uri": f"https://{self.domain}/users/{handle}",
-            "avatar": avatar,
-            "avatar_static": avatar,
-            "avatar_description": "",
-            "header": header,
-            "header_static": header,
-            "header_description": "",
-            "followers_count": 4210,
-            "following_count": 87,
-            "statuses_count": 1312,
-            "last_status_at": "2025-12-31",
-            "hide_collections": False,
-            "show_media": True,
-            "show_media_replies": True,
-            "show_featured": True,
-            "noindex": False,
-            "emojis": [],
-            "roles": [],
-            "fields": [],
-        }
-
-    def _entities(self, rendered: content.Rendered, known: dict[Any, JSONDict]) -> JSONDict:
-        """The parts of a Status every status shares: mentions, tags and empty extras."""
-        return {
-            "mentions": [self._mention_entry(known[m]) for m in rendered.mentions],
-            "tags": [
-                {"name": t.lower(), "url": f"https://{self.domain}/tags/{t.lower()}"}
-                for t in rendered.tags
-            ],
-            "emojis": [],
-            "quote": None,
-            "card": None,
-            "poll": None,
-        }
-
-    def _mention_entry(self, account: JSONDict) -> JSONDict:
-        return {
-            "id": account["id"],
-            "username": account["username"],
-            "url": account["url"],
-            "acct": account["acct"],
-        }
-
-    def _build(self, k: int) -> Item:
-        seed, rng, post, author = self._compose(k)
-        text = post.text
-        in_reply_to: tuple[str, JSONDict] | None = None
-        if rng.random() < 0.1:
-            parent_k = k - rng.randint(1, 40)
-            parent_seed, _, _, parent_author = self._compose(parent_k)
-            if parent_author["id"] != author["id"]:
-                text = f"@{parent_author['acct']} {text}"
-            in_reply_to = (str(parent_seed.status_id), parent_author)
-        author_domain = None if "@" not in author["acct"] else author["acct"].split("@", 1)[1]
-        known = {
-            (self.config.brand_handle, None): self.brand_account,
-            (self.config.brand_handle, self.domain): self.brand_account,
-        }
-        if in_reply_to is not None:
-            parent = in_reply_to[1]
-            parent_user, _, parent_domain = parent["acct"].partition("@")
-            known[(parent_user, parent_domain or None)] = parent
-        rendered = content.render_html(
-            text,
-            local_domain=self.domain,
-            author_domain=author_domain,
-            linkable=lambda user, domain: (user, domain) in known,
-        )
-        status_ms = seed.status_id >> 16
-        sid = str(seed.status_id)
-        if author_domain is None:
-            uri = f"https://{self.domain}/users/{author['username']}/statuses/{sid}"
-            url = f"https://{self.domain}/@{author['username']}/{sid}"
-        else:
-            origin_id = str((status_ms << 16) | (seed.rng_seed & 0xFFFF))
-            uri = f"https://{author_domain}/users/{author['username']}/statuses/{origin_id}"
-            url = f"https://{author_domain}/@{author['username']}/{origin_id}"
-        account = {**author, "last_status_at": iso_ms(status_ms)[:10]}
-        media = [self._attachment(rng, sid, i, alt) for i, alt in enumerate(post.photos)]
-        popular = author["followers_count"] >= 10_000
-        status: JSONDict = {
-            "id": sid,
-            "created_at": iso_ms(
-                status_ms if author_domain is None else status_ms - status_ms % 1000
-            ),
-            "in_reply_to_id": in_reply_to[0] if in_reply_to else None,
-            "in_reply_to_account_id": in_reply_to[1]["id"] if in_reply_to else None,
-            "sensitive": bool(post.spoiler_text),
-            "spoiler_text": post.spoiler_text,
-            "visibility": post.visibility,
-            "language": post.language,
-            "uri": uri,
-            "url": url,
-            "replies_count": rng.randint(0, 40 if popular else 3),
-            "reblogs_count": rng.randint(0, 300 if popular else 4),
-            "favourites_count": rng.randint(0, 900 if popular else 12),
-            "quotes_count": 0,
-            "edited_at": None,
-            "favourited": False,
-            "reblogged": False,
-            "muted": False,
-            "bookmarked": False,
-            "content": rendered.html,
-            "filtered": [],
-            "reblog": None,
-            "account": account,
-            "media_attachments": media,
-            **self._entities(rendered, known),
-        }
-        if author_domain is None:
-            app = rng.choice(("Web", "Web", "Web", "Ivory", "Tusky", "Elk", "Phanpy", "Ice Cubes"))
-            status["application"] = {"name": app, "website": None}
-
-        bad: str | None = None
-        if seed.bad_roll < self.config.bad_item_rate:
-            bad = BAD_KINDS[int(seed.bad_roll / self.config.bad_item_rate * len(BAD_KINDS))]
-        nid = str(seed.notification_id)
-        notification: JSONDict = {
-            "id": nid,
-            "type": "mention",
-            "created_at": iso_ms(seed.time_ms),
-            "group_key": f"ungrouped-{nid}",
-            "account": account,
-            "status": status,
-        }
-        if bad == "null_status":
-            notification["status"] = None
-        elif bad == "missing_account":
-            del status["account"]
-        elif bad == "garbage_created_at":
-            status["created_at"] = "yesterday-ish"
-        elif bad == "future_created_at":
-            status["created_at"] = "2099-" + status["created_at"][5:]
-        return Item(
-            instance=self.instance,
-            k=k,
-            kind=post.kind,
-            text_language=post.text_language,
-            bad=bad,
-            notification_id=nid,
-            status_id=sid,
-            created_at=EPOCH + timedelta(milliseconds=seed.time_ms - EPOCH_MS),
-            text=text,
-            notification=notification,
-            body=dumps(notification),
-        )
-
-    def _attachment(self, rng: random.Random, sid: str, index: int, alt: str) -> JSONDict:
-        name = f"{rng.getrandbits(64):016x}"
-        path = f"{sid[:3]}/{sid[3:6]}/{sid[6:9]}/{sid[9:12]}/{sid[12:15]}/{sid[15:]}"
-        base = f"https://{self.domain}/system/media_attachments/files/{path}"
-        width, height = rng.choice(((1600, 1200), (1200, 1600), (1080, 1080), (2048, 1536)))
-        small_w, small_h = (640, round(640 * height / width))
-        return {
-            "id": str(int(sid) + index + 1),
-            "type": "image",
-            "url": f"{base}/original/{name}.jpeg",
-            "preview_url": f"{base}/small/{name}.jpeg",
-            "remote_url": None,
-            "preview_remote_url": None,
-            "text_url": None,
-            "meta": {
-                "original": {
-                    "width": width,
-                    "height": height,
-                    "size": f"{width}x{height}",
-                    "aspect": round(width / height, 6),
-                },
-                "small": {
-                    "width": small_w,
-                    "height": small_h,
-                    "size": f"{small_w}x{small_h}",
-                    "aspect": round(small_w / small_h, 6),
-                },
-            },
-            "description": alt,
-            "blurhash": "UFG8_v~q00M{-;WBRjt7D%Rj%Mxu9Fj[xuWB",
-        }
 
     # -- the brand's own posts ---------------------------------------------------------------
 
@@ -771,9 +359,3 @@ class World:
 
     def now(self) -> datetime:
         return self.config.clock()
-
-
-def reset_time(now: datetime, window: int) -> datetime:
-    """When the current rate-limit window ends (aligned to the epoch, like rack-attack)."""
-    seconds = int(now.timestamp())
-    return now + timedelta(seconds=window - seconds % window)

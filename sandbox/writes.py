@@ -6,18 +6,33 @@ from __future__ import annotations
 import json
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sandbox.world import dumps
+from sandbox.config import dumps
 
 BAD_GATEWAY = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
     b"</body>\r\n</html>\r\n"
 )
+
+
+class _AsJSON(Protocol):
+    def as_json(self) -> Any: ...
+
+
+def fails_after_write(faults: Any) -> bool:
+    """Whether this write, which happened, is answered 502 (``faults.fail_after_write_rate``
+    of them, drawn from ``faults.rng``); counted in ``faults.failed_after_write``."""
+    if faults.fail_after_write_rate > 0 and faults.rng.random() < faults.fail_after_write_rate:
+        faults.failed_after_write += 1
+        return True
+    return False
 
 
 @dataclass
@@ -49,10 +64,7 @@ class WriteFaults:
 
     def fail_after_write(self) -> bool:
         with self.lock:
-            if self.fail_after_write_rate > 0 and self.rng.random() < self.fail_after_write_rate:
-                self.failed_after_write += 1
-                return True
-            return False
+            return fails_after_write(self)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -70,15 +82,35 @@ def bad_gateway() -> Response:
 
 async def publishing_view(faults: WriteFaults, request: Request) -> Response:
     """Read (GET) or set (POST a JSON object) the write faults."""
+
+    def apply(data: Any) -> None:
+        for name in ("fail_after_write_rate", "refusal_rate"):
+            set_rate(faults, data, name)
+        faults.refuse_duplicates = bool(data.get("refuse_duplicates", faults.refuse_duplicates))
+
+    return await faults_view(faults, request, apply, content_type="application/json")
+
+
+async def faults_view(
+    faults: _AsJSON,
+    request: Request,
+    apply: Callable[[Any], None],
+    *,
+    content_type: str,
+) -> Response:
+    """``GET``/``POST /<platform>/_sandbox/publishing``: ``apply`` reads a POSTed JSON object
+    into ``faults`` (an error in it answers 422 with the reason); both answer the faults."""
     if request.method == "POST":
         try:
-            data = json.loads(await request.body())
-            for name in ("fail_after_write_rate", "refusal_rate"):
-                rate = float(data.get(name, getattr(faults, name)))
-                if not 0 <= rate <= 1:
-                    raise ValueError(f"{name}: must be between 0 and 1")
-                setattr(faults, name, rate)
-            faults.refuse_duplicates = bool(data.get("refuse_duplicates", faults.refuse_duplicates))
+            apply(json.loads(await request.body()))
         except (ValueError, TypeError, AttributeError) as exc:
-            return Response(dumps({"error": str(exc)}), 422, {"content-type": "application/json"})
-    return Response(dumps(faults.as_json()), 200, {"content-type": "application/json"})
+            return Response(dumps({"error": str(exc)}), 422, {"content-type": content_type})
+    return Response(dumps(faults.as_json()), 200, {"content-type": content_type})
+
+
+def set_rate(faults: object, data: Any, name: str) -> None:
+    """``faults.<name>`` from ``data`` (kept when absent): a share between 0 and 1."""
+    rate = float(data.get(name, getattr(faults, name)))
+    if not 0 <= rate <= 1:
+        raise ValueError(f"{name}: must be between 0 and 1")
+    setattr(faults, name, rate)

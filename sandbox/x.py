@@ -16,14 +16,12 @@ by ``GET /x/2/users/<id>/tweets`` (``since_id``, ``until_id``, ``start_time``, `
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import re
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -31,8 +29,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.facts import Fact, Plan, PlatformWorld, iso_ms
-from sandbox.world import World, dumps
+from sandbox.config import dumps
+from sandbox.facts import Fact, Plan, PlatformWorld, answer, iso_ms, parse_time
+from sandbox.world import World
 from sandbox.writes import WriteFaults, bad_gateway, publishing_view
 
 _JSON = "application/json; charset=utf-8"
@@ -118,7 +117,9 @@ class XSandbox:
         }
 
     # -- handlers ---------------------------------------------------------------------------
-    async def mentions(self, request: Request) -> Response:
+    def _timeline_limit(self, request: Request) -> int | Response:
+        """A user timeline's ``max_results`` (5 to 100), or X's Problem when the user is not the
+        brand's or the number is out of range."""
         if request.path_params["user_id"] != self.user_id:
             return _problem(
                 404,
@@ -126,9 +127,8 @@ class XSandbox:
                 f"Could not find user with id: [{request.path_params['user_id']}].",
                 "https://api.twitter.com/2/problems/resource-not-found",
             )
-        query = request.query_params
         try:
-            limit = int(query.get("max_results", "10"))
+            limit = int(request.query_params.get("max_results", "10"))
         except ValueError:
             limit = 0
         if not 5 <= limit <= 100:
@@ -138,6 +138,13 @@ class XSandbox:
                 "The `max_results` query parameter value is not between 5 and 100",
                 "https://api.twitter.com/2/problems/invalid-request",
             )
+        return limit
+
+    async def mentions(self, request: Request) -> Response:
+        limit = self._timeline_limit(request)
+        if isinstance(limit, Response):
+            return limit
+        query = request.query_params
         visible = self.facts.visible()
         ks = range(visible.start, visible.stop)
         lo, hi = 0, len(ks)
@@ -146,7 +153,7 @@ class XSandbox:
             lo = max(lo, bisect_right(ks, int(since), key=self.tweet_id))
         if until and until.isdigit():
             hi = min(hi, bisect_left(ks, int(until), key=self.tweet_id))
-        start = _time(query.get("start_time"))
+        start = parse_time(query.get("start_time"))
         if start is not None:
             lo = max(lo, bisect_left(ks, start, key=lambda k: self.facts.fact(k).at))
         token = query.get("pagination_token")
@@ -289,29 +296,14 @@ class XSandbox:
         return Response(dumps(body), 201, {"content-type": _JSON})
 
     async def user_tweets(self, request: Request) -> Response:
-        if request.path_params["user_id"] != self.user_id:
-            return _problem(
-                404,
-                "Not Found Error",
-                f"Could not find user with id: [{request.path_params['user_id']}].",
-                "https://api.twitter.com/2/problems/resource-not-found",
-            )
+        limit = self._timeline_limit(request)
+        if isinstance(limit, Response):
+            return limit
         query = request.query_params
-        try:
-            limit = int(query.get("max_results", "10"))
-        except ValueError:
-            limit = 0
-        if not 5 <= limit <= 100:
-            return _problem(
-                400,
-                "Invalid Request",
-                "The `max_results` query parameter value is not between 5 and 100",
-                "https://api.twitter.com/2/problems/invalid-request",
-            )
         with self._post_lock:
             posts = sorted(self.posts.values(), key=lambda p: int(p["id"]), reverse=True)
         since, until = query.get("since_id"), query.get("until_id")
-        start, end = _time(query.get("start_time")), _time(query.get("end_time"))
+        start, end = parse_time(query.get("start_time")), parse_time(query.get("end_time"))
         token = query.get("pagination_token")
         if token and not (token.startswith("7140own") and token[7:].isdigit()):
             return _problem(
@@ -323,7 +315,7 @@ class XSandbox:
 
         def keep(post: dict[str, Any]) -> bool:
             pid = int(post["id"])
-            at = _time(post["created_at"])
+            at = parse_time(post["created_at"])
             return (
                 (not since or not since.isdigit() or pid > int(since))
                 and (not until or not until.isdigit() or pid < int(until))
@@ -397,25 +389,17 @@ class XSandbox:
                 )
                 response = _problem(429, "Too Many Requests", "Too Many Requests")
             else:
-                if fault == "latency":
-                    await asyncio.sleep(self.config.latency_seconds)
-                response = await handler(request)
-                if fault == "truncated":
-                    body = bytes(response.body)
-                    response = Response(body[: len(body) // 2], 200, {"content-type": _JSON})
+                response = await answer(
+                    handler,
+                    request,
+                    fault,
+                    latency=self.config.latency_seconds,
+                    content_type=_JSON,
+                )
             response.headers.update(headers)
             return response
 
         return endpoint
-
-
-def _time(raw: str | None) -> datetime | None:
-    if not raw:
-        return None
-    try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def create_app(world: World, *, user_id: str = BRAND_USER_ID) -> Starlette:

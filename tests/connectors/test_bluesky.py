@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
-from connectors import bluesky
+from connectors import bluesky, bluesky_payloads
 from connectors.errors import RateLimited, Rejected, Retryable
 from connectors.state import MemoryStateStore
 from socialops.mentions import Mention
 from tests.cassettes import FIXTURES, RouteTable, UnroutedRequest, json_response
+from tests.connectors.fakes import Clock
 
 BASE = "https://pds.example"
 XRPC = f"{BASE}/xrpc"
@@ -31,19 +32,6 @@ SEARCH = fixture("searchPosts.atproto-dart.json")
 SESSION = fixture("createSession.response.atproto-dart.json")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.current = NOW
-        self.sleeps: list[float] = []
-
-    def now(self) -> datetime:
-        return self.current
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.current += timedelta(seconds=seconds)
-
-
 def client(
     routes: RouteTable,
     *,
@@ -52,7 +40,7 @@ def client(
     clock: Clock | None = None,
     **options: Any,
 ) -> bluesky.BlueskyClient:
-    clock = clock or Clock()
+    clock = clock or Clock(NOW)
     return bluesky.BlueskyClient(
         base_url=BASE,
         identifier="shinyakato.dev",
@@ -62,9 +50,7 @@ def client(
         search=search,
         backfill_hours=24 * 365 * 3,
         transport=routes.transport(),
-        sleep=clock.sleep,
-        now=clock.now,
-        jitter=lambda: 0.0,
+        **clock.client_options(),
         **options,
     )
 
@@ -162,8 +148,10 @@ def test_forward_reads_every_stream_down_to_the_position_and_hands_out_oldest_fi
 
 
 def test_link_facets_become_the_full_uri_at_utf8_byte_offsets() -> None:
-    record = bluesky.PostRecord.model_validate(fixture("docs_post_record_facets.json"))
-    assert bluesky.text_with_facets(record.text, record.facets) == record.text  # shown in full
+    record = bluesky_payloads.PostRecord.model_validate(fixture("docs_post_record_facets.json"))
+    assert (
+        bluesky_payloads.text_with_facets(record.text, record.facets) == record.text
+    )  # shown in full
     short = record.model_copy(
         update={
             "text": record.text.replace(
@@ -175,7 +163,7 @@ def test_link_facets_become_the_full_uri_at_utf8_byte_offsets() -> None:
     start = data.index(b"en.wikipedia")
     facets = [
         record.facets[0],
-        bluesky.Facet.model_validate(
+        bluesky_payloads.Facet.model_validate(
             {
                 "index": {"byteStart": start, "byteEnd": start + len("en.wikipedia.org/wi...")},
                 "features": [
@@ -186,20 +174,20 @@ def test_link_facets_become_the_full_uri_at_utf8_byte_offsets() -> None:
                 ],
             }
         ),
-        bluesky.Facet.model_validate(  # out of range: ignored, never guessed at
+        bluesky_payloads.Facet.model_validate(  # out of range: ignored, never guessed at
             {"index": {"byteStart": 500, "byteEnd": 510}, "features": []}
         ),
     ]
-    text = bluesky.text_with_facets(short.text, facets)
+    text = bluesky_payloads.text_with_facets(short.text, facets)
     assert text.endswith("👨\u200d❤️\u200d👨 https://en.wikipedia.org/wiki/CBOR.")
     assert "@atproto.com" in text  # the mention facet's bytes (23-35) are the handle, kept
 
 
 def test_reply_and_minimal_records_and_a_thread_post_map() -> None:
-    reply = bluesky.PostRecord.model_validate(fixture("docs_post_record_reply.json"))
+    reply = bluesky_payloads.PostRecord.model_validate(fixture("docs_post_record_reply.json"))
     assert reply.reply is not None
-    author = bluesky.Author(did="did:plc:abc", handle="ann.bsky.social")
-    mapped = bluesky.to_mention(
+    author = bluesky_payloads.Author(did="did:plc:abc", handle="ann.bsky.social")
+    mapped = bluesky_payloads.to_mention(
         uri="at://did:plc:abc/app.bsky.feed.post/3k",
         author=author,
         record=reply,
@@ -208,15 +196,15 @@ def test_reply_and_minimal_records_and_a_thread_post_map() -> None:
     )
     assert mapped.thread_id == reply.reply.root.uri
     assert mapped.in_reply_to_id == reply.reply.parent.uri
-    minimal = bluesky.PostRecord.model_validate(fixture("docs_post_record_minimal.json"))
-    assert minimal.text and bluesky.parse_time(minimal.created_at)
+    minimal = bluesky_payloads.PostRecord.model_validate(fixture("docs_post_record_minimal.json"))
+    assert minimal.text and bluesky_payloads.parse_time(minimal.created_at)
     thread = fixture("getPostThread.marshalx.json")
     post = thread.get("thread", thread).get("post", thread)
-    view = bluesky.PostView.model_validate(post)
-    mention = bluesky.to_mention(
+    view = bluesky_payloads.PostView.model_validate(post)
+    mention = bluesky_payloads.to_mention(
         uri=view.uri,
         author=view.author,
-        record=bluesky.PostRecord.model_validate(view.record),
+        record=bluesky_payloads.PostRecord.model_validate(view.record),
         channel="c",
         raw=post,
     )
@@ -236,7 +224,7 @@ def test_reply_and_minimal_records_and_a_thread_post_map() -> None:
     ],
 )
 def test_timestamps_are_parsed_leniently(value: str | None, expected: datetime | None) -> None:
-    assert bluesky.parse_time(value) == expected
+    assert bluesky_payloads.parse_time(value) == expected
 
 
 def test_the_session_is_cached_across_clients_and_refreshed_when_it_expires() -> None:
@@ -299,7 +287,7 @@ def test_a_wrong_app_password_is_rejected_with_the_platform_message_and_no_secre
 
 
 def test_ratelimit_headers_and_retry_after_are_honoured() -> None:
-    clock = Clock()
+    clock = Clock(NOW)
     reset = int(NOW.timestamp()) + 30
     spent = json_response(
         200,

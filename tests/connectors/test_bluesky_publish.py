@@ -13,14 +13,15 @@ from connectors import bluesky_publish as bp
 from connectors.errors import OutcomeUnknown, RateLimited, Rejected
 from connectors.state import MemoryStateStore
 from tests.cassettes import FIXTURES, RouteTable, json_response
+from tests.connectors.fakes import Clock
 from tests.connectors.test_bluesky import (
     NOTIFICATIONS,
     SESSION,
     XRPC,
-    Clock,
     client,
     logged_in,
 )
+from tests.connectors.test_bluesky import NOW as CLIENT_NOW
 
 DEVENV = json.loads((FIXTURES / "bluesky" / "devenv-publishing.json").read_text("utf-8"))
 FACETED = json.loads((FIXTURES / "bluesky" / "docs_post_record_facets.json").read_text("utf-8"))
@@ -42,7 +43,7 @@ NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 
 def publisher(routes: RouteTable, store: MemoryStateStore | None = None, **kw: Any) -> Any:
     store = store if store is not None else MemoryStateStore()
-    clock = Clock()
+    clock = Clock(CLIENT_NOW)
     return bp.BlueskyPublisher(
         client(routes, store=store, clock=clock, **kw), store=store, now=lambda: NOW
     )

@@ -26,6 +26,7 @@ from tests.cassettes import (
     json_response,
     load_cassette,
 )
+from tests.connectors.fakes import Clock
 
 BASE = "http://localhost:3000"
 NOTIFICATIONS = f"{BASE}/api/v1/notifications"
@@ -44,48 +45,31 @@ SOCIAL_PAGE = MASTODON_SOCIAL.response("GET", "https://mastodon.social/api/v1/no
 ERROR_429 = json.loads((FIXTURES / "mastodon/docs_error_429_example.json").read_text())
 
 
-class FakeClock:
-    """A clock that stands still except when the client sleeps on it."""
-
-    def __init__(self, start: datetime = NOW) -> None:
-        self.current = start
-        self.sleeps: list[float] = []
-
-    def now(self) -> datetime:
-        return self.current
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.current += timedelta(seconds=seconds)
-
-
 @pytest.fixture
 def routes() -> RouteTable:
     return RouteTable()
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> Clock:
+    return Clock(NOW)
 
 
 @pytest.fixture
-def client(routes: RouteTable, clock: FakeClock) -> Iterator[mastodon.MastodonClient]:
+def client(routes: RouteTable, clock: Clock) -> Iterator[mastodon.MastodonClient]:
     with make_client(routes, clock) as client:
         yield client
 
 
 def make_client(
-    routes: RouteTable, clock: FakeClock, *, base_url: str = BASE, **options: Any
+    routes: RouteTable, clock: Clock, *, base_url: str = BASE, **options: Any
 ) -> mastodon.MastodonClient:
     return mastodon.MastodonClient(
         base_url=base_url,
         token=SecretStr(TOKEN),
         channel="support",
         transport=routes.transport(),
-        sleep=clock.sleep,
-        now=clock.now,
-        jitter=lambda: 0.5,  # backoff = 0.2 * 2**(n-1) * 1.5
+        **clock.client_options(jitter=0.5),  # backoff = 0.2 * 2**(n-1) * 1.5
         **options,
     )
 
@@ -393,7 +377,7 @@ def test_paging_parameters(client: mastodon.MastodonClient, routes: RouteTable) 
         client.fetch_mentions_page(max_id="1", min_id="2")
 
 
-def test_base_url_path_prefix_is_kept(routes: RouteTable, clock: FakeClock) -> None:
+def test_base_url_path_prefix_is_kept(routes: RouteTable, clock: Clock) -> None:
     prefixed = "http://127.0.0.1:8787/i/support"
     routes.add("GET", f"{prefixed}/api/v1/notifications", MENTION_PAGE)
     with make_client(routes, clock, base_url=prefixed) as client:
@@ -457,7 +441,7 @@ def test_invalid_items_are_quarantined_while_the_rest_maps(
 
 
 def test_spent_quota_waits_for_the_reset_before_the_next_request(
-    client: mastodon.MastodonClient, routes: RouteTable, clock: FakeClock
+    client: mastodon.MastodonClient, routes: RouteTable, clock: Clock
 ) -> None:
     spent = MENTION_PAGE.with_headers(
         {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "2026-08-01T13:52:10.500000Z"}
@@ -473,7 +457,7 @@ def test_spent_quota_waits_for_the_reset_before_the_next_request(
 
 
 def test_spent_quota_with_a_far_reset_raises_without_sending(
-    client: mastodon.MastodonClient, routes: RouteTable, clock: FakeClock
+    client: mastodon.MastodonClient, routes: RouteTable, clock: Clock
 ) -> None:
     reset = NOW + timedelta(minutes=5)
     spent = MENTION_PAGE.with_headers(
@@ -490,7 +474,7 @@ def test_spent_quota_with_a_far_reset_raises_without_sending(
 
 
 def test_429_waits_until_the_reset_then_succeeds(
-    client: mastodon.MastodonClient, routes: RouteTable, clock: FakeClock
+    client: mastodon.MastodonClient, routes: RouteTable, clock: Clock
 ) -> None:
     routes.add("GET", NOTIFICATIONS, rate_limited(NOW + timedelta(seconds=45)), MENTION_PAGE)
 
@@ -512,7 +496,7 @@ def test_429_waits_until_the_reset_then_succeeds(
 def test_429_wait_without_reset_or_with_retry_after(
     client: mastodon.MastodonClient,
     routes: RouteTable,
-    clock: FakeClock,
+    clock: Clock,
     response: RecordedResponse,
     wait: float,
 ) -> None:
@@ -522,7 +506,7 @@ def test_429_wait_without_reset_or_with_retry_after(
 
 
 def test_429_with_a_reset_too_far_raises_rate_limited(
-    client: mastodon.MastodonClient, routes: RouteTable, clock: FakeClock
+    client: mastodon.MastodonClient, routes: RouteTable, clock: Clock
 ) -> None:
     reset = NOW + timedelta(minutes=10)
     routes.add("GET", NOTIFICATIONS, rate_limited(reset))
@@ -535,7 +519,7 @@ def test_429_with_a_reset_too_far_raises_rate_limited(
 
 
 def test_429_waits_are_bounded_per_call(
-    client: mastodon.MastodonClient, routes: RouteTable, clock: FakeClock
+    client: mastodon.MastodonClient, routes: RouteTable, clock: Clock
 ) -> None:
     def always_limited(request: httpx.Request) -> httpx.Response:
         return rate_limited(clock.now() + timedelta(seconds=10))(request)
@@ -570,7 +554,7 @@ def test_429_waits_are_bounded_per_call(
 def test_transient_failures_are_retried_then_retryable(
     client: mastodon.MastodonClient,
     routes: RouteTable,
-    clock: FakeClock,
+    clock: Clock,
     failure: Callable[[httpx.Request], httpx.Response],
     message: str,
 ) -> None:
@@ -585,7 +569,7 @@ def test_transient_failures_are_retried_then_retryable(
 
 
 def test_a_transient_failure_then_success(
-    client: mastodon.MastodonClient, routes: RouteTable, clock: FakeClock
+    client: mastodon.MastodonClient, routes: RouteTable, clock: Clock
 ) -> None:
     routes.add(
         "GET", NOTIFICATIONS, json_response(502, {}), raising(httpx.ReadTimeout), MENTION_PAGE
@@ -597,7 +581,7 @@ def test_a_transient_failure_then_success(
     assert clock.sleeps == pytest.approx([0.3, 0.6])
 
 
-def test_get_attempts_is_configurable(routes: RouteTable, clock: FakeClock) -> None:
+def test_get_attempts_is_configurable(routes: RouteTable, clock: Clock) -> None:
     routes.add("GET", NOTIFICATIONS, json_response(503, {}))
     with make_client(routes, clock, get_attempts=1) as client, pytest.raises(Retryable):
         client.fetch_mentions_page()
@@ -608,7 +592,7 @@ def test_get_attempts_is_configurable(routes: RouteTable, clock: FakeClock) -> N
 
 
 def test_404_is_rejected_with_mastodons_error(
-    client: mastodon.MastodonClient, routes: RouteTable, clock: FakeClock
+    client: mastodon.MastodonClient, routes: RouteTable, clock: Clock
 ) -> None:
     routes.add("GET", NOTIFICATIONS, json_response(404, {"error": "Record not found"}))
 
@@ -706,7 +690,7 @@ def test_post_reply_sends_form_and_idempotency_key(
 def test_post_failures_are_outcome_unknown_and_never_retried(
     client: mastodon.MastodonClient,
     routes: RouteTable,
-    clock: FakeClock,
+    clock: Clock,
     failure: Callable[[httpx.Request], httpx.Response],
     message: str,
 ) -> None:
@@ -729,7 +713,7 @@ def test_post_that_could_not_connect_is_retryable(
 
 
 def test_post_429_is_rate_limited_without_waiting(
-    client: mastodon.MastodonClient, routes: RouteTable, clock: FakeClock
+    client: mastodon.MastodonClient, routes: RouteTable, clock: Clock
 ) -> None:
     reset = NOW + timedelta(seconds=30)
     routes.add("POST", STATUSES, rate_limited(reset))
@@ -774,7 +758,7 @@ def test_repr_hides_the_token(client: mastodon.MastodonClient) -> None:
 def test_token_is_not_in_errors_or_logs(
     client: mastodon.MastodonClient,
     routes: RouteTable,
-    clock: FakeClock,
+    clock: Clock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -805,7 +789,7 @@ def test_token_unfit_for_a_header_is_refused_without_echoing_it() -> None:
     assert bad not in str(caught.value)
 
 
-def test_closed_client_refuses_requests(routes: RouteTable, clock: FakeClock) -> None:
+def test_closed_client_refuses_requests(routes: RouteTable, clock: Clock) -> None:
     client = make_client(routes, clock)
     with client:
         pass
@@ -827,7 +811,7 @@ def test_closed_client_refuses_requests(routes: RouteTable, clock: FakeClock) ->
     ],
 )
 def test_a_web_page_answering_200_is_rejected_at_once_naming_type_and_base_url(
-    client: mastodon.MastodonClient, routes: RouteTable, clock: FakeClock, page: RecordedResponse
+    client: mastodon.MastodonClient, routes: RouteTable, clock: Clock, page: RecordedResponse
 ) -> None:
     routes.add("GET", NOTIFICATIONS, page)
 

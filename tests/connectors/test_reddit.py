@@ -11,9 +11,10 @@ from urllib.parse import parse_qsl
 import pytest
 from pydantic import SecretStr
 
-from connectors import reddit
+from connectors import reddit, reddit_payloads
 from connectors.errors import RateLimited, Rejected
 from tests.cassettes import FIXTURES, RecordedResponse, RouteTable, json_response
+from tests.connectors.fakes import Clock
 
 API = "https://oauth.reddit.com"
 TOKEN_URL = "https://www.reddit.com/api/v1/access_token"
@@ -54,23 +55,10 @@ USER_ABOUT = betamax("user_about_2025.cassette.json")
 TOKEN = MENTIONS[0][2]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.current = NOW
-        self.sleeps: list[float] = []
-
-    def now(self) -> datetime:
-        return self.current
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.current += timedelta(seconds=seconds)
-
-
 def client(
     routes: RouteTable, *, clock: Clock | None = None, **options: Any
 ) -> reddit.RedditClient:
-    clock = clock or Clock()
+    clock = clock or Clock(NOW)
     values: dict[str, Any] = {
         "client_id": "sbx-client",
         "client_secret": SecretStr("client-secret-xyz"),
@@ -79,9 +67,7 @@ def client(
         "channel": "reddit-main",
         "backfill_hours": 24 * 365 * 12,
         "transport": routes.transport(),
-        "sleep": clock.sleep,
-        "now": clock.now,
-        "jitter": lambda: 0.0,
+        **clock.client_options(),
     }
     values.update(options)
     return reddit.RedditClient(**values)
@@ -150,7 +136,7 @@ def test_search_results_and_current_posts_map_to_mentions(
 
 
 def test_ratelimit_headers_are_read_as_float_strings_and_seconds() -> None:
-    clock = Clock()
+    clock = Clock(NOW)
     spent = MENTIONS[1][2].with_headers(
         {"x-ratelimit-remaining": "0.0", "x-ratelimit-used": "1000", "x-ratelimit-reset": "53"}
     )
@@ -163,7 +149,7 @@ def test_ratelimit_headers_are_read_as_float_strings_and_seconds() -> None:
 
 
 def test_the_recorded_429_page_waits_for_retry_after() -> None:
-    clock = Clock()
+    clock = Clock(NOW)
     routes = RouteTable().add("POST", TOKEN_URL, TOO_MANY[0][2])
     routes.add("GET", f"{API}/api/v1/me", TOO_MANY[1][2], json_response(200, {"name": "northwind"}))
     assert client(routes, clock=clock).verify_credentials() == {"name": "northwind"}
@@ -189,8 +175,8 @@ def test_json_errors_in_a_200_are_read_before_the_data() -> None:
     with pytest.raises(RateLimited, match="try again in 5 minutes") as caught:
         client(routes).verify_credentials()
     assert caught.value.reset_at is not None
-    assert reddit.ratelimit_wait("try again in 5 minutes.") == timedelta(minutes=5)
-    assert reddit.ratelimit_wait("try again in 30 seconds") == timedelta(seconds=30)
+    assert reddit_payloads.ratelimit_wait("try again in 5 minutes.") == timedelta(minutes=5)
+    assert reddit_payloads.ratelimit_wait("try again in 30 seconds") == timedelta(seconds=30)
 
     other = {"json": {"errors": [["USER_REQUIRED", "Please log in to do that.", None]]}}
     routes = RouteTable().add("POST", TOKEN_URL, TOKEN)

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from connectors import reddit
+from connectors import reddit_payloads
 from connectors.errors import OutcomeUnknown, RateLimited, Rejected, Retryable
 from connectors.reddit_publish import RedditPublisher
 from tests.cassettes import RecordedResponse, RouteTable, json_response
@@ -250,10 +250,10 @@ def test_a_planned_post_needs_a_subreddit_and_goes_there_as_a_self_post() -> Non
 
 def test_a_title_too_long_is_cut_and_the_whole_text_becomes_the_body() -> None:
     text = "word " * 100
-    title, body = reddit.split_post(text)
-    assert len(title) <= reddit.TITLE_LIMIT and title.endswith("…")
+    title, body = reddit_payloads.split_post(text)
+    assert len(title) <= reddit_payloads.TITLE_LIMIT and title.endswith("…")
     assert body == text.strip()
-    post = reddit.OwnSubmission(name="t3_a", title=title, selftext=body)
-    assert reddit.submission_text(post) == text.strip()
-    short = reddit.OwnSubmission(name="t3_b", title="Winter blend", selftext="Is back.")
-    assert reddit.submission_text(short) == "Winter blend\n\nIs back."
+    post = reddit_payloads.OwnSubmission(name="t3_a", title=title, selftext=body)
+    assert reddit_payloads.submission_text(post) == text.strip()
+    short = reddit_payloads.OwnSubmission(name="t3_b", title="Winter blend", selftext="Is back.")
+    assert reddit_payloads.submission_text(short) == "Winter blend\n\nIs back."

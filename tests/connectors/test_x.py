@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
-from connectors import x
+from connectors import x, x_payloads
 from connectors.errors import RateLimited, Rejected
 from connectors.state import MemoryStateStore
 from tests.cassettes import FIXTURES, RouteTable, UnroutedRequest, json_response, load_cassette
+from tests.connectors.fakes import Clock
 
 BASE = "https://api.twitter.com"
 USER = "783214"
@@ -32,19 +33,6 @@ GZIPPED = load_cassette("x/tweepy_test_client_get_users_mentions.cassette.yaml")
 DECODED = load_cassette("x/tweepy_test_asyncclient_get_users_mentions.cassette.yaml")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.current = NOW
-        self.sleeps: list[float] = []
-
-    def now(self) -> datetime:
-        return self.current
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.current += timedelta(seconds=seconds)
-
-
 def client(
     routes: RouteTable,
     *,
@@ -52,7 +40,7 @@ def client(
     clock: Clock | None = None,
     **options: Any,
 ) -> x.XClient:
-    clock = clock or Clock()
+    clock = clock or Clock(NOW)
     return x.XClient(
         base_url=BASE,
         token=SecretStr(TOKEN),
@@ -61,9 +49,7 @@ def client(
         store=store if store is not None else MemoryStateStore(),
         backfill_hours=24 * 365 * 3,
         transport=routes.transport(),
-        sleep=clock.sleep,
-        now=clock.now,
-        jitter=lambda: 0.0,
+        **clock.client_options(),
         **options,
     )
 
@@ -142,11 +128,13 @@ def test_forward_collects_every_page_then_hands_out_oldest_first() -> None:
         if page.is_empty:
             break
         seen += [m.external_id for m in page.mentions]
-        assert page.newest_cursor and x.id_key(page.newest_cursor) >= x.id_key(cursor)
+        assert page.newest_cursor and x_payloads.id_key(page.newest_cursor) >= x_payloads.id_key(
+            cursor
+        )
         cursor = page.newest_cursor
     assert routes.requests[1].url.params["pagination_token"] == "p2"
-    assert seen == sorted((t["id"] for t in data), key=x.id_key)
-    assert cursor == max((t["id"] for t in data), key=x.id_key)
+    assert seen == sorted((t["id"] for t in data), key=x_payloads.id_key)
+    assert cursor == max((t["id"] for t in data), key=x_payloads.id_key)
 
 
 def test_the_budget_stops_before_the_request_that_could_exceed_it() -> None:
@@ -167,7 +155,7 @@ def test_the_budget_stops_before_the_request_that_could_exceed_it() -> None:
 
 
 def test_the_write_budget_and_a_new_month() -> None:
-    clock = Clock()
+    clock = Clock(NOW)
     store = MemoryStateStore({"usage:2022-10": {"reads": 100, "writes": 2}})
     guard = x.UsageGuard(
         store=store, channel="x-main", monthly_reads=100, monthly_writes=2, now=clock.now
@@ -180,7 +168,7 @@ def test_the_write_budget_and_a_new_month() -> None:
 
 
 def test_a_429_problem_waits_until_the_epoch_reset_and_usage_cap_is_rejected() -> None:
-    clock = Clock()
+    clock = Clock(NOW)
     reset = int(NOW.timestamp()) + 20
     problem = {
         "title": "Too Many Requests",

@@ -14,7 +14,8 @@ from connectors.errors import OutcomeUnknown, RateLimited, Rejected, Retryable
 from connectors.state import MemoryStateStore
 from connectors.x_publish import XPublisher
 from tests.cassettes import RecordedResponse, RouteTable, json_response, load_cassette
-from tests.connectors.test_x import BASE, NOW, USER, Clock, client
+from tests.connectors.fakes import Clock
+from tests.connectors.test_x import BASE, NOW, USER, client
 
 CREATED = load_cassette("x/tweepy_test_client_create_and_delete_tweet.cassette.yaml")
 CREATED_DECODED = load_cassette("x/tweepy_test_asyncclient_create_and_delete_tweet.cassette.yaml")
@@ -83,7 +84,7 @@ def test_a_429_problem_is_rate_limited_until_the_epoch_reset_never_waited_in_pla
             "x-rate-limit-reset": str(reset),
         },
     )
-    clock = Clock()
+    clock = Clock(NOW)
     routes = RouteTable().add("POST", TWEETS, problem)
     with pytest.raises(RateLimited, match="nothing was written") as caught:
         _post(publisher(routes, clock=clock))
