@@ -29,6 +29,7 @@ import numpy as np
 from sqlalchemy import Engine, column, func, select, table
 
 from socialops import storage
+from socialops.report import rollups
 from socialops.report.week import IsoWeek
 from socialops.signoff.templates import intent_of
 
@@ -271,6 +272,19 @@ class _Loader:
                         for row in rows:
                             copy.write_row(row)
 
+    def add_rollups(self, first_mention: int, last_mention: int) -> None:
+        """The seeded facts into the hourly roll-ups (their triggers are off for the seed)."""
+        statements = rollups.add_facts_sql(
+            self.dialect, first_mention=first_mention, last_mention=last_mention
+        )
+        if self.dialect == "sqlite":
+            for sql in statements:
+                self.raw.execute(sql)
+            return
+        with self.conn.begin():
+            for sql in statements:
+                self.conn.exec_driver_sql(sql)
+
     def move_sequences(self) -> None:
         """Explicit ids on PostgreSQL: move the sequences past them."""
         if self.dialect != "postgresql":
@@ -415,6 +429,7 @@ def seed_week(
     order = np.argsort(created_all, kind="stable")
     hour_all, created_all = hour_all[order], created_all[order]
     none_i = departments.index("none")
+    first_mention = m_id
     with _Loader(engine, mentions=mentions) as loader:
         for lo, hi in _batches(mentions, batch):
             tables, counts = _one_batch(
@@ -457,6 +472,7 @@ def seed_week(
                 totals[key] += value
             m_id, c_id = m_id + hi - lo, c_id + hi - lo
             a_id, d_id = a_id + counts["assignments"], d_id + counts["drafts"]
+        loader.add_rollups(first_mention, m_id - 1)
         loader.move_sequences()
     return SeedResult(
         mentions=totals["mentions"],

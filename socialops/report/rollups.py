@@ -1,0 +1,135 @@
+"""Hourly roll-ups of the report facts (migration 0016): what the weekly report reads.
+
+Three tables of counts per UTC hour of a mention's arrival, kept by triggers on
+``report_facts`` (an insert adds one, a delete takes one away, an update of a key moves one):
+volume (channel, department, urgency, sentiment), response (the assignment's department,
+channel, SLA outcome, first-response minute, and the due hour of an item still waiting) and
+items per person (assignee, status). A busy week is a million facts but a few thousand
+volume rows and a few hundred thousand response rows at most; the report reads those.
+
+A bulk writer that switched the triggers off (``socialops seed``) adds its own facts to the
+roll-ups with :func:`add_facts` before it commits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from socialops import storage
+
+US_PER_HOUR = 3_600_000_000
+NEVER = 2**62  # the due hour of a waiting item without a due time
+NOT_WAITING = -1  # due_hour of an item with a final outcome
+NO_RESPONSE = -1  # minute of an item not acted on
+NOBODY = ""  # assignee of an item waiting in a queue; department/sentiment not classified
+
+
+class VolumeHourRow(storage.Base):
+    """Mentions per UTC hour, channel, department, urgency and sentiment."""
+
+    __tablename__ = "report_volume_hours"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    hour: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    department: Mapped[str] = mapped_column(String(32), primary_key=True)  # '': not classified
+    urgent: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    sentiment: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class ResponseHourRow(storage.Base):
+    """Assigned mentions per UTC hour, department, channel, outcome, response minute, due hour."""
+
+    __tablename__ = "report_response_hours"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    # Key order = the report's GROUP BY order within a UTC week, the hour last (no sort).
+    week: Mapped[int] = mapped_column(Integer, primary_key=True)  # as report_facts.week
+    department: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sla: Mapped[str] = mapped_column(String(9), primary_key=True)  # '': waiting
+    minute: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # -1: no response
+    due_hour: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # -1: not waiting
+    hour: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class PersonHourRow(storage.Base):
+    """Assigned mentions per UTC hour, assignee and assignment status."""
+
+    __tablename__ = "report_person_hours"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    hour: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    assignee: Mapped[str] = mapped_column(String(64), primary_key=True)  # '': nobody
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+# The key of each roll-up over a facts row ``f``, and which facts rows count in it: the same
+# expressions as the triggers of migration 0016 (tests/test_report_rollups.py compares them).
+_KEYS: dict[str, tuple[list[tuple[str, str]], str]] = {
+    "report_volume_hours": (
+        [
+            ("hour", "f.hour"),
+            ("channel", "f.channel"),
+            ("department", "COALESCE(f.department, '')"),
+            ("urgent", "COALESCE(f.urgent, {false})"),
+            ("sentiment", "COALESCE(f.sentiment, '')"),
+        ],
+        "1 = 1",
+    ),
+    "report_response_hours": (
+        [
+            ("week", "f.week"),
+            ("hour", "f.hour"),
+            ("department", "f.a_department"),
+            ("channel", "f.channel"),
+            ("sla", "COALESCE(f.sla, '')"),
+            ("minute", f"COALESCE(f.response_minute, {NO_RESPONSE})"),
+            (
+                "due_hour",
+                f"CASE WHEN f.sla IS NOT NULL THEN {NOT_WAITING} "
+                f"ELSE COALESCE(f.due_us / {US_PER_HOUR}, {NEVER}) END",
+            ),
+        ],
+        "f.a_department IS NOT NULL",
+    ),
+    "report_person_hours": (
+        [("hour", "f.hour"), ("assignee", "COALESCE(f.assignee, '')"), ("status", "f.a_status")],
+        "f.a_status IS NOT NULL",
+    ),
+}
+
+
+def add_facts_sql(dialect: str, *, first_mention: int, last_mention: int) -> list[str]:
+    """Statements adding the facts of mentions ``first_mention..last_mention`` to the
+    roll-ups (one ``GROUP BY`` per table, added to what is there)."""
+    false = "false" if dialect == "postgresql" else "0"
+    out = []
+    for table, (keys, condition) in _KEYS.items():
+        names = ", ".join(k for k, _ in keys)
+        values = ", ".join(f"{e.format(false=false)} AS {k}" for k, e in keys)
+        out.append(
+            f"INSERT INTO {table} ({names}, n) "
+            f"SELECT {names}, count(*) FROM (SELECT {values} FROM report_facts f "
+            f"WHERE {condition} AND f.mention_id BETWEEN {int(first_mention)} "
+            f"AND {int(last_mention)}) v GROUP BY {names} "
+            f"ON CONFLICT ({names}) DO UPDATE SET n = {table}.n + excluded.n"
+        )
+    return out
+
+
+def add_facts(conn: Any, dialect: str, *, first_mention: int, last_mention: int) -> None:
+    """Run :func:`add_facts_sql` on a SQLAlchemy connection."""
+    for sql in add_facts_sql(dialect, first_mention=first_mention, last_mention=last_mention):
+        conn.execute(text(sql))
+
+
+volume = VolumeHourRow.__table__
+response = ResponseHourRow.__table__
+person = PersonHourRow.__table__
