@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Integer, String, text
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from socialops import storage
@@ -129,6 +129,17 @@ def add_facts(conn: Any, dialect: str, *, first_mention: int, last_mention: int)
     for sql in add_facts_sql(dialect, first_mention=first_mention, last_mention=last_mention):
         conn.execute(text(sql))
 
+
+# The report's publishing section: the week's published drafts per channel and kind, read
+# from the index alone (migration 0016).
+_drafts = storage.DraftRow.__table__
+PUBLISHED_INDEX = Index(
+    "ix_drafts_published",
+    _drafts.c.status,
+    _drafts.c.published_at,
+    _drafts.c.channel,
+    _drafts.c.kind,
+)
 
 volume = VolumeHourRow.__table__
 response = ResponseHourRow.__table__

@@ -211,6 +211,8 @@ HOUR_INDEX = (
 )
 WAITING_INDEX = ("ix_report_facts_waiting", ["due_us", "a_department", "channel", "created_ts"])
 WAITING = "sla IS NULL AND a_department IS NOT NULL"
+# The week's published drafts per channel and kind: each pair one range of this index.
+PUBLISHED_INDEX = ("ix_drafts_published", ["status", "channel", "kind", "published_at"])
 
 
 def upgrade() -> None:
@@ -225,6 +227,7 @@ def upgrade() -> None:
         sqlite_where=sa.text(WAITING),
         postgresql_where=sa.text(WAITING),
     )
+    op.create_index(PUBLISHED_INDEX[0], "drafts", PUBLISHED_INDEX[1])
     common = {"sqlite_with_rowid": False}
     op.create_table(
         "report_volume_hours",
@@ -282,6 +285,7 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
     for table in reversed(ROLLUPS):
         op.drop_table(table)
+    op.drop_index(PUBLISHED_INDEX[0], table_name="drafts")
     op.drop_index(WAITING_INDEX[0], table_name="report_facts")
     op.drop_index(HOUR_INDEX[0], table_name="report_facts")
     for name, columns in REPLACED.items():
