@@ -1,4 +1,4 @@
-"""The hourly roll-ups (migration 0016) follow every change of the report facts exactly.
+"""The hourly roll-ups and the queue facts (migration 0016) follow every change exactly.
 
 Each roll-up is recounted from ``report_facts`` with the migration's own backfill query into a
 scratch table and compared with what the triggers (or the seed) left, ignoring rows whose
@@ -65,6 +65,31 @@ def assert_rollups_match_facts(url: str) -> dict[str, int]:
                 conn.execute(text(f"SELECT coalesce(sum(n), 0) FROM {table}")).scalar_one()
             )
             conn.execute(text("DROP TABLE expected_rollup"))
+        # The queue facts: the queued assignments' times, recounted the same way.
+        columns = m16.QUEUE_COLUMNS
+        conn.execute(text("DROP TABLE IF EXISTS expected_queue"))
+        conn.execute(
+            text(
+                f"CREATE TEMP TABLE expected_queue AS SELECT {columns} FROM report_queue_facts "
+                + ("WITH NO DATA" if dialect == "postgresql" else "WHERE 0 = 1")
+            )
+        )
+        conn.execute(
+            text(
+                m16.queue_backfill(dialect).replace(
+                    "INSERT INTO report_queue_facts", "INSERT INTO expected_queue"
+                )
+            )
+        )
+        found = f"SELECT {columns} FROM report_queue_facts"
+        expected = f"SELECT {columns} FROM expected_queue"
+        missing = conn.execute(text(f"{expected} EXCEPT {found}")).all()
+        extra = conn.execute(text(f"{found} EXCEPT {expected}")).all()
+        assert (missing, extra) == ([], []), f"queue facts: expected {missing}, found {extra}"
+        totals["report_queue_facts"] = int(
+            conn.execute(text("SELECT count(*) FROM report_queue_facts")).scalar_one()
+        )
+        conn.execute(text("DROP TABLE expected_queue"))
     return totals
 
 
@@ -87,6 +112,7 @@ def test_rollups_follow_every_step_of_a_mentions_life(
         "report_volume_hours": 4,
         "report_response_hours": 0,
         "report_person_hours": 0,
+        "report_queue_facts": 0,
     }
     assert checked[-1]["report_volume_hours"] == 3  # the deleted mention taken away
 
@@ -108,6 +134,7 @@ def test_a_seed_adds_to_the_rollups_and_the_report_reads_them(database_url: str)
         )
         totals = assert_rollups_match_facts(database_url)
         assert totals["report_volume_hours"] == 1500 * seed
+        assert totals["report_queue_facts"] > 0
     with session_scope(database_url) as session:
         cells = queries.volume_cube(session=session, week=week)
         assert sum(c.count for c in cells) == 3000

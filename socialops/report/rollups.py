@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from socialops import storage
@@ -68,6 +68,38 @@ class PersonHourRow(storage.Base):
     assignee: Mapped[str] = mapped_column(String(64), primary_key=True)  # '': nobody
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)
+
+
+class QueueFactRow(storage.Base):
+    """One row per assignment that waited in its department's queue, with its times as
+    integers (the report's time-in-queue section reads these instead of parsing timestamps)."""
+
+    __tablename__ = "report_queue_facts"
+    __table_args__ = (
+        Index(
+            "ix_report_queue_facts_week",
+            "received_ts",
+            "department",
+            "status",
+            "owner_seconds",
+            "queued_seconds",
+            "queued_at_us",
+        ),
+    )
+
+    assignment_id: Mapped[int] = mapped_column(
+        storage.BigIntId,
+        ForeignKey("assignments.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    received_ts: Mapped[int] = mapped_column(BigInteger)  # epoch seconds (floor)
+    department: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    # first_assigned_at - received_at, whole seconds (rounded); None: never had an owner
+    owner_seconds: Mapped[int | None] = mapped_column(BigInteger)
+    queued_seconds: Mapped[int | None] = mapped_column(BigInteger)  # finished stays
+    queued_at_us: Mapped[int | None] = mapped_column(BigInteger)  # when it last entered
 
 
 # The key of each roll-up over a facts row ``f``, and which facts rows count in it: the same
@@ -124,21 +156,54 @@ def add_facts_sql(dialect: str, *, first_mention: int, last_mention: int) -> lis
     return out
 
 
+_SQLITE_US = (
+    "(CAST(strftime('%s', substr({0}, 1, 19)) AS INTEGER) * 1000000"
+    " + CAST(substr({0} || '000000', 21, 6) AS INTEGER))"
+)
+_QUEUED = "(a.queued_at IS NOT NULL OR a.queued_seconds > 0)"
+
+
+def add_queue_facts_sql(dialect: str, *, first_assignment: int, last_assignment: int) -> str:
+    """The statement adding the queued items among assignments ``first..last`` to
+    ``report_queue_facts`` (the same values as the triggers of migration 0016)."""
+    if dialect == "postgresql":
+        received = "floor(extract(epoch FROM a.received_at))::bigint"
+        owner = "round(extract(epoch FROM a.first_assigned_at - a.received_at))::bigint"
+        queued_at = "floor(extract(epoch FROM a.queued_at) * 1000000)::bigint"
+    else:
+        received = "CAST(strftime('%s', substr(a.received_at, 1, 19)) AS INTEGER)"
+        diff = "({} - {})".format(
+            _SQLITE_US.format("a.first_assigned_at"), _SQLITE_US.format("a.received_at")
+        )
+        owner = (
+            f"CASE WHEN {diff} >= 0 THEN ({diff} + 500000) / 1000000 "
+            f"ELSE -((500000 - {diff}) / 1000000) END"
+        )
+        queued_at = _SQLITE_US.format("a.queued_at")
+    return (
+        "INSERT INTO report_queue_facts (assignment_id, received_ts, department, status, "
+        "owner_seconds, queued_seconds, queued_at_us) "
+        f"SELECT a.id, {received}, a.department, a.status, {owner}, a.queued_seconds, "
+        f"{queued_at} FROM assignments a WHERE {_QUEUED} "
+        f"AND a.id BETWEEN {int(first_assignment)} AND {int(last_assignment)}"
+    )
+
+
 def add_facts(conn: Any, dialect: str, *, first_mention: int, last_mention: int) -> None:
     """Run :func:`add_facts_sql` on a SQLAlchemy connection."""
     for sql in add_facts_sql(dialect, first_mention=first_mention, last_mention=last_mention):
         conn.execute(text(sql))
 
 
-# The report's publishing section: the week's published drafts per channel and kind, read
-# from the index alone (migration 0016).
+# The report's publishing section: the week's published drafts counted per channel and kind,
+# each pair one range of this index (migration 0016).
 _drafts = storage.DraftRow.__table__
 PUBLISHED_INDEX = Index(
     "ix_drafts_published",
     _drafts.c.status,
-    _drafts.c.published_at,
     _drafts.c.channel,
     _drafts.c.kind,
+    _drafts.c.published_at,
 )
 
 volume = VolumeHourRow.__table__

@@ -272,11 +272,19 @@ class _Loader:
                         for row in rows:
                             copy.write_row(row)
 
-    def add_rollups(self, first_mention: int, last_mention: int) -> None:
-        """The seeded facts into the hourly roll-ups (their triggers are off for the seed)."""
-        statements = rollups.add_facts_sql(
-            self.dialect, first_mention=first_mention, last_mention=last_mention
-        )
+    def add_rollups(
+        self, first_mention: int, last_mention: int, first_assignment: int, last_assignment: int
+    ) -> None:
+        """The seeded facts into the hourly roll-ups, the queued items into the queue facts
+        (their triggers are off for the seed)."""
+        statements = [
+            *rollups.add_facts_sql(
+                self.dialect, first_mention=first_mention, last_mention=last_mention
+            ),
+            rollups.add_queue_facts_sql(
+                self.dialect, first_assignment=first_assignment, last_assignment=last_assignment
+            ),
+        ]
         if self.dialect == "sqlite":
             for sql in statements:
                 self.raw.execute(sql)
@@ -429,7 +437,7 @@ def seed_week(
     order = np.argsort(created_all, kind="stable")
     hour_all, created_all = hour_all[order], created_all[order]
     none_i = departments.index("none")
-    first_mention = m_id
+    first_mention, first_assignment = m_id, a_id
     with _Loader(engine, mentions=mentions) as loader:
         for lo, hi in _batches(mentions, batch):
             tables, counts = _one_batch(
@@ -472,7 +480,7 @@ def seed_week(
                 totals[key] += value
             m_id, c_id = m_id + hi - lo, c_id + hi - lo
             a_id, d_id = a_id + counts["assignments"], d_id + counts["drafts"]
-        loader.add_rollups(first_mention, m_id - 1)
+        loader.add_rollups(first_mention, m_id - 1, first_assignment, a_id - 1)
         loader.move_sequences()
     return SeedResult(
         mentions=totals["mentions"],
