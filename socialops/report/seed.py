@@ -108,6 +108,9 @@ class SeedResult:
     drafts: int = 0  # reply drafts and planned posts
     approvals: int = 0
     facts: int = 0  # report_facts rows
+    # Rows added to or updated in the hourly roll-ups and the queue facts (migration 0016);
+    # derived by the database from the rows above, not counted in ``rows``.
+    derived: int = 0
 
     @property
     def rows(self) -> int:
@@ -274,9 +277,9 @@ class _Loader:
 
     def add_rollups(
         self, first_mention: int, last_mention: int, first_assignment: int, last_assignment: int
-    ) -> None:
+    ) -> int:
         """The seeded facts into the hourly roll-ups, the queued items into the queue facts
-        (their triggers are off for the seed)."""
+        (their triggers are off for the seed); how many rows that wrote."""
         statements = [
             *rollups.add_facts_sql(
                 self.dialect, first_mention=first_mention, last_mention=last_mention
@@ -285,13 +288,15 @@ class _Loader:
                 self.dialect, first_assignment=first_assignment, last_assignment=last_assignment
             ),
         ]
+        written = 0
         if self.dialect == "sqlite":
             for sql in statements:
-                self.raw.execute(sql)
-            return
+                written += self.raw.execute(sql).rowcount
+            return written
         with self.conn.begin():
             for sql in statements:
-                self.conn.exec_driver_sql(sql)
+                written += self.conn.exec_driver_sql(sql).rowcount
+        return written
 
     def move_sequences(self) -> None:
         """Explicit ids on PostgreSQL: move the sequences past them."""
@@ -480,7 +485,7 @@ def seed_week(
                 totals[key] += value
             m_id, c_id = m_id + hi - lo, c_id + hi - lo
             a_id, d_id = a_id + counts["assignments"], d_id + counts["drafts"]
-        loader.add_rollups(first_mention, m_id - 1, first_assignment, a_id - 1)
+        derived = loader.add_rollups(first_mention, m_id - 1, first_assignment, a_id - 1)
         loader.move_sequences()
     return SeedResult(
         mentions=totals["mentions"],
@@ -491,6 +496,7 @@ def seed_week(
         drafts=totals["drafts"],
         approvals=totals["approvals"],
         facts=totals["mentions"],
+        derived=derived,
         seconds=time.perf_counter() - started,
     )
 
