@@ -4,9 +4,12 @@ Rows never come to Python to be counted: each query returns a bounded aggregatio
 counts over a few low-cardinality keys and the UTC hour, or a histogram of response times in
 whole minutes), and Python only folds those small results into the report's figures.
 
-The big questions read ``report_facts`` (migration 0013): one narrow row per mention, kept
-current by triggers, so nothing joins a million mentions to their classifications and
-assignments. Its indexes are in the order of the queries' ``GROUP BY``: SQLite aggregates while
+The big questions read the hourly roll-ups of :mod:`socialops.report.rollups` (migration
+0016: counts per UTC hour, kept by triggers on the facts), so a busy week is thousands of
+rows, not a million; what an hour cannot answer exactly (an hour a department opens or closes
+inside, items due in the report's own hour, a week that does not start on a whole UTC hour)
+is read from ``report_facts`` (migration 0013): one narrow row per mention, kept current by
+triggers, so nothing joins a million mentions to their classifications and assignments. Its indexes are in the order of the queries' ``GROUP BY``: SQLite aggregates while
 it walks the index, without sorting the week's rows. The response questions walk the index by
 UTC week (its first column); a local week overlaps at most two UTC weeks, so the larger overlap
 is walked by week and the few hours of the other by hour.
