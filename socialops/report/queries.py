@@ -5,14 +5,15 @@ counts over a few low-cardinality keys and the UTC hour, or a histogram of respo
 whole minutes), and Python only folds those small results into the report's figures.
 
 The big questions read the hourly roll-ups of :mod:`socialops.report.rollups` (migration
-0016: counts per UTC hour, kept by triggers on the facts), so a busy week is thousands of
-rows, not a million; what an hour cannot answer exactly (an hour a department opens or closes
-inside, items due in the report's own hour, a week that does not start on a whole UTC hour)
-is read from ``report_facts`` (migration 0013): one narrow row per mention, kept current by
-triggers, so nothing joins a million mentions to their classifications and assignments. Its indexes are in the order of the queries' ``GROUP BY``: SQLite aggregates while
-it walks the index, without sorting the week's rows. The response questions walk the index by
-UTC week (its first column); a local week overlaps at most two UTC weeks, so the larger overlap
-is walked by week and the few hours of the other by hour.
+0016: counts per UTC hour, kept by triggers on the facts), so a week of a million mentions is
+about 200,000 rows (mostly response minutes per hour), not a million. What an hour cannot
+answer exactly (an hour a department opens or closes inside, items due in the report's own
+hour, a week that does not start on a whole UTC hour) is read from ``report_facts``
+(migration 0013): one narrow row per mention, kept current by triggers, so nothing joins a
+million mentions to their classifications and assignments. The response roll-up is keyed in
+the order of its ``GROUP BY`` within a UTC week (the hour last), so SQLite sums it while it
+walks the key, without a sort; a local week overlaps at most two UTC weeks, and each overlap
+is read by its week.
 
 Exact percentiles without loading rows: the first query counts response times per group and
 per minute; Python finds, for every percentile asked for, the minute its rank falls in and the
