@@ -69,7 +69,8 @@ def run(url: str, mentions: int, reuse: bool, label: str) -> None:
         print(
             f"[{label}] seed: {seeded.rows:,} rows ({seeded.mentions:,} mentions, "
             f"{seeded.assignments:,} assignments, {seeded.drafts:,} drafts, "
-            f"{seeded.approvals:,} approvals, {seeded.facts:,} facts, ...) in "
+            f"{seeded.approvals:,} approvals, {seeded.facts:,} facts, ...; and "
+            f"{seeded.derived:,} roll-up and queue-facts rows not counted) in "
             f"{seeded.seconds:.1f} s = {seeded.rows_per_second:,.0f} rows/s "
             f"({seeded.rows / cpu:,.0f} rows per CPU-second of this process; "
             f"target >= 100,000 rows/s)"

@@ -394,13 +394,13 @@ class ReportFactRow(Base):
 
     __tablename__ = "report_facts"
     __table_args__ = (
-        Index("ix_report_facts_volume", "hour", "channel", "department", "urgent", "sentiment"),
+        # The hours of a week, per department (the report's exact look-ups around its
+        # hourly roll-ups, migration 0016).
         Index(
-            "ix_report_facts_response",
-            "week",
+            "ix_report_facts_hour",
+            "hour",
             "a_department",
             "channel",
-            "a_urgent",
             "sla",
             "response_minute",
             "created_ts",
@@ -416,13 +416,22 @@ class ReportFactRow(Base):
             "response_seconds",
             "created_ts",
         ),
-        Index("ix_report_facts_person", "week", "assignee", "a_status", "created_ts"),
         Index("ix_report_facts_followers", "week", "followers", "mention_id", "created_ts"),
         Index(
             "ix_report_facts_urgent",
             "created_ts",
             sqlite_where=text("urgent = 1"),
             postgresql_where=text("urgent"),
+        ),
+        # Items still waiting, by due time (migration 0016).
+        Index(
+            "ix_report_facts_waiting",
+            "due_us",
+            "a_department",
+            "channel",
+            "created_ts",
+            sqlite_where=text("sla IS NULL AND a_department IS NOT NULL"),
+            postgresql_where=text("sla IS NULL AND a_department IS NOT NULL"),
         ),
     )
 

@@ -62,6 +62,26 @@ def merge_histograms(parts: Iterable[Mapping[int, int]]) -> dict[int, int]:
     return dict(out)
 
 
+def from_histograms(hists: Mapping[str, Mapping[int, int]]) -> dict[str, dict[str, int | None]]:
+    """Count, median and p90 per group, and over all of them under ``"all"``, from exact
+    histograms of whole seconds already counted by the database (negative durations count
+    as 0, as in :func:`percentiles`)."""
+    groups: dict[str | None, dict[int, int]] = {
+        grp: merge_histograms([{max(s, 0): k for s, k in h.items()}]) for grp, h in hists.items()
+    }
+    groups[None] = merge_histograms(groups.values())
+    out: dict[str, dict[str, int | None]] = {}
+    for grp, h in groups.items():
+        result = empty()
+        count = sum(h.values())
+        result["count"] = count
+        if count:
+            for label, num, den in PERCENTILES:
+                result[f"{label}_seconds"] = bucket_of_rank(h, -(-count * num // den))[0]
+        out[ALL if grp is None else grp] = result
+    return out
+
+
 def percentiles(session: Session, source: Select[Any]) -> dict[str, dict[str, int | None]]:
     """Count, median and p90 (whole seconds) per ``grp`` of ``source``, and over all of them
     under ``"all"``. ``source`` selects columns labelled ``grp`` and ``seconds`` (integers;

@@ -4,12 +4,16 @@ Rows never come to Python to be counted: each query returns a bounded aggregatio
 counts over a few low-cardinality keys and the UTC hour, or a histogram of response times in
 whole minutes), and Python only folds those small results into the report's figures.
 
-The big questions read ``report_facts`` (migration 0013): one narrow row per mention, kept
-current by triggers, so nothing joins a million mentions to their classifications and
-assignments. Its indexes are in the order of the queries' ``GROUP BY``: SQLite aggregates while
-it walks the index, without sorting the week's rows. The response questions walk the index by
-UTC week (its first column); a local week overlaps at most two UTC weeks, so the larger overlap
-is walked by week and the few hours of the other by hour.
+The big questions read the hourly roll-ups of :mod:`socialops.report.rollups` (migration
+0016: counts per UTC hour, kept by triggers on the facts), so a week of a million mentions is
+about 200,000 rows (mostly response minutes per hour), not a million. What an hour cannot
+answer exactly (an hour a department opens or closes inside, items due in the report's own
+hour, a week that does not start on a whole UTC hour) is read from ``report_facts``
+(migration 0013): one narrow row per mention, kept current by triggers, so nothing joins a
+million mentions to their classifications and assignments. The response roll-up is keyed in
+the order of its ``GROUP BY`` within a UTC week (the hour last), so SQLite sums it while it
+walks the key, without a sort; a local week overlaps at most two UTC weeks, and each overlap
+is read by its week.
 
 Exact percentiles without loading rows: the first query counts response times per group and
 per minute; Python finds, for every percentile asked for, the minute its rank falls in and the
@@ -33,6 +37,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    not_,
     or_,
     select,
     true,
@@ -40,6 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from socialops import storage
+from socialops.report import rollups
 from socialops.report.week import IsoWeek
 from socialops.rota.calendar import Interval
 
@@ -127,6 +133,15 @@ def _hours_where(week: IsoWeek) -> ColumnElement[bool]:
 # --------------------------------------------------------------------------------------------
 
 
+def whole_hours(week: IsoWeek) -> tuple[int, int] | None:
+    """The week as UTC hours ``[first, end)`` when it starts and ends on a whole UTC hour
+    (every zone whose offsets are whole hours): then the hourly roll-ups hold it exactly."""
+    lo, hi = epoch_seconds(week.start), epoch_seconds(week.end)
+    if lo % 3600 or hi % 3600:
+        return None
+    return lo // 3600, hi // 3600
+
+
 @dataclass(frozen=True)
 class VolumeCell:
     channel: str
@@ -138,18 +153,27 @@ class VolumeCell:
 
 
 def volume_cube(*, session: Session, week: IsoWeek) -> list[VolumeCell]:
-    if week.whole_hour_offsets():
-        key: Any = f.c.hour
-        scale = 3600
-    else:  # local hours start mid-way through UTC hours: count per minute
-        key, scale = f.c.created_ts / 60, 60
+    hours = whole_hours(week)
+    if hours and week.whole_hour_offsets():  # the hourly roll-up: a few thousand rows
+        v = rollups.volume
+        rows = session.execute(
+            select(v.c.hour, v.c.channel, v.c.department, v.c.urgent, v.c.sentiment, v.c.n).where(
+                v.c.hour >= hours[0], v.c.hour < hours[1], v.c.n != 0
+            )
+        )
+        return [
+            VolumeCell(ch, dept or None, bool(urg), sent or None, parse_hour_key(h * 3600), k)
+            for h, ch, dept, urg, sent, k in rows
+        ]
+    # Local hours start mid-way through UTC hours: count the facts per minute.
+    key = f.c.created_ts / 60
     stmt = (
         select(key, f.c.channel, f.c.department, f.c.urgent, f.c.sentiment, func.count())
         .where(_hours_where(week))
         .group_by(key, f.c.channel, f.c.department, f.c.urgent, f.c.sentiment)
     )
     return [
-        VolumeCell(ch, dept, bool(urg), sent, parse_hour_key(int(h) * scale), int(k))
+        VolumeCell(ch, dept, bool(urg), sent, parse_hour_key(int(h) * 60), int(k))
         for h, ch, dept, urg, sent, k in session.execute(stmt)
     ]
 
@@ -171,7 +195,6 @@ def sentiment_counts(*, session: Session, week: IsoWeek) -> dict[str, int]:
 class ResponseKey:
     department: str
     channel: str
-    urgent: bool
     business_hours: bool
 
 
@@ -208,6 +231,80 @@ def _add(counts: dict[Any, int], key: Any, k: int) -> None:
         counts[key] = counts.get(key, 0) + k
 
 
+PARTLY = 2**32  # a partly open hour's weight in the packed sum (a week's count is far below)
+
+
+@dataclass(frozen=True)
+class OpenHours:
+    """A department's hours of the week: wholly open (as runs of hours), partly open."""
+
+    runs: list[tuple[int, int]]  # inclusive hour numbers
+    partial: list[int]
+
+
+def open_hours(
+    open_periods: Mapping[str, Sequence[Interval]], first: int, end: int
+) -> dict[str, OpenHours]:
+    """Per department, which UTC hours in ``[first, end)`` its business hours cover wholly
+    and which in part (a period starting or ending inside the hour: 08:30, 17:30...)."""
+    out: dict[str, OpenHours] = {}
+    for department, periods in open_periods.items():
+        merged: list[list[int]] = []
+        for s, e in sorted((epoch_seconds(p.start), epoch_seconds(p.end)) for p in periods):
+            if merged and s <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], e)
+            else:
+                merged.append([s, e])
+        covered: dict[int, int] = defaultdict(int)
+        for s, e in merged:
+            for h in range(max(s // 3600, first), min((e - 1) // 3600 + 1, end)):
+                covered[h] += min(e, (h + 1) * 3600) - max(s, h * 3600)
+        full = sorted(h for h, c in covered.items() if c >= 3600)
+        runs: list[tuple[int, int]] = []
+        for h in full:
+            if runs and runs[-1][1] == h - 1:
+                runs[-1] = (runs[-1][0], h)
+            else:
+                runs.append((h, h))
+        out[department] = OpenHours(runs, sorted(h for h, c in covered.items() if c < 3600))
+    return out
+
+
+def _partial_facts(hours: Mapping[str, OpenHours]) -> list[ColumnElement[bool]]:
+    """Per department, its facts rows in an hour its business hours cover only in part (one
+    index range each: ``hour IN (...) AND a_department = ...``)."""
+    return [
+        and_(f.c.hour.in_(oh.partial), f.c.a_department == d)
+        for d, oh in hours.items()
+        if oh.partial
+    ]
+
+
+def _fold_facts(session: Session, cube: ResponseCube, where: Any, bh: Any, as_of: datetime) -> None:
+    """Outcomes and minutes of the facts rows ``where``, decided row by row."""
+    overdue = case((and_(f.c.sla.is_(None), f.c.due_us < epoch_micros(as_of)), 1), else_=0)
+    keys = (f.c.a_department, f.c.channel, f.c.sla, f.c.response_minute)
+    # The business-hours test is the costly part: once per row, and again only for the few
+    # items still waiting (a final outcome does not look at the due time).
+    waiting_bh = case((f.c.sla.is_(None), bh * overdue), else_=0)
+    aggregates = (func.count(), func.sum(bh), func.sum(overdue), func.sum(waiting_bh))
+    stmt = select(*keys, *aggregates).where(where, f.c.a_department.is_not(None)).group_by(*keys)
+    for dept, channel, sla, minute, k, k_bh, k_late, k_bh_late in session.execute(stmt):
+        k, k_bh, k_late, k_bh_late = int(k), int(k_bh or 0), int(k_late or 0), int(k_bh_late or 0)
+        inside, outside = ResponseKey(dept, channel, True), ResponseKey(dept, channel, False)
+        if sla is None:  # waiting: breached once due, else pending
+            _add(cube.outcomes, (inside, "breached"), k_bh_late)
+            _add(cube.outcomes, (inside, "pending"), k_bh - k_bh_late)
+            _add(cube.outcomes, (outside, "breached"), k_late - k_bh_late)
+            _add(cube.outcomes, (outside, "pending"), k - k_bh - k_late + k_bh_late)
+        else:
+            _add(cube.outcomes, (inside, sla), k_bh)
+            _add(cube.outcomes, (outside, sla), k - k_bh)
+        if minute is not None:
+            _add(cube.minutes.setdefault(inside, {}), int(minute), k_bh)
+            _add(cube.minutes.setdefault(outside, {}), int(minute), k - k_bh)
+
+
 def response_cube(
     *,
     session: Session,
@@ -215,40 +312,77 @@ def response_cube(
     open_periods: Mapping[str, Sequence[Interval]],
     as_of: datetime,
 ) -> ResponseCube:
-    bh = _open_case(open_periods)
-    overdue = case((and_(f.c.sla.is_(None), f.c.due_us < epoch_micros(as_of)), 1), else_=0)
-    keys = (f.c.a_department, f.c.channel, f.c.a_urgent, f.c.sla, f.c.response_minute)
-    # The business-hours test is the costly part: once per row, and again only for the few
-    # items still waiting (a final outcome does not look at the due time).
-    waiting_bh = case((f.c.sla.is_(None), bh * overdue), else_=0)
-    aggregates = (func.count(), func.sum(bh), func.sum(overdue), func.sum(waiting_bh))
+    """SLA outcomes and response-minute histograms per department, channel and business
+    hours (did the mention arrive while its department was open).
+
+    From the hourly roll-up where an hour is wholly open or wholly closed for its department,
+    and items still waiting that fall due in another hour than the report's time; the rest (an
+    hour a period starts or ends inside, items due in the report's own hour) from the facts,
+    row by row. Exact either way."""
     cube = ResponseCube()
+    bh = _open_case(open_periods)
+    hours = whole_hours(week)
+    if hours is None:  # a zone whose week does not start on a whole UTC hour: the facts
+        for span in spans(week):
+            _fold_facts(session, cube, span.where(), bh, as_of)
+        cube.minutes = {key: hist for key, hist in cube.minutes.items() if hist}
+        return cube
+    first, end = hours
+    by_department = open_hours(open_periods, first, end)
+    r = rollups.response
+    whens = {}
+    for d, oh in by_department.items():
+        inner = []
+        if oh.runs:
+            inner.append((or_(*(r.c.hour.between(a, b) for a, b in oh.runs)), literal(1)))
+        if oh.partial:
+            inner.append((r.c.hour.in_(oh.partial), literal(PARTLY)))
+        if inner:
+            whens[d] = case(*inner, else_=literal(0))
+    kind: Any = case(whens, value=r.c.department, else_=literal(0)) if whens else literal(0)
+    as_hour = epoch_micros(as_of) // rollups.US_PER_HOUR
+    keys = (r.c.department, r.c.channel, r.c.sla, r.c.minute, r.c.due_hour)
+    # Summed in the key's order per UTC week (no sort): all, and the wholly open and partly
+    # open hours packed in one sum (one business-hours test per row, not two).
+    sums = (func.sum(r.c.n), func.sum(r.c.n * kind))
     for span in spans(week):
         stmt = (
-            select(*keys, *aggregates)
-            .where(span.where(), f.c.a_department.is_not(None))
+            select(*keys, *sums)
+            .where(
+                r.c.week == span.week,
+                r.c.hour >= max(first, span.lo // 3600),
+                r.c.hour < min(end, span.hi // 3600),
+            )
             .group_by(*keys)
         )
-        for dept, channel, urgent, sla, minute, k, k_bh, k_late, k_bh_late in session.execute(stmt):
-            k, k_bh, k_late, k_bh_late = (
-                int(k),
-                int(k_bh or 0),
-                int(k_late or 0),
-                int(k_bh_late or 0),
-            )
-            inside = ResponseKey(dept, channel, bool(urgent), True)
-            outside = ResponseKey(dept, channel, bool(urgent), False)
-            if sla is None:  # waiting: breached once due, else pending
-                _add(cube.outcomes, (inside, "breached"), k_bh_late)
-                _add(cube.outcomes, (inside, "pending"), k_bh - k_bh_late)
-                _add(cube.outcomes, (outside, "breached"), k_late - k_bh_late)
-                _add(cube.outcomes, (outside, "pending"), k - k_bh - k_late + k_bh_late)
-            else:
-                _add(cube.outcomes, (inside, sla), k_bh)
-                _add(cube.outcomes, (outside, sla), k - k_bh)
-            if minute is not None:
-                _add(cube.minutes.setdefault(inside, {}), int(minute), k_bh)
-                _add(cube.minutes.setdefault(outside, {}), int(minute), k - k_bh)
+        for dept, channel, sla, minute, due_hour, k_all, packed in session.execute(stmt):
+            if sla == "" and due_hour == as_hour:
+                continue  # due in the report's own hour: counted from the facts below
+            k_part, k_open = divmod(int(packed or 0), PARTLY)
+            k_closed = int(k_all) - k_open - k_part
+            for is_open, k in ((True, k_open), (False, k_closed)):
+                if not k:
+                    continue
+                key = ResponseKey(dept, channel, is_open)
+                if sla == "":
+                    outcome = "breached" if due_hour < as_hour else "pending"
+                    _add(cube.outcomes, (key, outcome), k)
+                else:
+                    _add(cube.outcomes, (key, sla), k)
+                if minute != rollups.NO_RESPONSE:
+                    _add(cube.minutes.setdefault(key, {}), int(minute), k)
+    partial = _partial_facts(by_department)
+    for where in partial:
+        _fold_facts(session, cube, where, bh, as_of)
+    due_now = and_(
+        f.c.sla.is_(None),
+        f.c.due_us >= as_hour * rollups.US_PER_HOUR,
+        f.c.due_us < (as_hour + 1) * rollups.US_PER_HOUR,
+        f.c.created_ts >= first * 3600,
+        f.c.created_ts < end * 3600,
+        *(not_(where) for where in partial),
+    )
+    _fold_facts(session, cube, due_now, bh, as_of)
     cube.minutes = {key: hist for key, hist in cube.minutes.items() if hist}
     return cube
 
@@ -269,7 +403,7 @@ def exact_seconds(
     bh = _open_case(open_periods).label("bh")
     lo, hi = epoch_seconds(week.start), epoch_seconds(week.end)
     stmt = (
-        select(f.c.a_department, f.c.channel, f.c.a_urgent, bh, f.c.response_seconds, func.count())
+        select(f.c.a_department, f.c.channel, bh, f.c.response_seconds, func.count())
         .where(
             f.c.response_minute.in_(wanted),
             _hours_where(week),
@@ -277,11 +411,11 @@ def exact_seconds(
             f.c.created_ts < hi,
             f.c.a_department.is_not(None),
         )
-        .group_by(f.c.a_department, f.c.channel, f.c.a_urgent, bh, f.c.response_seconds)
+        .group_by(f.c.a_department, f.c.channel, bh, f.c.response_seconds)
     )
     out: dict[ResponseKey, dict[int, int]] = defaultdict(dict)
-    for dept, channel, urgent, is_open, s, k in session.execute(stmt):
-        out[ResponseKey(dept, channel, bool(urgent), bool(is_open))][int(s)] = int(k)
+    for dept, channel, is_open, s, k in session.execute(stmt):
+        out[ResponseKey(dept, channel, bool(is_open))][int(s)] = int(k)
     return dict(out)
 
 
@@ -293,14 +427,26 @@ def exact_seconds(
 def handled_by_person(*, session: Session, week: IsoWeek) -> dict[str, dict[str, int]]:
     """Per assignee: items of the mentions that arrived in the week, by current status."""
     out: dict[str, dict[str, int]] = defaultdict(dict)
-    for span in spans(week):
-        stmt = (
+    hours = whole_hours(week)
+    if hours:
+        p = rollups.person
+        stmts = [
+            select(p.c.assignee, p.c.status, func.sum(p.c.n))
+            .where(p.c.hour >= hours[0], p.c.hour < hours[1])
+            .group_by(p.c.assignee, p.c.status)
+        ]
+    else:
+        stmts = [
             select(f.c.assignee, f.c.a_status, func.count())
             .where(span.where(), f.c.a_status.is_not(None))
             .group_by(f.c.assignee, f.c.a_status)
-        )
+            for span in spans(week)
+        ]
+    for stmt in stmts:
         for who, status, k in session.execute(stmt):
-            mine = out[str(who)]
+            if not int(k):
+                continue
+            mine = out[str(who or None)]  # nobody (a queued item) is "None", as before
             mine[str(status)] = mine.get(str(status), 0) + int(k)
     return dict(out)
 

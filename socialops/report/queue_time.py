@@ -6,9 +6,10 @@ department's queue (``queued_at`` set or ``queued_seconds`` > 0): **time to firs
 seconds they waited, finished stays (``queued_seconds``) plus, for one still queued, the wait
 so far as of when the report is made. An item routed straight to a person had an owner from
 its routing on (its first response is in the response times). Counted by the database, exact
-nearest-rank percentiles in whole seconds; every query reads only the queued items, through
-the partial index ``ix_assignments_queue_report`` (migration 0015), so the cost follows the
-queue, not the week's volume.
+nearest-rank percentiles in whole seconds; every query reads only the queued items, from
+``report_queue_facts`` (migration 0016: their times as integers, kept by triggers on the
+assignments) through one covering index, so the cost follows the queue, not the week's
+volume, and no timestamp is parsed per item.
 """
 
 from __future__ import annotations
@@ -17,14 +18,22 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, literal_column, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    and_,
+    case,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.orm import Session
 
-from socialops import storage
-from socialops.report import durations
+from socialops.report import durations, rollups
+from socialops.report.queries import epoch_micros, epoch_seconds
 from socialops.report.week import IsoWeek
 
-a = storage.AssignmentRow.__table__
+qf = rollups.QueueFactRow.__table__
 
 DEFINITION = (
     "items whose SLA clock started in the week and that waited in their department's queue; "
@@ -34,34 +43,36 @@ DEFINITION = (
 )
 
 
-def waited_in_queue() -> ColumnElement[bool]:
-    """The items that waited in a queue: the partial index's own condition (written the same
-    way, a literal 0 and not a parameter, so SQLite and PostgreSQL see it implies it)."""
-    return or_(a.c.queued_at.is_not(None), a.c.queued_seconds > literal_column("0"))
+def _rounded_seconds(micros: Any) -> ColumnElement[Any]:
+    """Whole seconds of a duration in integer microseconds, rounded half away from zero (as
+    ``round()`` of the seconds); integer division truncates on both databases."""
+    return case(
+        (micros >= 0, (micros + 500_000) // 1_000_000),
+        else_=-((500_000 - micros) // 1_000_000),
+    )
 
 
 def queue_time(*, session: Session, week: IsoWeek, as_of: datetime) -> dict[str, Any]:
     """Per department: items that waited in a queue, still queued, still without an owner;
     their time to first owner and time in queue (count, median, p90)."""
-    dialect = session.get_bind().dialect.name
-    in_week = and_(a.c.received_at >= week.start, a.c.received_at < week.end)
-    waited = waited_in_queue()
-    still = and_(a.c.status == "queued", a.c.queued_at.is_not(None))
+    lo, hi = epoch_seconds(week.start), epoch_seconds(week.end)
+    in_week = and_(qf.c.received_ts >= lo, qf.c.received_ts < hi)
+    still = and_(qf.c.status == "queued", qf.c.queued_at_us.is_not(None))
     counts: dict[str, dict[str, int]] = defaultdict(dict)
     for dept, n_waited, n_still, unowned in session.execute(
         select(
-            a.c.department,
+            qf.c.department,
             func.count(),
-            func.sum(case((a.c.status == "queued", 1), else_=0)),
+            func.sum(case((qf.c.status == "queued", 1), else_=0)),
             func.sum(
                 case(
-                    (and_(a.c.first_assigned_at.is_(None), a.c.status != "withdrawn"), 1),
+                    (and_(qf.c.owner_seconds.is_(None), qf.c.status != "withdrawn"), 1),
                     else_=0,
                 )
             ),
         )
-        .where(waited, in_week)
-        .group_by(a.c.department)
+        .where(in_week)
+        .group_by(qf.c.department)
     ):
         counts[str(dept)] = {
             "waited_in_queue": int(n_waited),
@@ -80,21 +91,18 @@ def queue_time(*, session: Session, week: IsoWeek, as_of: datetime) -> dict[str,
         }
     to_owner = durations.percentiles(
         session,
-        select(
-            a.c.department.label("grp"),
-            durations.seconds_between(dialect, a.c.first_assigned_at, a.c.received_at).label(
-                "seconds"
-            ),
-        ).where(waited, in_week, a.c.first_assigned_at.is_not(None)),
+        select(qf.c.department.label("grp"), qf.c.owner_seconds.label("seconds")).where(
+            in_week, qf.c.owner_seconds.is_not(None)
+        ),
     )
-    now = literal(as_of, storage.UTCDateTime())
-    current = case((still, durations.seconds_between(dialect, now, a.c.queued_at)), else_=0)
+    waiting_us = literal(epoch_micros(as_of), BigInteger) - qf.c.queued_at_us
+    current = case((still, _rounded_seconds(waiting_us)), else_=0)
     in_queue = durations.percentiles(
         session,
         select(
-            a.c.department.label("grp"),
-            (func.coalesce(a.c.queued_seconds, 0) + current).label("seconds"),
-        ).where(waited, in_week),
+            qf.c.department.label("grp"),
+            (func.coalesce(qf.c.queued_seconds, 0) + current).label("seconds"),
+        ).where(in_week),
     )
     by_department = {
         dept: {

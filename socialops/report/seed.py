@@ -29,6 +29,7 @@ import numpy as np
 from sqlalchemy import Engine, column, func, select, table
 
 from socialops import storage
+from socialops.report import rollups
 from socialops.report.week import IsoWeek
 from socialops.signoff.templates import intent_of
 
@@ -107,6 +108,9 @@ class SeedResult:
     drafts: int = 0  # reply drafts and planned posts
     approvals: int = 0
     facts: int = 0  # report_facts rows
+    # Rows added to or updated in the hourly roll-ups and the queue facts (migration 0016);
+    # derived by the database from the rows above, not counted in ``rows``.
+    derived: int = 0
 
     @property
     def rows(self) -> int:
@@ -271,6 +275,29 @@ class _Loader:
                         for row in rows:
                             copy.write_row(row)
 
+    def add_rollups(
+        self, first_mention: int, last_mention: int, first_assignment: int, last_assignment: int
+    ) -> int:
+        """The seeded facts into the hourly roll-ups, the queued items into the queue facts
+        (their triggers are off for the seed); how many rows that wrote."""
+        statements = [
+            *rollups.add_facts_sql(
+                self.dialect, first_mention=first_mention, last_mention=last_mention
+            ),
+            rollups.add_queue_facts_sql(
+                self.dialect, first_assignment=first_assignment, last_assignment=last_assignment
+            ),
+        ]
+        written = 0
+        if self.dialect == "sqlite":
+            for sql in statements:
+                written += self.raw.execute(sql).rowcount
+            return written
+        with self.conn.begin():
+            for sql in statements:
+                written += self.conn.exec_driver_sql(sql).rowcount
+        return written
+
     def move_sequences(self) -> None:
         """Explicit ids on PostgreSQL: move the sequences past them."""
         if self.dialect != "postgresql":
@@ -415,6 +442,7 @@ def seed_week(
     order = np.argsort(created_all, kind="stable")
     hour_all, created_all = hour_all[order], created_all[order]
     none_i = departments.index("none")
+    first_mention, first_assignment = m_id, a_id
     with _Loader(engine, mentions=mentions) as loader:
         for lo, hi in _batches(mentions, batch):
             tables, counts = _one_batch(
@@ -457,6 +485,7 @@ def seed_week(
                 totals[key] += value
             m_id, c_id = m_id + hi - lo, c_id + hi - lo
             a_id, d_id = a_id + counts["assignments"], d_id + counts["drafts"]
+        derived = loader.add_rollups(first_mention, m_id - 1, first_assignment, a_id - 1)
         loader.move_sequences()
     return SeedResult(
         mentions=totals["mentions"],
@@ -467,6 +496,7 @@ def seed_week(
         drafts=totals["drafts"],
         approvals=totals["approvals"],
         facts=totals["mentions"],
+        derived=derived,
         seconds=time.perf_counter() - started,
     )
 
