@@ -102,24 +102,47 @@ def show_view(view: Any) -> None:
         console.print(line, highlight=False, soft_wrap=True)
 
 
-def views_table(views: list[Any], title: str) -> Table:
+def views_table(views: list[Any], title: str, width: int | None = None) -> Table:
+    """Drafts as a table: one column per field on a wide terminal; on a narrow one (under 120
+    columns) three, so no field is cut to a letter a line."""
     table = Table(title=title, title_justify="left")
-    columns = ("id", "kind", "dept", "urgent", "status", "approvals", "may approve", "at", "text")
-    for column in columns:
-        table.add_column(column, overflow="fold")
+    if (width or console.width) >= 120:
+        columns = ("id", "kind", "dept", "urgent", "status", "approvals", "may approve", "at")
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        table.add_column("text", overflow="fold", ratio=1)
+        for v in views:
+            table.add_row(
+                str(v.id),
+                v.kind,
+                v.department,
+                "yes" if v.urgent else "",
+                v.status,
+                f"{len(v.approvals)}/{v.approvals_required}",
+                ", ".join(e.handle for e in v.eligible_approvers),
+                _at(v),
+                _short(v.text),
+            )
+        return table
+    table.add_column("id", no_wrap=True)
+    table.add_column("item", overflow="fold")
+    table.add_column("text, and who may approve now", overflow="fold", ratio=1)
     for v in views:
-        table.add_row(
-            str(v.id),
-            v.kind,
-            v.department,
-            "yes" if v.urgent else "",
-            v.status,
-            f"{len(v.approvals)}/{v.approvals_required}",
-            ", ".join(e.handle for e in v.eligible_approvers),
-            v.scheduled_at.strftime("%Y-%m-%d %H:%M") if v.scheduled_at else "",
-            v.text if len(v.text) <= 80 else v.text[:79] + "…",
-        )
+        item = f"{v.kind} · {v.department}" + (" · [bold red]URGENT[/]" if v.urgent else "")
+        item += f"\n{v.status} {len(v.approvals)}/{v.approvals_required}"
+        if v.scheduled_at:
+            item += f"\nat {_at(v)}"
+        approvers = ", ".join(e.handle for e in v.eligible_approvers) or "nobody on duty"
+        table.add_row(str(v.id), item, f"{_short(v.text)}\n[dim]may approve:[/] {approvers}")
     return table
+
+
+def _at(view: Any) -> str:
+    return view.scheduled_at.strftime("%Y-%m-%d %H:%M") if view.scheduled_at else ""
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 @approvals_app.command("list")

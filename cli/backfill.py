@@ -114,8 +114,13 @@ def _table(results: list[Any]) -> Any:
     from rich.table import Table
 
     table = Table(title="Backfill", title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("channel", "day", "fetched", "stored", "already stored", "quarantined"):
-        table.add_column(column, justify="left" if column in ("channel", "day") else "right")
+    # Channel names and days are never cut short (two "mastodon-…" cannot be told apart); in a
+    # narrow terminal the figures' headers wrap instead.
+    widest = max((len(r.channel) for r in results), default=7)
+    table.add_column("channel", no_wrap=True, min_width=max(widest, 7))
+    table.add_column("day", no_wrap=True, min_width=10)
+    for column in ("fetched", "stored", "already stored", "quarantined"):
+        table.add_column(column, justify="right", overflow="fold")
     table.add_column("status")
     for r in results:
         status = "done earlier" if r.skipped_as_done else ("done" if r.finished else "partial")

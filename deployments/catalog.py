@@ -141,14 +141,16 @@ CATALOG: tuple[Entry, ...] = (
         tags=("signoff", "publish"),
         interval=timedelta(minutes=1),
     ),
-    # One run per draft, started from the UI or `prefect deployment run review-draft/review
-    # --param draft_id=N`; a review waits for a person, so many may be open at once.
+    # One run per draft, started by draft-replies or `prefect deployment run review-draft/review
+    # --param draft_id=N`. Any number may wait Suspended for a person (a suspended run holds
+    # no slot), but each start costs a worker a process: two at a time, the rest queued, so a
+    # morning of 300 new drafts never starves ingest and routing of the pool's workers.
     Entry(
         "flows/review_draft.py:review_draft",
         "review",
         "Approve, reject or edit one draft from the UI (set draft_id).",
         tags=("signoff", "review"),
-        concurrency=100,
+        concurrency=2,
     ),
     Entry(
         "flows/weekly_report.py:weekly_report",
