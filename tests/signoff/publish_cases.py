@@ -291,12 +291,26 @@ CASES = {
 def prepare(
     url: str, case: PublishCase, server: SandboxServer, n: int, approve: int
 ) -> tuple[OrgConfig, list[str], list[str]]:
-    """A routed mention and a reply draft for each of ``n``; the first ``approve`` approved by
-    the people the policy names."""
+    """``n`` of the sandbox's mentions routed, each with a reply draft; the first ``approve``
+    approved by the people the policy names."""
     org = case.org(case.org_url(server))
+    approved, pending = prepare_for(url, case, org, case.mentions(server, n), approve)
+    return org, approved, pending
+
+
+def prepare_for(
+    url: str,
+    case: PublishCase,
+    org: OrgConfig,
+    mentions: list[tuple[str, str | None]],
+    approve: int,
+) -> tuple[list[str], list[str]]:
+    """These ``(external id, author)`` mentions routed, each with a reply draft; of this
+    platform's drafts, the first ``approve`` approved. Returns the answered posts' ids,
+    approved and pending."""
     engine = engine_for(org)
     with session_scope(url) as session:
-        for external_id, author in case.mentions(server, n):
+        for external_id, author in mentions:
             case.add_mention(session, external_id, author)
         drafts.draft_replies(
             session=session,
@@ -307,9 +321,13 @@ def prepare(
         )
     approved, pending = [], []
     with session_scope(url) as session:
-        rows = session.execute(select(storage.DraftRow).order_by(storage.DraftRow.id)).scalars()
+        rows = session.execute(
+            select(storage.DraftRow)
+            .where(storage.DraftRow.platform == case.platform)
+            .order_by(storage.DraftRow.id)
+        ).scalars()
         for i, draft in enumerate(list(rows)):
-            assert draft.platform == case.platform and draft.in_reply_to_id
+            assert draft.in_reply_to_id
             if i < approve:
                 who = approvals.approve_as_eligible(
                     session=session, org=org, engine=engine, draft_id=draft.id, now=T_DAY
@@ -318,7 +336,7 @@ def prepare(
                 approved.append(draft.in_reply_to_id)
             else:
                 pending.append(draft.in_reply_to_id)
-    return org, approved, pending
+    return approved, pending
 
 
 def _left(url: str) -> int:

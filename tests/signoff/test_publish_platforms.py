@@ -31,7 +31,7 @@ from tests.signoff.platform_fixtures import (
     posted,
     written_ids,
 )
-from tests.signoff.publish_cases import CASES, publish_until_done, sandbox_config
+from tests.signoff.publish_cases import CASES, prepare_for, publish_until_done, sandbox_config
 
 pytestmark = pytest.mark.e2e
 PLATFORMS = ["reddit", "x"]
@@ -49,31 +49,7 @@ def _prepare(
     url: str, org: OrgConfig, platform: str, mentions: list[tuple[str, str]], approve: int
 ) -> tuple[list[str], list[str]]:
     """Draft a reply to each mention; approve the first ``approve`` by the policy's people."""
-    engine = engine_for(org)
-    with session_scope(url) as session:
-        for ext, author in mentions:
-            add_platform_mention(session, platform=platform, external_id=ext, author=author)
-        drafts.draft_replies(
-            session=session,
-            org=org,
-            engine=engine,
-            templates=ReplyTemplates(templates_folder(DEFAULT_CONFIG)),
-            now=T_DAY,
-        )
-    approved, pending = [], []
-    with session_scope(url) as session:
-        rows = session.execute(select(storage.DraftRow).order_by(storage.DraftRow.id)).scalars()
-        for i, draft in enumerate(list(rows)):
-            assert draft.in_reply_to_id
-            if i < approve:
-                who = approvals.approve_as_eligible(
-                    session=session, org=org, engine=engine, draft_id=draft.id, now=T_DAY
-                )
-                assert who, "nobody could approve"
-                approved.append(draft.in_reply_to_id)
-            else:
-                pending.append(draft.in_reply_to_id)
-    return approved, pending
+    return prepare_for(url, CASES[platform], org, list(mentions), approve)
 
 
 def _state(server: SandboxServer, platform: str) -> Any:
