@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -287,25 +288,7 @@ def main() -> int:
         )
         say("server and sandbox up")
 
-        run([str(BIN / "prefect"), "work-pool", "create", "socialops", "--type", "process"], env)
-        deployed = run(
-            [str(BIN / "prefect"), "deploy", "--all", "--prefect-file", "deployments/prefect.yaml"],
-            env,
-            timeout=600,
-        )
-        (out / "deploy.log").write_text(deployed)
-        from prefect.client.orchestration import get_client
-
-        from deployments.catalog import CATALOG
-
-        with get_client(sync_client=True) as client:
-            deployments = {f"{d.name}": d for d in client.read_deployments()}
-            assert len(deployments) >= len({i.name for i in CATALOG}), deployments
-            # The schedules wait: this run triggers each stage itself, so no scheduled run
-            # races the ones it checks (CANCEL_NEW would cancel one of them).
-            for deployment in client.read_deployments():
-                client.pause_deployment(deployment.id)
-        say(f"deployed {len(CATALOG)} deployments to pool socialops; schedules paused")
+        deploy(env, out)
 
         for n in range(1, workers + 1):
             processes.start(
@@ -317,90 +300,18 @@ def main() -> int:
                 env,
             )
 
-        ingest = wait_final(trigger("ingest-mentions/scheduled"), timeout=420)
-        assert ingest.state.is_completed(), ingest.state
-        route = wait_final(trigger("route-mentions/scheduled"), timeout=300)
-        assert route.state.is_completed(), route.state
-        # Three drafts: each starts a review run (suspended, waiting for a decision in the UI),
-        # a worker process apiece; three show the path without queueing the report behind
-        # a hundred of them.
-        drafted = wait_final(trigger("draft-replies/scheduled", {"limit": 3}), timeout=300)
-        assert drafted.state.is_completed(), drafted.state
-        # This week's report, so it counts what this run stored (the schedule's own run, on
-        # Mondays, reports the week before).
-        week = this_week()
-        report = wait_final(trigger("weekly-report/scheduled", {"week": week}), timeout=300)
-        assert report.state.is_completed(), report.state
-        in_week = mentions_in_week(database_url, week)  # before later runs store more
-        until = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
-        since = until - timedelta(hours=3)
-        window = {"since": since.isoformat(), "until": until.isoformat(), "reclassify": True}
-        backfill = wait_final(trigger("backfill-mentions/backfill", window), timeout=420)
-        assert backfill.state.is_completed(), backfill.state
-
-        # A deployment failing twice in a row, then the watchdog.
-        broken = {"channels": ["no-such-channel"]}
-        for _ in range(2):
-            failed = wait_final(trigger("ingest-mentions/backfill", broken), timeout=300)
-            assert failed.state.is_failed(), failed.state
-        watch = wait_final(trigger("watch-pipeline/scheduled"), timeout=300)
-        assert watch.state.is_completed(), watch.state
+        runs = run_stages(database_url)
 
         if workers > 1:
-            concurrently(window, out, workers)
-        check_database(database_url, failed.id, ui)
-        check_artifacts(ingest.id, route.id, backfill.id, watch.id)
-        check_drafts_and_report(drafted.id, report.id, week, home, in_week)
+            concurrently(runs.window, out, workers)
+        check_database(database_url, runs.failed.id, ui)
+        check_artifacts(runs.ingest.id, runs.route.id, runs.backfill.id, runs.watch.id)
+        check_drafts_and_report(runs.drafted.id, runs.report.id, runs.week, home, runs.in_week)
         say("database rows and artifacts: ok")
 
         browser = Browser(processes, tmp / "chromium", env)
         try:
-            # The list shows ten rows, A to Z by deployment name: seven are called
-            # "scheduled", so which of those falls on page two is the server's choice. The
-            # list is checked for its count and the names that sort first; each scheduled
-            # stage the run used is then opened on its own page.
-            text = browser.show(
-                f"{ui}/deployments",
-                [f"{len(CATALOG)} Deployments", "backfill-mentions", "classify-mentions"],
-                out / "deployments.png",
-            )
-            assert "scheduled" in text and "backfill" in text
-            for full_name, every in (
-                ("watch-pipeline/scheduled", "Every 5 minutes"),
-                ("route-mentions/scheduled", "Every minute"),
-            ):
-                with get_client(sync_client=True) as client:
-                    deployment = client.read_deployment_by_name(full_name)
-                flow_name = full_name.split("/")[0]
-                browser.show(
-                    f"{ui}/deployments/deployment/{deployment.id}",
-                    [flow_name, every],
-                    out / f"deployment-{flow_name}.png",
-                )
-            browser.show(
-                f"{ui}/runs/flow-run/{ingest.id}",
-                ["ingest-summary", "Mentions ingested per channel"],  # the card's description
-                out / "flow-run-artifacts.png",
-                click="Artifacts",
-            )
-            browser.show(
-                f"{ui}/runs/flow-run/{backfill.id}",
-                ["backfill-progress", "backfill-summary", "Days backfilled per channel"],
-                out / "backfill-artifacts.png",
-                click="Artifacts",
-            )
-            browser.show(
-                f"{ui}/runs/flow-run/{report.id}",
-                [f"weekly-report-{week.lower()}", f"weekly-report-{week.lower()}-sla"],
-                out / "weekly-report-artifacts.png",
-                click="Artifacts",
-            )
-            summary = artifacts_of(ingest.id)["ingest-summary"]
-            browser.show(
-                f"{ui}/artifacts/artifact/{summary.id}",
-                ["Mentions ingested", "mastodon-main", "mastodon-help"],
-                out / "ingest-summary.png",
-            )
+            check_ui(browser, ui, out, runs)
         finally:
             browser.close()
         say("UI: deployments listed, artifacts shown")
@@ -414,6 +325,133 @@ def main() -> int:
             say(f"kept {tmp} (logs in {out})")
     say(f"passed in {time.monotonic() - STARTED:.0f} s; screenshots in {out}")
     return 0
+
+
+def deploy(env: dict[str, str], out: Path) -> None:
+    """The work pool and every deployment of the catalog, their schedules paused."""
+    from prefect.client.orchestration import get_client
+
+    from deployments.catalog import CATALOG
+
+    run([str(BIN / "prefect"), "work-pool", "create", "socialops", "--type", "process"], env)
+    deployed = run(
+        [str(BIN / "prefect"), "deploy", "--all", "--prefect-file", "deployments/prefect.yaml"],
+        env,
+        timeout=600,
+    )
+    (out / "deploy.log").write_text(deployed)
+
+    with get_client(sync_client=True) as client:
+        deployments = {f"{d.name}": d for d in client.read_deployments()}
+        assert len(deployments) >= len({i.name for i in CATALOG}), deployments
+        # The schedules wait: this run triggers each stage itself, so no scheduled run
+        # races the ones it checks (CANCEL_NEW would cancel one of them).
+        for deployment in client.read_deployments():
+            client.pause_deployment(deployment.id)
+    say(f"deployed {len(CATALOG)} deployments to pool socialops; schedules paused")
+
+
+@dataclass
+class Runs:
+    """The flow runs of the stages, each waited for until final."""
+
+    ingest: Any
+    route: Any
+    drafted: Any
+    report: Any
+    week: str
+    in_week: int  # the week's stored mentions right after the report ran
+    backfill: Any
+    window: dict[str, Any]
+    failed: Any  # the second of two failing runs of one deployment
+    watch: Any
+
+
+def run_stages(database_url: str) -> Runs:
+    """Each stage through its deployment on the workers, one after the other."""
+    ingest = wait_final(trigger("ingest-mentions/scheduled"), timeout=420)
+    assert ingest.state.is_completed(), ingest.state
+    route = wait_final(trigger("route-mentions/scheduled"), timeout=300)
+    assert route.state.is_completed(), route.state
+    # Three drafts: each starts a review run (suspended, waiting for a decision in the UI),
+    # a worker process apiece; three show the path without queueing the report behind
+    # a hundred of them.
+    drafted = wait_final(trigger("draft-replies/scheduled", {"limit": 3}), timeout=300)
+    assert drafted.state.is_completed(), drafted.state
+    # This week's report, so it counts what this run stored (the schedule's own run, on
+    # Mondays, reports the week before).
+    week = this_week()
+    report = wait_final(trigger("weekly-report/scheduled", {"week": week}), timeout=300)
+    assert report.state.is_completed(), report.state
+    in_week = mentions_in_week(database_url, week)  # before later runs store more
+    until = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    since = until - timedelta(hours=3)
+    window = {"since": since.isoformat(), "until": until.isoformat(), "reclassify": True}
+    backfill = wait_final(trigger("backfill-mentions/backfill", window), timeout=420)
+    assert backfill.state.is_completed(), backfill.state
+
+    # A deployment failing twice in a row, then the watchdog.
+    broken = {"channels": ["no-such-channel"]}
+    for _ in range(2):
+        failed = wait_final(trigger("ingest-mentions/backfill", broken), timeout=300)
+        assert failed.state.is_failed(), failed.state
+    watch = wait_final(trigger("watch-pipeline/scheduled"), timeout=300)
+    assert watch.state.is_completed(), watch.state
+    return Runs(ingest, route, drafted, report, week, in_week, backfill, window, failed, watch)
+
+
+def check_ui(browser: Browser, ui: str, out: Path, runs: Runs) -> None:
+    """The deployments and the runs' artifacts as a person sees them in the UI."""
+    from prefect.client.orchestration import get_client
+
+    from deployments.catalog import CATALOG
+
+    # The list shows ten rows, A to Z by deployment name: seven are called
+    # "scheduled", so which of those falls on page two is the server's choice. The
+    # list is checked for its count and the names that sort first; each scheduled
+    # stage the run used is then opened on its own page.
+    text = browser.show(
+        f"{ui}/deployments",
+        [f"{len(CATALOG)} Deployments", "backfill-mentions", "classify-mentions"],
+        out / "deployments.png",
+    )
+    assert "scheduled" in text and "backfill" in text
+    for full_name, every in (
+        ("watch-pipeline/scheduled", "Every 5 minutes"),
+        ("route-mentions/scheduled", "Every minute"),
+    ):
+        with get_client(sync_client=True) as client:
+            deployment = client.read_deployment_by_name(full_name)
+        flow_name = full_name.split("/")[0]
+        browser.show(
+            f"{ui}/deployments/deployment/{deployment.id}",
+            [flow_name, every],
+            out / f"deployment-{flow_name}.png",
+        )
+    browser.show(
+        f"{ui}/runs/flow-run/{runs.ingest.id}",
+        ["ingest-summary", "Mentions ingested per channel"],  # the card's description
+        out / "flow-run-artifacts.png",
+        click="Artifacts",
+    )
+    browser.show(
+        f"{ui}/runs/flow-run/{runs.backfill.id}",
+        ["backfill-progress", "backfill-summary", "Days backfilled per channel"],
+        out / "backfill-artifacts.png",
+        click="Artifacts",
+    )
+    browser.show(
+        f"{ui}/runs/flow-run/{runs.report.id}",
+        [f"weekly-report-{runs.week.lower()}", f"weekly-report-{runs.week.lower()}-sla"],
+        out / "weekly-report-artifacts.png",
+        click="Artifacts",
+    )
+    summary = artifacts_of(runs.ingest.id)["ingest-summary"]
+    browser.show(
+        f"{ui}/artifacts/artifact/{summary.id}",
+        ["Mentions ingested", "mastodon-main", "mastodon-help"],
+        out / "ingest-summary.png",
+    )
 
 
 class Postgres:
