@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from pydantic import SecretStr
 from sqlalchemy import select, update
@@ -74,178 +74,239 @@ def sandbox_config(rate_per_hour: int) -> SandboxConfig:
 
 @dataclass
 class PublishCase:
-    """What one platform (or one behaviour of it) needs for the shared scenarios."""
+    """What one platform (or one behaviour of it) needs for the shared scenarios; each
+    platform's class below says only where it differs."""
 
     name: str
     platform: str
     env: dict[str, str]
     rate_per_hour: int = 120
-    #: Mastodon can ignore Idempotency-Key, the worst case for a retried write.
-    ignore_key: bool = False
     #: Whether publishes found by reconciling are recorded (Bluesky rewrites the same record
     #: key instead, so its retries are no-ops, not reconciliations).
-    reconciles: bool = True
-    extra_checks: list[Callable[[SandboxServer, list[str]], None]] = field(default_factory=list)
+    reconciles: ClassVar[bool] = True
 
     # -- the organisation and the mentions to answer ----------------------------------------
     def org_url(self, server: SandboxServer) -> str:
-        return server.platform_url("bluesky") if self.platform == "bluesky" else server.url
+        return server.url
 
     def org(self, url: str) -> OrgConfig:
-        if self.platform == "mastodon":
-            return northwind(url)
-        if self.platform == "bluesky":
-            return bluesky_org(url)
-        return org_for(url)
+        raise NotImplementedError
 
     def state(self, server: SandboxServer) -> Any:
-        if self.platform == "mastodon":
-            return server.sandbox
-        state = server.platform(self.platform)
-        if self.platform == "x":
-            # X refuses a text it has seen: that would hide a blind second send. Off, so that
-            # only reconciliation can prevent the double post.
-            state.writes.refuse_duplicates = False
-        return state
+        return server.platform(self.platform)
+
+    def served(self, server: SandboxServer, n: int) -> list[tuple[str, str | None]]:
+        """``(external id, author)`` of mentions the sandbox serves, newest first."""
+        raise NotImplementedError
 
     def mentions(self, server: SandboxServer, n: int) -> list[tuple[str, str | None]]:
-        """``(external id, author)`` of ``n`` mentions the sandbox serves."""
-        if self.platform == "mastodon":
-            with mastodon.MastodonClient(
-                base_url=server.url, token=SecretStr(MASTODON_TOKEN), channel="mastodon-main"
-            ) as client:
-                page = client.fetch_mentions_page(limit=80)
-            found: list[tuple[str, str | None]] = [(m.external_id, None) for m in page.mentions]
-        elif self.platform == "bluesky":
-            with bluesky.BlueskyClient(
-                base_url=server.platform_url("bluesky"),
-                identifier="northwind.bsky.social",
-                password=SecretStr(BLUESKY_PASSWORD),
-                channel=BLUESKY_CHANNEL,
-                store=MemoryStateStore(),
-            ) as client:
-                page = client.fetch_mentions_page(limit=100)
-            found = [(m.external_id, None) for m in page.mentions]
-        else:
-            found = list(mention_ids(self.state(server), self.platform, n))
+        found = self.served(server, n)
         assert len(found) >= n, f"only {len(found)} mentions on {self.platform}"
         return found[:n]
 
     def add_mention(self, session: Session, external_id: str, author: str | None) -> None:
         """A routed mention of this platform (customer relations, assigned to Amelia)."""
-        if self.platform in ("reddit", "x"):
-            assert author is not None
-            add_platform_mention(
-                session, platform=self.platform, external_id=external_id, author=author
-            )
-            return
-        mention_id = add_assigned(
+        add_assigned(
             session,
             external_id=external_id,
             department="customer_relations",
             assignee="amelia.hart",
         )
-        if self.platform == "bluesky":
-            session.execute(
-                update(storage.MentionRow)
-                .where(storage.MentionRow.id == mention_id)
-                .values(
-                    platform="bluesky", channel=BLUESKY_CHANNEL, author_handle="ann.bsky.social"
-                )
-            )
 
     # -- faults -------------------------------------------------------------------------------
     def worst_case(self, server: SandboxServer) -> None:
         """What makes a blind retry dangerous on this platform, switched on."""
-        state = self.state(server)  # X: duplicate texts accepted
-        if self.platform == "mastodon":
-            state.publishing.ignore_idempotency_key = self.ignore_key
+
+    def writes(self, server: SandboxServer) -> Any:
+        """The sandbox's write faults and counts for this platform."""
+        return self.state(server).publishing
 
     def writes_answered_502(self, server: SandboxServer, rate: float) -> None:
         """This share of writes is made, then answered 502: the outcome is unknown."""
-        state = self.state(server)
-        if self.platform in ("mastodon", "bluesky"):
-            state.publishing.fail_after_write_rate = rate
-        else:
-            state.writes.fail_after_write_rate = rate
+        self.writes(server).fail_after_write_rate = rate
+
+    def answered_502_after_writing(self, server: SandboxServer) -> int:
+        return int(self.writes(server).failed_after_write)
+
+    def request_faults(self, server: SandboxServer) -> None:
+        self.state(server).plan.set_faults(0.2, FAULTS)
 
     def inject_faults(self, server: SandboxServer) -> None:
         """20% of requests fail, and 20% of writes are made but answered 502."""
         self.worst_case(server)
         self.writes_answered_502(server, 0.2)
-        state = self.state(server)
-        if self.platform == "mastodon":
-            state.fault_rate = 0.2
-            state.fault_kinds = FAULTS
-        else:
-            state.plan.set_faults(0.2, FAULTS)
-        if self.platform == "reddit":
-            state.writes.refusal_rate = 0.1  # RATELIMIT in an HTTP 200
+        self.request_faults(server)
 
-    def answered_502_after_writing(self, server: SandboxServer) -> int:
-        state = self.state(server)
-        if self.platform in ("mastodon", "bluesky"):
-            return int(state.publishing.failed_after_write)
-        return int(state.writes.failed_after_write)
+    def extra_checks(self, server: SandboxServer, approved: list[str]) -> None:
+        """What else the platform must show after the faults scenario."""
 
     # -- what the platform holds --------------------------------------------------------------
     def posted(self, server: SandboxServer) -> Counter[str | None]:
         """How many times the brand answered each post."""
-        if self.platform == "mastodon":
-            feed = server.world.feed()
-            return Counter(status["in_reply_to_id"] for status in feed.posted.values())
-        if self.platform == "bluesky":
-            return Counter(server.platform("bluesky").replies_to())
-        return posted(self.state(server), self.platform)
+        raise NotImplementedError
 
     def check_published_row(self, server: SandboxServer, row: storage.DraftRow) -> None:
         """The platform holds the row's post, answering the row's mention, with its text."""
-        if self.platform == "mastodon":
-            assert row.external_id is not None
-            status = server.world.feed().posted[int(row.external_id)]
-            assert status["in_reply_to_id"] == row.in_reply_to_id
-        elif self.platform == "bluesky":
-            by_uri = {s.uri: s for s in server.platform("bluesky").repo.values()}
-            stored = by_uri[str(row.external_id)]
-            assert stored.value["reply"]["parent"]["uri"] == row.in_reply_to_id
-            assert stored.value["text"] == row.text
-            assert row.external_url and row.external_url.startswith("https://bsky.app/profile/")
-        else:
-            assert row.external_id in written_ids(self.state(server), self.platform)
-            assert row.external_url and row.external_url.startswith("https://")
+        raise NotImplementedError
 
     # -- a publisher killed just after its fifth write ---------------------------------------
     def kill_after_fifth_write(
         self, server: SandboxServer, kill: Callable[[], None]
     ) -> Callable[[], None]:
         """Call ``kill`` once the platform has made its fifth post; returns the undo."""
-        self.worst_case(server)
-        if self.platform == "mastodon":
-            feed = server.world.feed()
-            original_post = feed.post
+        raise NotImplementedError
 
-            def post_then_die(**kwargs: object) -> object:
-                status = original_post(**kwargs)  # type: ignore[arg-type]
-                if len(feed.posted) == 5:
-                    kill()
-                return status
 
-            feed.post = post_then_die  # type: ignore[method-assign]
-            return lambda: setattr(feed, "post", original_post)
-        if self.platform == "bluesky":
-            publishing = server.platform("bluesky").publishing
-            killed: list[bool] = []
+@dataclass
+class MastodonCase(PublishCase):
+    #: Mastodon can ignore Idempotency-Key, the worst case for a retried write.
+    ignore_key: bool = False
 
-            def die_after_fifth(records: int) -> None:
-                if records == 5 and not killed:
-                    killed.append(True)
-                    kill()
+    def org(self, url: str) -> OrgConfig:
+        return northwind(url)
 
-            publishing.after_write = die_after_fifth
-            return lambda: setattr(publishing, "after_write", None)
+    def state(self, server: SandboxServer) -> Any:
+        return server.sandbox
+
+    def served(self, server: SandboxServer, n: int) -> list[tuple[str, str | None]]:
+        with mastodon.MastodonClient(
+            base_url=server.url, token=SecretStr(MASTODON_TOKEN), channel="mastodon-main"
+        ) as client:
+            page = client.fetch_mentions_page(limit=80)
+        return [(m.external_id, None) for m in page.mentions]
+
+    def worst_case(self, server: SandboxServer) -> None:
+        self.writes(server).ignore_idempotency_key = self.ignore_key
+
+    def request_faults(self, server: SandboxServer) -> None:
         state = self.state(server)
-        name = "add_comment" if self.platform == "reddit" else "add_post"
-        original = getattr(state, name)
+        state.fault_rate = 0.2
+        state.fault_kinds = FAULTS
+
+    def posted(self, server: SandboxServer) -> Counter[str | None]:
+        feed = server.world.feed()
+        return Counter(status["in_reply_to_id"] for status in feed.posted.values())
+
+    def check_published_row(self, server: SandboxServer, row: storage.DraftRow) -> None:
+        assert row.external_id is not None
+        status = server.world.feed().posted[int(row.external_id)]
+        assert status["in_reply_to_id"] == row.in_reply_to_id
+
+    def kill_after_fifth_write(
+        self, server: SandboxServer, kill: Callable[[], None]
+    ) -> Callable[[], None]:
+        self.worst_case(server)
+        feed = server.world.feed()
+        original_post = feed.post
+
+        def post_then_die(**kwargs: object) -> object:
+            status = original_post(**kwargs)  # type: ignore[arg-type]
+            if len(feed.posted) == 5:
+                kill()
+            return status
+
+        feed.post = post_then_die  # type: ignore[method-assign]
+        return lambda: setattr(feed, "post", original_post)
+
+
+@dataclass
+class BlueskyCase(PublishCase):
+    reconciles: ClassVar[bool] = False
+
+    def org_url(self, server: SandboxServer) -> str:
+        return server.platform_url("bluesky")
+
+    def org(self, url: str) -> OrgConfig:
+        return bluesky_org(url)
+
+    def served(self, server: SandboxServer, n: int) -> list[tuple[str, str | None]]:
+        with bluesky.BlueskyClient(
+            base_url=server.platform_url("bluesky"),
+            identifier="northwind.bsky.social",
+            password=SecretStr(BLUESKY_PASSWORD),
+            channel=BLUESKY_CHANNEL,
+            store=MemoryStateStore(),
+        ) as client:
+            page = client.fetch_mentions_page(limit=100)
+        return [(m.external_id, None) for m in page.mentions]
+
+    def add_mention(self, session: Session, external_id: str, author: str | None) -> None:
+        mention_id = add_assigned(
+            session,
+            external_id=external_id,
+            department="customer_relations",
+            assignee="amelia.hart",
+        )
+        session.execute(
+            update(storage.MentionRow)
+            .where(storage.MentionRow.id == mention_id)
+            .values(platform="bluesky", channel=BLUESKY_CHANNEL, author_handle="ann.bsky.social")
+        )
+
+    def extra_checks(self, server: SandboxServer, approved: list[str]) -> None:
+        # Retries of a write that had happened rewrote the identical record: nothing new.
+        publishing = self.writes(server)
+        assert publishing.noops > 0 and publishing.overwrites == 0
+        assert publishing.writes == len(approved)
+
+    def posted(self, server: SandboxServer) -> Counter[str | None]:
+        return Counter(self.state(server).replies_to())
+
+    def check_published_row(self, server: SandboxServer, row: storage.DraftRow) -> None:
+        by_uri = {s.uri: s for s in self.state(server).repo.values()}
+        stored = by_uri[str(row.external_id)]
+        assert stored.value["reply"]["parent"]["uri"] == row.in_reply_to_id
+        assert stored.value["text"] == row.text
+        assert row.external_url and row.external_url.startswith("https://bsky.app/profile/")
+
+    def kill_after_fifth_write(
+        self, server: SandboxServer, kill: Callable[[], None]
+    ) -> Callable[[], None]:
+        publishing = self.writes(server)
+        killed: list[bool] = []
+
+        def die_after_fifth(records: int) -> None:
+            if records == 5 and not killed:
+                killed.append(True)
+                kill()
+
+        publishing.after_write = die_after_fifth
+        return lambda: setattr(publishing, "after_write", None)
+
+
+@dataclass
+class ListingCase(PublishCase):
+    """Reddit and X: no idempotency key at all; the sandbox keeps what was written."""
+
+    write_method: str = "add_post"  # the sandbox method that makes a post
+
+    def org(self, url: str) -> OrgConfig:
+        return org_for(url)
+
+    def served(self, server: SandboxServer, n: int) -> list[tuple[str, str | None]]:
+        return list(mention_ids(self.state(server), self.platform, n))
+
+    def add_mention(self, session: Session, external_id: str, author: str | None) -> None:
+        assert author is not None
+        add_platform_mention(
+            session, platform=self.platform, external_id=external_id, author=author
+        )
+
+    def writes(self, server: SandboxServer) -> Any:
+        return self.state(server).writes
+
+    def posted(self, server: SandboxServer) -> Counter[str | None]:
+        return posted(self.state(server), self.platform)
+
+    def check_published_row(self, server: SandboxServer, row: storage.DraftRow) -> None:
+        assert row.external_id in written_ids(self.state(server), self.platform)
+        assert row.external_url and row.external_url.startswith("https://")
+
+    def kill_after_fifth_write(
+        self, server: SandboxServer, kill: Callable[[], None]
+    ) -> Callable[[], None]:
+        state = self.state(server)
+        original = getattr(state, self.write_method)
 
         def write_then_die(**kwargs: object) -> object:
             made = original(**kwargs)
@@ -253,36 +314,50 @@ class PublishCase:
                 kill()
             return made
 
-        setattr(state, name, write_then_die)
-        return lambda: setattr(state, name, original)
+        setattr(state, self.write_method, write_then_die)
+        return lambda: setattr(state, self.write_method, original)
 
 
-def _bluesky_retries_rewrote_the_same_record(server: SandboxServer, approved: list[str]) -> None:
-    publishing = server.platform("bluesky").publishing
-    assert publishing.noops > 0 and publishing.overwrites == 0
-    assert publishing.writes == len(approved)
+@dataclass
+class RedditCase(ListingCase):
+    write_method: str = "add_comment"
+
+    def request_faults(self, server: SandboxServer) -> None:
+        super().request_faults(server)
+        self.writes(server).refusal_rate = 0.1  # RATELIMIT in an HTTP 200
 
 
-CASES = {
+@dataclass
+class XCase(ListingCase):
+    def worst_case(self, server: SandboxServer) -> None:
+        self.state(server)  # duplicate texts accepted
+
+    def state(self, server: SandboxServer) -> Any:
+        state = server.platform("x")
+        # X refuses a text it has seen: that would hide a blind second send. Off, so that
+        # only reconciliation can prevent the double post.
+        state.writes.refuse_duplicates = False
+        return state
+
+
+CASES: dict[str, PublishCase] = {
     case.name: case
     for case in (
-        PublishCase("mastodon", "mastodon", {"SOCIALOPS_MASTODON_TOKEN": MASTODON_TOKEN}),
-        PublishCase(
+        MastodonCase("mastodon", "mastodon", {"SOCIALOPS_MASTODON_TOKEN": MASTODON_TOKEN}),
+        MastodonCase(
             "mastodon-ignores-key",
             "mastodon",
             {"SOCIALOPS_MASTODON_TOKEN": MASTODON_TOKEN},
             ignore_key=True,
         ),
-        PublishCase(
+        BlueskyCase(
             "bluesky",
             "bluesky",
             {"SOCIALOPS_BLUESKY_PASSWORD": BLUESKY_PASSWORD},
             rate_per_hour=240,
-            reconciles=False,
-            extra_checks=[_bluesky_retries_rewrote_the_same_record],
         ),
-        PublishCase("reddit", "reddit", dict(REDDIT_X_ENV)),
-        PublishCase("x", "x", dict(REDDIT_X_ENV)),
+        RedditCase("reddit", "reddit", dict(REDDIT_X_ENV)),
+        XCase("x", "x", dict(REDDIT_X_ENV)),
     )
 }
 
