@@ -295,15 +295,29 @@ def to_markdown(report: WeeklyReport) -> str:
         "",
     ]
     lines += [f"- {line}" for line in summary_lines(report)]
-    lines += ["", "## Volume", "", "| channel | mentions |", "|---|---:|"]
+    lines += ["", "## Volume", "", *_volume_md(report)]
+    lines += ["", "## First response and SLA", "", *_sla_md(report)]
+    lines += ["", "## On-call load", "", *_oncall_md(report)]
+    lines += ["", "## Time in queue", "", *_queue_md(report)]
+    lines += ["", "## Approvals and publishing", "", *_signoff_md(report)]
+    lines += ["", "## What the community said", "", *_themes_md(report)]
+    lines += ["", "### Notable mentions", "", *_notable_md(report)]
+    return "\n".join(lines) + "\n"
+
+
+def _volume_md(report: WeeklyReport) -> list[str]:
+    lines = ["| channel | mentions |", "|---|---:|"]
     lines += [f"| {_md(k)} | {v} |" for k, v in report.volume_by_channel.items()]
     lines += ["", "| department | mentions | urgent |", "|---|---:|---:|"]
     lines += [
         f"| {_md(k)} | {v} | {report.urgent_by_department.get(k, 0)} |"
         for k, v in report.volume_by_department.items()
     ]
-    lines += ["", "## First response and SLA", ""]
-    lines += [
+    return lines
+
+
+def _sla_md(report: WeeklyReport) -> list[str]:
+    lines = [
         "| department | median | p90 | median (business hours) | median (out of hours) "
         "| met | breached | compliance | escalations | backlog at end |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -319,8 +333,11 @@ def to_markdown(report: WeeklyReport) -> str:
             f"| {sum(report.escalations.get(dept, {}).values())} "
             f"| {report.backlog_at_end.get(dept, 0)} |"
         )
-    lines += ["", "## On-call load", ""]
-    lines += [
+    return lines
+
+
+def _oncall_md(report: WeeklyReport) -> list[str]:
+    lines = [
         "| person | business hours | on call (primary) | backup | duty manager | out-of-hours "
         "share | items | acted |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -332,31 +349,35 @@ def to_markdown(report: WeeklyReport) -> str:
         for p in report.oncall_load.people
     ]
     ratio = report.oncall_load.fairness_ratio
-    lines += [
+    return [
+        *lines,
         "",
         f"Fairness (max/min primary on-call hours): {'–' if ratio is None else ratio}"
         + (f" ({report.oncall_load.fairness_note})" if report.oncall_load.fairness_note else ""),
     ]
-    lines += ["", "## Time in queue", ""]
+
+
+def _queue_md(report: WeeklyReport) -> list[str]:
     qt = report.queue_time
-    if qt and qt["by_department"]:
-        lines += [
-            "| department | waited in a queue | still queued | time to first owner "
-            "(median) | p90 | time in queue (median) | p90 |",
-            "|---|---:|---:|---:|---:|---:|---:|",
-        ]
-        lines += [
+    if not (qt and qt["by_department"]):
+        return ["No item waited in a queue this week."]
+    return [
+        "| department | waited in a queue | still queued | time to first owner "
+        "(median) | p90 | time in queue (median) | p90 |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        *(
             f"| {_md(dept)} | {fig['waited_in_queue']} | {fig['still_queued']} "
             f"| {duration(fig['time_to_first_owner']['median_seconds'])} "
             f"| {duration(fig['time_to_first_owner']['p90_seconds'])} "
             f"| {duration(fig['time_in_queue']['median_seconds'])} "
             f"| {duration(fig['time_in_queue']['p90_seconds'])} |"
             for dept, fig in qt["by_department"].items()
-        ]
-    else:
-        lines.append("No item waited in a queue this week.")
-    lines += ["", "## Approvals and publishing", ""]
-    lines += [f"- {approvals_line(report)}", f"- {publishing_line(report)}"]
+        ),
+    ]
+
+
+def _signoff_md(report: WeeklyReport) -> list[str]:
+    lines = [f"- {approvals_line(report)}", f"- {publishing_line(report)}"]
     ap, pub = report.approvals, report.publishing
     if ap["status"] != NOT_RECORDED and ap["by_department"]:
         lines += [
@@ -383,33 +404,39 @@ def to_markdown(report: WeeklyReport) -> str:
             f"| {fig['expired_posts']} |"
             for ch, fig in pub["by_channel"].items()
         ]
-    lines += ["", "## What the community said", ""]
+    return lines
+
+
+def _themes_md(report: WeeklyReport) -> list[str]:
     th = report.themes
-    if th and th["intents"]:
-        lines += [
-            "| department | urgent | complaints | praise | questions | distinctive terms |",
-            "|---|---:|---:|---:|---:|---|",
-        ]
-        lines += [
+    if not (th and th["intents"]):
+        return ["No classified mentions this week."]
+    return [
+        "| department | urgent | complaints | praise | questions | distinctive terms |",
+        "|---|---:|---:|---:|---:|---|",
+        *(
             f"| {_md(dept)} | {n['urgent']} | {n['complaint']} | {n['praise']} "
             f"| {n['question']} | {_md(', '.join(_terms(th, dept)) or '–')} |"
             for dept, n in th["intents"].items()
-        ]
-        lines += ["", f"_{_md(th['terms_source']['note'])}._"]
-    else:
-        lines.append("No classified mentions this week.")
-    lines += ["", "### Notable mentions", ""]
+        ),
+        "",
+        f"_{_md(th['terms_source']['note'])}._",
+    ]
+
+
+def _notable_md(report: WeeklyReport) -> list[str]:
     notable = report.notable["urgent"] + report.notable["most_followed"]
-    if notable:
-        lines += ["| mention | author | followers | department | text |", "|---:|---|---:|---|---|"]
-        lines += [
+    if not notable:
+        return ["None this week."]
+    return [
+        "| mention | author | followers | department | text |",
+        "|---:|---|---:|---|---|",
+        *(
             f"| {x.mention_id} | {_md(x.author)} | {x.followers} | {_md(x.department or '–')}"
             f"{' (urgent)' if x.urgent else ''} | {_md(x.text[:160])} |"
             for x in notable
-        ]
-    else:
-        lines.append("None this week.")
-    return "\n".join(lines) + "\n"
+        ),
+    ]
 
 
 def _terms(themes: dict[str, Any], dept: str) -> list[str]:
@@ -497,6 +524,35 @@ def to_html(report: WeeklyReport, *, charts: dict[str, str] | None = None) -> st
     from socialops.report.charts import all_charts
 
     svg = charts if charts is not None else all_charts(report)
+    parts = [
+        *_head_html(report),
+        "<h2>Volume</h2>",
+        *_volume_html(report, svg),
+        "<h2>Sentiment</h2>",
+        *_sentiment_html(report, svg),
+        "<h2>First response and SLA</h2>",
+        *_sla_html(report),
+        "<h2>On-call load</h2>",
+        *_oncall_html(report),
+        "<h2>Time in queue</h2>",
+        *_queue_html(report),
+        "<h2>Approvals and publishing</h2>",
+        *_signoff_html(report),
+        "<h2>What the community said</h2>",
+        *_themes_html(report),
+        "<h3>Urgent mentions</h3>",
+        _table(NOTABLE_HEAD, _notable_rows(report.notable["urgent"]), {0, 2}),
+        "<h3>Most-followed authors</h3>",
+        _table(NOTABLE_HEAD, _notable_rows(report.notable["most_followed"]), {0, 2}),
+        "<h2>Data quality</h2>",
+        *_quality_html(report),
+        "</main></body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _head_html(report: WeeklyReport) -> list[str]:
+    """The page's head, title and the headline cards."""
     overall = report.response_time["overall"]
     cards = [
         ("mentions", f"{report.total:,}"),
@@ -506,58 +562,7 @@ def to_html(report: WeeklyReport, *, charts: dict[str, str] | None = None) -> st
         ("SLA met", _pct(report.sla["compliance"])),
         ("quarantined", f"{report.quarantine['total']:,}"),
     ]
-    sla_rows = []
-    for dept, fig in report.sla["by_department"].items():
-        rt = report.response_time["by_department"].get(dept, {})
-        sla_rows.append(
-            [
-                _e(dept),
-                duration(_get(rt, "all", "median_seconds")),
-                duration(_get(rt, "all", "p90_seconds")),
-                duration(_get(rt, "business_hours", "median_seconds")),
-                duration(_get(rt, "out_of_hours", "median_seconds")),
-                str(fig["met"]),
-                str(fig["breached"]),
-                _pct(fig["compliance"]),
-                str(sum(report.escalations.get(dept, {}).values())),
-                str(report.backlog_at_end.get(dept, 0)),
-            ]
-        )
-    channel_rows = [
-        [
-            _e(ch),
-            str(report.volume_by_channel.get(ch, 0)),
-            duration(_get(block, "all", "median_seconds")),
-            duration(_get(block, "all", "p90_seconds")),
-        ]
-        for ch, block in report.response_time["by_channel"].items()
-    ]
-    people_rows = [
-        [
-            _e(p.name),
-            f"{p.business_hours:g}",
-            f"{p.on_call_primary:g}",
-            f"{p.on_call_backup:g}",
-            f"{p.duty_manager:g}",
-            _pct(p.out_of_hours_share),
-            str(p.items),
-            str(p.acted),
-        ]
-        for p in report.oncall_load.people
-    ]
-    ratio, note = report.oncall_load.fairness_ratio, report.oncall_load.fairness_note
-    sentiment_rows = [
-        [
-            _e(s),
-            str(report.sentiment["counts"][s]),
-            _pct(report.sentiment["share"][s]),
-            _pct(report.sentiment["previous_share"][s]),
-            _pp(report.sentiment["change_in_share"][s]),
-        ]
-        for s in ("negative", "neutral", "positive")
-    ]
-    quarantine_rows = [[_e(k), str(v)] for k, v in report.quarantine["by_channel"].items()]
-    parts = [
+    return [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -576,88 +581,138 @@ def to_html(report: WeeklyReport, *, charts: dict[str, str] | None = None) -> st
             for k, v in cards
         )
         + "</section>",
-        "<h2>Volume</h2>",
+    ]
+
+
+def _volume_html(report: WeeklyReport, svg: dict[str, str]) -> list[str]:
+    channel_rows = [
+        [
+            _e(ch),
+            str(report.volume_by_channel.get(ch, 0)),
+            duration(_get(block, "all", "median_seconds")),
+            duration(_get(block, "all", "p90_seconds")),
+        ]
+        for ch, block in report.response_time["by_channel"].items()
+    ]
+    department_rows = [
+        [_e(k), str(v), str(report.urgent_by_department.get(k, 0))]
+        for k, v in report.volume_by_department.items()
+    ]
+    return [
         svg["by_day"],
         svg["heatmap"],
         svg["by_department"],
-        _table(
-            ["department", "mentions", "urgent"],
-            [
-                [_e(k), str(v), str(report.urgent_by_department.get(k, 0))]
-                for k, v in report.volume_by_department.items()
-            ],
-            {1, 2},
-        ),
+        _table(["department", "mentions", "urgent"], department_rows, {1, 2}),
         _table(["channel", "mentions", "median first response", "p90"], channel_rows, {1, 2, 3}),
         f'<p class="muted">Sent to triage: {_pct(report.triage_share)}</p>',
-        "<h2>Sentiment</h2>",
-        svg["sentiment"],
-        _table(
-            ["sentiment", "mentions", "share", "previous week", "change"],
-            sentiment_rows,
-            {1, 2, 3, 4},
-        ),
-        "<h2>First response and SLA</h2>",
+    ]
+
+
+def _sentiment_html(report: WeeklyReport, svg: dict[str, str]) -> list[str]:
+    rows = [
+        [
+            _e(s),
+            str(report.sentiment["counts"][s]),
+            _pct(report.sentiment["share"][s]),
+            _pct(report.sentiment["previous_share"][s]),
+            _pp(report.sentiment["change_in_share"][s]),
+        ]
+        for s in ("negative", "neutral", "positive")
+    ]
+    head = ["sentiment", "mentions", "share", "previous week", "change"]
+    return [svg["sentiment"], _table(head, rows, {1, 2, 3, 4})]
+
+
+SLA_HEAD = [
+    "department",
+    "median",
+    "p90",
+    "median, business hours",
+    "median, out of hours",
+    "met",
+    "breached",
+    "compliance",
+    "escalations",
+    "backlog at end",
+]
+
+
+def _sla_html(report: WeeklyReport) -> list[str]:
+    rows = []
+    for dept, fig in report.sla["by_department"].items():
+        rt = report.response_time["by_department"].get(dept, {})
+        rows.append(
+            [
+                _e(dept),
+                duration(_get(rt, "all", "median_seconds")),
+                duration(_get(rt, "all", "p90_seconds")),
+                duration(_get(rt, "business_hours", "median_seconds")),
+                duration(_get(rt, "out_of_hours", "median_seconds")),
+                str(fig["met"]),
+                str(fig["breached"]),
+                _pct(fig["compliance"]),
+                str(sum(report.escalations.get(dept, {}).values())),
+                str(report.backlog_at_end.get(dept, 0)),
+            ]
+        )
+    sla = report.sla
+    worst = f"; worst: {_e(', '.join(sla['worst'][:3]))}" if sla["worst"] else ""
+    return [
         f'<p class="muted">{_e(report.response_time["definition"])}. SLA as of '
-        f"{_e(report.sla['as_of'])}: {report.sla['met']} met, {report.sla['breached']} breached"
-        + (f"; worst: {_e(', '.join(report.sla['worst'][:3]))}" if report.sla["worst"] else "")
-        + ".</p>",
-        _table(
-            [
-                "department",
-                "median",
-                "p90",
-                "median, business hours",
-                "median, out of hours",
-                "met",
-                "breached",
-                "compliance",
-                "escalations",
-                "backlog at end",
-            ],
-            sla_rows,
-            set(range(1, 10)),
-        ),
-        "<h2>On-call load</h2>",
-        _table(
-            [
-                "person",
-                "business hours",
-                "on call (primary)",
-                "backup",
-                "duty manager",
-                "out-of-hours share",
-                "items",
-                "acted",
-            ],
-            people_rows,
-            set(range(1, 8)),
-        ),
+        f"{_e(sla['as_of'])}: {sla['met']} met, {sla['breached']} breached{worst}.</p>",
+        _table(SLA_HEAD, rows, set(range(1, 10))),
+    ]
+
+
+ONCALL_HEAD = [
+    "person",
+    "business hours",
+    "on call (primary)",
+    "backup",
+    "duty manager",
+    "out-of-hours share",
+    "items",
+    "acted",
+]
+
+
+def _oncall_html(report: WeeklyReport) -> list[str]:
+    rows = [
+        [
+            _e(p.name),
+            f"{p.business_hours:g}",
+            f"{p.on_call_primary:g}",
+            f"{p.on_call_backup:g}",
+            f"{p.duty_manager:g}",
+            _pct(p.out_of_hours_share),
+            str(p.items),
+            str(p.acted),
+        ]
+        for p in report.oncall_load.people
+    ]
+    ratio, note = report.oncall_load.fairness_ratio, report.oncall_load.fairness_note
+    return [
+        _table(ONCALL_HEAD, rows, set(range(1, 8))),
         f"<p>Fairness (max/min primary on-call hours): {'–' if ratio is None else ratio}"
         + (f' <span class="muted">({_e(note)})</span>' if note else "")
         + "</p>",
-        "<h2>Time in queue</h2>",
-        *_queue_html(report),
-        "<h2>Approvals and publishing</h2>",
-        *_signoff_html(report),
-        "<h2>What the community said</h2>",
-        *_themes_html(report),
-        "<h3>Urgent mentions</h3>",
-        _table(NOTABLE_HEAD, _notable_rows(report.notable["urgent"]), {0, 2}),
-        "<h3>Most-followed authors</h3>",
-        _table(NOTABLE_HEAD, _notable_rows(report.notable["most_followed"]), {0, 2}),
-        "<h2>Data quality</h2>",
-        f"<p>Quarantined: {report.quarantine['total']} "
-        + _e(
-            "(" + ", ".join(f"{k}: {v}" for k, v in report.quarantine["by_stage"].items()) + ")"
-            if report.quarantine["by_stage"]
-            else ""
-        )
-        + f"; sent to triage: {_pct(report.triage_share)}</p>",
-        _table(["channel", "items"], quarantine_rows, {1}),
-        "</main></body></html>",
     ]
-    return "\n".join(parts) + "\n"
+
+
+def _quality_html(report: WeeklyReport) -> list[str]:
+    quarantine = report.quarantine
+    stages = (
+        "(" + ", ".join(f"{k}: {v}" for k, v in quarantine["by_stage"].items()) + ")"
+        if quarantine["by_stage"]
+        else ""
+    )
+    rows = [[_e(k), str(v)] for k, v in quarantine["by_channel"].items()]
+    return [
+        f"<p>Quarantined: {quarantine['total']} "
+        + _e(stages)
+        + f"; sent to triage: {_pct(report.triage_share)}</p>",
+        _table(["channel", "items"], rows, {1}),
+    ]
 
 
 def _dur(block: dict[str, Any], key: str) -> str:
