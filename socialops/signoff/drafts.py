@@ -9,6 +9,7 @@ get no draft. Spam and chit-chat (``none``) and withdrawn items never get one.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -79,39 +80,12 @@ def draft_replies(
     """A draft for every open assignment that needs a public answer and has none yet."""
     now = now.astimezone(UTC)
     run = DraftRun()
-    a, m, c, d = (
-        storage.AssignmentRow,
-        storage.MentionRow,
-        storage.ClassificationRow,
-        storage.DraftRow,
-    )
     # Departments that never answer publicly are left out of the query (they would otherwise
     # come back every run and could crowd real work out of the limit), and counted apart.
     silent = [k for k, dept in org.departments.items() if dept.sign_off.replies == "none"]
-    open_undrafted = (
-        select(a.department, func.count())
-        .join(d, d.mention_id == a.mention_id, isouter=True)
-        .where(a.status == OPEN, a.department.in_(silent), d.id.is_(None))
-        .group_by(a.department)
-    )
-    for dept_id, count in session.execute(open_undrafted).all() if silent else []:
-        run.no_reply += int(count)
-        run.skipped[f"{dept_id}: answers privately or not at all (replies: none)"] += int(count)
-    rows = session.execute(
-        select(a, m, c.sentiment)
-        .join(m, m.id == a.mention_id)
-        .outerjoin(c, (c.mention_id == m.id) & c.is_current)
-        .outerjoin(d, d.mention_id == m.id)
-        .where(
-            a.status == OPEN,
-            a.department.not_in([NO_ACTION, *silent]),
-            d.id.is_(None),
-        )
-        # Urgent first, then by due time, taking channels in turn: a flood on one channel
-        # does not crowd the others out of a run's limit.
-        .order_by(a.urgent.desc(), _turn(a, m), a.due_at, a.id)
-        .limit(limit)
-    ).all()
+    if silent:
+        _count_silent(session, silent, run)
+    rows = _undrafted(session, silent, limit)
     # Linked mentions of a conversation, as its department's replies_across_platforms says.
     targets = conversations.reply_rows(session=session, org=org, rows=rows, limit=limit)
     for assignment, mention, sentiment in targets:
@@ -119,74 +93,17 @@ def draft_replies(
         if department is None:
             run.skipped[f"{assignment.department}: not a department of the organisation file"] += 1
             continue
-        mode = department.sign_off.replies
-        intent = intent_of(urgent=assignment.urgent, sentiment=sentiment, private=mode == "private")
-        rendered = templates.render(
-            platform=mention.platform,
-            department=assignment.department,
-            intent=intent,
-            lang=mention.lang,
-            values={
-                "author": mention.author_handle,
-                "author_name": mention.author_display_name or "",
-                "brand": org.organisation.name,
-                "department": assignment.department,
-                "department_name": department.name,
-                "urgent": assignment.urgent,
-                "lang": mention.lang or "en",
-                "mention_text": mention.text,
-            },
+        values, template = _reply_values(
+            org, templates, department, assignment, mention, sentiment, now
         )
-        required = department.sign_off.required(urgent=assignment.urgent)
-        values = {
-            "kind": "reply",
-            "mention_id": mention.id,
-            "channel": mention.channel,
-            "platform": mention.platform,
-            "department": assignment.department,
-            "urgent": assignment.urgent,
-            "intent": intent,
-            "lang": (mention.lang or "en")[:16],
-            "text": rendered.text,
-            "version": 1,
-            "author": assignment.assignee,  # the draft is written in its assignee's name
-            "assignee": assignment.assignee,
-            "in_reply_to_id": mention.external_id,
-            "visibility": reply_visibility(mention.visibility),
-            "status": ap.APPROVED if required == 0 else ap.PENDING,
-            "approvals_required": required,
-            "due_at": assignment.due_at,
-            "approved_at": now if required == 0 else None,
-            "idempotency_key": ap.new_key(),
-            "attempts": 0,
-            "created_at": now,
-            "updated_at": now,
-        }
-        table = d.__table__
-        inserted = session.execute(
-            storage.dialect_insert(session, table)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["mention_id"])
-            .returning(table.c.id)
-        ).first()
-        if inserted is None:
+        draft = _insert_draft(session, values, template)
+        if draft is None:
             continue  # another drafting run wrote it first
-        draft = session.get(d, int(inserted[0]))
-        assert draft is not None
-        ap.audit_draft(
-            session,
-            draft,
-            actor=DRAFTER,
-            action="draft",
-            template=rendered.template,
-            after=draft.text,
-            assignee=draft.assignee,
-        )
         run.drafted += 1
         run.by_department[draft.department] += 1
         run.by_channel[draft.channel] += 1
         run.by_language[draft.lang] += 1
-        if required == 0:
+        if draft.approvals_required == 0:
             run.approved_without_sign_off += 1
         else:
             run.pending_ids.append(draft.id)
@@ -194,6 +111,131 @@ def draft_replies(
                 session=session, org=org, engine=engine, draft=draft, now=now
             )
     return run
+
+
+def _count_silent(session: Session, silent: Sequence[str], run: DraftRun) -> None:
+    """Open, undrafted assignments of departments that answer privately or not at all."""
+    a, d = storage.AssignmentRow, storage.DraftRow
+    open_undrafted = (
+        select(a.department, func.count())
+        .join(d, d.mention_id == a.mention_id, isouter=True)
+        .where(a.status == OPEN, a.department.in_(silent), d.id.is_(None))
+        .group_by(a.department)
+    )
+    for dept_id, count in session.execute(open_undrafted).all():
+        run.no_reply += int(count)
+        run.skipped[f"{dept_id}: answers privately or not at all (replies: none)"] += int(count)
+
+
+def _undrafted(session: Session, silent: Sequence[str], limit: int) -> list[Any]:
+    """Open assignments that need a public answer and have no draft: (assignment, mention,
+    sentiment) rows, at most ``limit``."""
+    a, m, c, d = (
+        storage.AssignmentRow,
+        storage.MentionRow,
+        storage.ClassificationRow,
+        storage.DraftRow,
+    )
+    return list(
+        session.execute(
+            select(a, m, c.sentiment)
+            .join(m, m.id == a.mention_id)
+            .outerjoin(c, (c.mention_id == m.id) & c.is_current)
+            .outerjoin(d, d.mention_id == m.id)
+            .where(
+                a.status == OPEN,
+                a.department.not_in([NO_ACTION, *silent]),
+                d.id.is_(None),
+            )
+            # Urgent first, then by due time, taking channels in turn: a flood on one channel
+            # does not crowd the others out of a run's limit.
+            .order_by(a.urgent.desc(), _turn(a, m), a.due_at, a.id)
+            .limit(limit)
+        ).all()
+    )
+
+
+def _reply_values(
+    org: OrgConfig,
+    templates: ReplyTemplates,
+    department: Any,
+    assignment: storage.AssignmentRow,
+    mention: storage.MentionRow,
+    sentiment: str | None,
+    now: datetime,
+) -> tuple[dict[str, Any], str]:
+    """The draft row's values for a reply to ``mention``, and the template it came from."""
+    mode = department.sign_off.replies
+    intent = intent_of(urgent=assignment.urgent, sentiment=sentiment, private=mode == "private")
+    rendered = templates.render(
+        platform=mention.platform,
+        department=assignment.department,
+        intent=intent,
+        lang=mention.lang,
+        values={
+            "author": mention.author_handle,
+            "author_name": mention.author_display_name or "",
+            "brand": org.organisation.name,
+            "department": assignment.department,
+            "department_name": department.name,
+            "urgent": assignment.urgent,
+            "lang": mention.lang or "en",
+            "mention_text": mention.text,
+        },
+    )
+    required = department.sign_off.required(urgent=assignment.urgent)
+    values = {
+        "kind": "reply",
+        "mention_id": mention.id,
+        "channel": mention.channel,
+        "platform": mention.platform,
+        "department": assignment.department,
+        "urgent": assignment.urgent,
+        "intent": intent,
+        "lang": (mention.lang or "en")[:16],
+        "text": rendered.text,
+        "version": 1,
+        "author": assignment.assignee,  # the draft is written in its assignee's name
+        "assignee": assignment.assignee,
+        "in_reply_to_id": mention.external_id,
+        "visibility": reply_visibility(mention.visibility),
+        "status": ap.APPROVED if required == 0 else ap.PENDING,
+        "approvals_required": required,
+        "due_at": assignment.due_at,
+        "approved_at": now if required == 0 else None,
+        "idempotency_key": ap.new_key(),
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return values, rendered.template
+
+
+def _insert_draft(
+    session: Session, values: dict[str, Any], template: str
+) -> storage.DraftRow | None:
+    """Insert the draft unless its mention has one already (then None), and audit it."""
+    table = storage.DraftRow.__table__
+    inserted = session.execute(
+        storage.dialect_insert(session, table)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["mention_id"])
+        .returning(table.c.id)
+    ).first()
+    if inserted is None:
+        return None
+    draft = session.get(storage.DraftRow, int(inserted[0]))
+    assert draft is not None
+    ap.audit_draft(
+        session,
+        draft,
+        actor=DRAFTER,
+        action="draft",
+        template=template,
+        after=draft.text,
+        assignee=draft.assignee,
+    )
+    return draft
 
 
 def add_post(
