@@ -290,6 +290,8 @@ logger = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 80
 VISIBILITIES = frozenset({"public", "unlisted", "private", "direct"})
+ISO_639 = re.compile(r"[a-z]{2,3}")
+"""A language code Mastodon accepts for a status (``language``): ISO 639-1, or -3."""
 _MAX_RATE_LIMIT_WAITS = 5  # per call: a server that keeps answering 429 gets handed back
 RESET_MARGIN = timedelta(seconds=1)
 """Added to ``X-RateLimit-Reset``: GoToSocial rounds it down to the second, so waiting exactly
@@ -428,8 +430,11 @@ class MastodonClient(http.Paced):
         idempotency_key: str,
         in_reply_to_id: str | None = None,
         visibility: str = "public",
+        language: str | None = None,
     ) -> Status:
         """Post a status (a reply when ``in_reply_to_id`` is given). Never retried in place.
+        ``language``: an ISO 639 code (``es``); anything else is left out, and the server
+        labels the status with the account's default language.
 
         Mastodon and Pleroma honour ``Idempotency-Key`` for an hour; other servers ignore it, so
         after ``OutcomeUnknown`` look for the status among the account's own before posting again.
@@ -443,6 +448,8 @@ class MastodonClient(http.Paced):
         form = {"status": text, "visibility": visibility}
         if in_reply_to_id is not None:
             form["in_reply_to_id"] = in_reply_to_id
+        if language and ISO_639.fullmatch(language):
+            form["language"] = language
         return self._request(
             "POST",
             "/api/v1/statuses",
@@ -453,7 +460,13 @@ class MastodonClient(http.Paced):
         )
 
     def post_reply(
-        self, *, in_reply_to: str | None, text: str, idempotency_key: str, visibility: str
+        self,
+        *,
+        in_reply_to: str | None,
+        text: str,
+        idempotency_key: str,
+        visibility: str,
+        language: str | None = None,
     ) -> Status:
         """Publish a reply (or, without ``in_reply_to``, a post): ``post_status`` for the
         sign-off stage. ``OutcomeUnknown``: look among ``recent_statuses`` before trying again."""
@@ -462,6 +475,7 @@ class MastodonClient(http.Paced):
             idempotency_key=idempotency_key,
             in_reply_to_id=in_reply_to,
             visibility=visibility,
+            language=language,
         )
 
     def recent_statuses(

@@ -25,13 +25,20 @@ class MastodonPublisher:
         return self._account_id
 
     def post(
-        self, *, text: str, in_reply_to: str | None, idempotency_key: str, visibility: str
+        self,
+        *,
+        text: str,
+        in_reply_to: str | None,
+        idempotency_key: str,
+        visibility: str,
+        lang: str | None = None,
     ) -> Posted:
         status = self.client.post_reply(
             in_reply_to=in_reply_to,
             text=text,
             idempotency_key=idempotency_key,
             visibility=visibility,
+            language=lang,
         )
         return Posted(id=status.id, url=status.url or status.uri)
 

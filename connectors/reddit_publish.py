@@ -36,11 +36,18 @@ class RedditPublisher:
         return self._username
 
     def post(
-        self, *, text: str, in_reply_to: str | None, idempotency_key: str, visibility: str
+        self,
+        *,
+        text: str,
+        in_reply_to: str | None,
+        idempotency_key: str,
+        visibility: str,
+        lang: str | None = None,
     ) -> Posted:
         """A reply (``thing_id`` = the mention's fullname) or, without ``in_reply_to``, a text
-        post in the configured subreddit. ``visibility`` and the key have no Reddit equivalent:
-        everything on Reddit is public, and reconciliation stands in for the key."""
+        post in the configured subreddit. ``visibility``, ``lang`` and the key have no Reddit
+        equivalent: everything on Reddit is public, posts carry no language, and reconciliation
+        stands in for the key."""
         if in_reply_to is not None:
             comment = self.client.comment(thing_id=in_reply_to, text=text)
             return Posted(id=comment.name, url=reddit_payloads.own_comment_url(comment))

@@ -35,12 +35,19 @@ class XPublisher:
         self.channel = channel
 
     def post(
-        self, *, text: str, in_reply_to: str | None, idempotency_key: str, visibility: str
+        self,
+        *,
+        text: str,
+        in_reply_to: str | None,
+        idempotency_key: str,
+        visibility: str,
+        lang: str | None = None,
     ) -> Posted:
         """Post ``text`` (a reply when ``in_reply_to`` is given). A month's write budget that is
         spent raises ``RateLimited`` until the first of next month: the item waits, approved.
         X refuses a text the account has posted before ("duplicate content"): if that earlier
-        post is this very reply (an attempt whose answer was lost), it is what was published."""
+        post is this very reply (an attempt whose answer was lost), it is what was published.
+        X detects a post's language itself: ``lang`` is not sent."""
         try:
             tweet = self.client.create_post(text=text, in_reply_to=in_reply_to)
         except x.BudgetExhausted as exc:

@@ -74,6 +74,7 @@ def publish_item(
             text=item.text,
             idempotency_key=item.idempotency_key,
             visibility=item.visibility,
+            lang=item.lang,
         )
     except OutcomeUnknown as exc:
         since = item.post_started_at or started

@@ -56,6 +56,8 @@ class Claimed:
     assignee: str | None
     department: str
     urgent: bool
+    lang: str | None = None
+    """The language the text is written in (the draft's), for platforms that label posts."""
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,16 @@ class Publisher(Protocol):
     """
 
     def post(
-        self, *, text: str, in_reply_to: str | None, idempotency_key: str, visibility: str
+        self,
+        *,
+        text: str,
+        in_reply_to: str | None,
+        idempotency_key: str,
+        visibility: str,
+        lang: str | None = None,
     ) -> Posted:
-        """Publish ``text`` (a reply to the platform id ``in_reply_to``, or a new post)."""
+        """Publish ``text`` (a reply to the platform id ``in_reply_to``, or a new post),
+        labelled with its language ``lang`` where the platform has such a label."""
         ...
 
     def own_posts(self, *, since: datetime) -> Iterable[OwnStatus]:
@@ -289,6 +298,7 @@ def claim_due(
                 assignee=row.assignee,
                 department=row.department,
                 urgent=row.urgent,
+                lang=row.lang,
             )
         )
     return claimed

@@ -191,6 +191,7 @@ class MastodonCase(PublishCase):
         assert row.external_id is not None
         status = server.world.feed().posted[int(row.external_id)]
         assert status["in_reply_to_id"] == row.in_reply_to_id
+        assert status["language"] == row.lang
 
     def kill_after_fifth_write(
         self, server: SandboxServer, kill: Callable[[], None]
@@ -257,6 +258,7 @@ class BlueskyCase(PublishCase):
         stored = by_uri[str(row.external_id)]
         assert stored.value["reply"]["parent"]["uri"] == row.in_reply_to_id
         assert stored.value["text"] == row.text
+        assert stored.value["langs"] == [row.lang]
         assert row.external_url and row.external_url.startswith("https://bsky.app/profile/")
 
     def kill_after_fifth_write(

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from sandbox.server import SandboxServer
 from socialops import storage
@@ -153,3 +153,23 @@ def test_killed_publisher_then_rerun_publishes_exactly_once(
     time.sleep(1.2)  # the dead publisher's lease runs out
     publish_until_done(database_url, org)
     check_exactly_once(database_url, case, sandbox, approved, pending)
+
+
+@pytest.mark.parametrize("case", ["mastodon", "bluesky"], indirect=True)
+def test_a_reply_is_labelled_with_its_drafts_language(
+    database_url: str, case: PublishCase, sandbox: SandboxServer
+) -> None:
+    """Mastodon's ``language`` and Bluesky's ``langs`` say what language the reply is in (the
+    draft's): readers' language filters and translation buttons depend on it. The sandbox, as
+    a server does, labels a Mastodon status unsent a language with the account's default
+    (``en``), so the drafts here are Portuguese."""
+    org, approved, pending = prepare(database_url, case, sandbox, 3, approve=3)
+    with session_scope(database_url) as session:
+        session.execute(update(storage.DraftRow).values(lang="pt"))
+    publish_until_done(database_url, org)
+    check_exactly_once(database_url, case, sandbox, approved, pending)  # each row's language
+    if case.platform == "mastodon":
+        labels = [s["language"] for s in sandbox.world.feed().posted.values()]
+    else:
+        labels = [(r.value.get("langs") or [None])[0] for r in case.state(sandbox).repo.values()]
+    assert labels.count("pt") == 3, labels
