@@ -61,7 +61,7 @@ def classify_stage(name: str, world: Any, url: str) -> Callable[[], object]:
     return lambda: classify_mentions(return_state=True).result()
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--rate", type=float, default=600, help="mentions per hour per channel")
@@ -70,8 +70,11 @@ def main() -> None:
     parser.add_argument(
         "--escalate-seconds", type=float, default=10, help="the scaled-down escalation interval"
     )
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def main() -> None:
+    args = arguments()
     home = Path(tempfile.mkdtemp(prefix="socialops-routing-bench-"))
     os.environ.update(
         {
@@ -84,17 +87,11 @@ def main() -> None:
             "BENCH_TOKEN": "bench-token",
         }
     )
-    from sqlalchemy import select
-
-    from deployments.serve import ESCALATE_EVERY, ROUTE_EVERY
     from flows import run_sync
-    from flows.escalate_overdue import escalate_overdue
     from flows.ingest_mentions import ingest_mentions
-    from flows.route_mentions import route_mentions
     from sandbox.server import SandboxServer
     from sandbox.world import SandboxConfig
-    from socialops import storage
-    from socialops.db import migrate, session_scope
+    from socialops.db import migrate
     from socialops.settings import get_settings, reset_settings_cache
     from tests.routing_fixtures import start_endpoint
 
@@ -127,100 +124,126 @@ def main() -> None:
         started = time.perf_counter()
         run_sync(ingest_mentions(return_state=True))  # warm: Prefect's server, Great Expectations
         print(f"warm-up (Prefect server, first ingest): {time.perf_counter() - started:.1f} s")
-
-        seconds: list[float] = []
-        urgent_total = routed_total = 0
-        route_times: list[float] = []
-        for round_no in range(args.rounds + 1):
-            if round_no:
-                clock.at += timedelta(minutes=args.step_minutes)
-                run_sync(ingest_mentions(return_state=True)).result()
-            seen = len(endpoint.arrivals)
-            classify()
-            t0 = time.perf_counter()
-            cycle = route_mentions(return_state=True).result()
-            route_times.append(time.perf_counter() - t0)
-            routed_total += cycle.route.routed
-            a, m = storage.AssignmentRow, storage.MentionRow
-            with session_scope(url) as session:
-                urgent = session.execute(
-                    select(a.mention_id, m.fetched_at)
-                    .join(m, m.id == a.mention_id)
-                    .where(a.urgent, a.assigned_at >= cycle.route.at - timedelta(seconds=1))
-                ).all()
-            arrivals = endpoint.wait_for(seen + cycle.route.routed, timeout=30)[seen:]
-            for mention_id, fetched_at in urgent:
-                hit = next(
-                    (
-                        x
-                        for x in arrivals
-                        if x.payload["title"].startswith("URGENT")
-                        and f"mention {mention_id}:" in x.payload["title"]
-                    ),
-                    None,
-                )
-                urgent_total += 1
-                if hit is not None:
-                    seconds.append((hit.at - fetched_at).total_seconds())
-        print(
-            f"routed {routed_total} mentions in {args.rounds + 1} rounds; route flow "
-            f"{statistics.median(route_times):.2f} s median, {max(route_times):.2f} s max"
-        )
-        print(
-            f"urgent: {urgent_total}, notified {len(seconds)}; stored -> notification "
-            f"median {statistics.median(seconds):.2f} s, p95 {pct(seconds, 0.95):.2f} s, "
-            f"max {max(seconds):.2f} s (target < {ROUTE_EVERY.total_seconds():.0f} s)"
-        )
-
-        # Escalation in real time on a scaled-down schedule: the urgent items fall due at
-        # random moments; the flow starts every `--escalate-seconds`, as an interval schedule
-        # would; latency = the escalation notification's arrival - the due time.
-        import random
-
-        from sqlalchemy import update
-
-        interval = args.escalate_seconds
-        rng = random.Random(5)
-        base = datetime.now(UTC)
-        with session_scope(url) as session:
-            ids = list(session.execute(select(a.id).where(a.urgent)).scalars())
-            for aid in ids:
-                due = base + timedelta(seconds=rng.uniform(3, 3 * interval))
-                session.execute(
-                    update(a).where(a.id == aid).values(due_at=due, next_escalation_at=due)
-                )
-        seen = len(endpoint.arrivals)
-        run_times: list[float] = []
-        deadline = time.monotonic() + 6 * interval + 30
-        while time.monotonic() < deadline:
-            t0 = time.perf_counter()
-            cycle = escalate_overdue(return_state=True).result()
-            run_times.append(time.perf_counter() - t0)
-            with session_scope(url) as session:
-                pending = session.execute(
-                    select(a.id).where(a.urgent, a.escalation_level == 0)
-                ).all()
-            if not pending:
-                break
-            time.sleep(max(0.0, interval - (time.perf_counter() - t0)))
-        endpoint.wait_for(seen + len(ids), timeout=30)
-        with session_scope(url) as session:
-            dues = dict(session.execute(select(a.mention_id, a.due_at).where(a.urgent)).all())
-        lags = []
-        for arrival in endpoint.arrivals[seen:]:
-            title = arrival.payload["title"]
-            if title.startswith("Escalated to you (backup): mention "):
-                mention_id = int(title.split("mention ")[1].split(" ")[0])
-                lags.append((arrival.at - dues[mention_id]).total_seconds())
-        print(
-            f"escalation: {len(lags)} of {len(ids)} urgent items escalated to their backup; "
-            f"flow every {interval:.0f} s (real time), {statistics.median(run_times):.2f} s "
-            f"per run; due -> escalation notification median {statistics.median(lags):.1f} s, "
-            f"max {max(lags):.1f} s (bound: one interval, {interval:.0f} s, plus one run; "
-            f"deployed every {ESCALATE_EVERY.total_seconds():.0f} s)"
-        )
-        del cycle
+        routing_rounds(args, clock, classify, endpoint, url)
+        escalation(args.escalate_seconds, endpoint, url)
     endpoints.close()
+
+
+def routing_rounds(
+    args: argparse.Namespace, clock: Clock, classify: Callable[[], object], endpoint: Any, url: str
+) -> None:
+    """Ingest, classify and route a round at a time; for each urgent mention, the time from
+    being stored to its notification's arrival."""
+    from deployments.serve import ROUTE_EVERY
+    from flows import run_sync
+    from flows.ingest_mentions import ingest_mentions
+    from flows.route_mentions import route_mentions
+
+    seconds: list[float] = []
+    urgent_total = routed_total = 0
+    route_times: list[float] = []
+    for round_no in range(args.rounds + 1):
+        if round_no:
+            clock.at += timedelta(minutes=args.step_minutes)
+            run_sync(ingest_mentions(return_state=True)).result()
+        seen = len(endpoint.arrivals)
+        classify()
+        t0 = time.perf_counter()
+        cycle = route_mentions(return_state=True).result()
+        route_times.append(time.perf_counter() - t0)
+        routed_total += cycle.route.routed
+        arrivals = endpoint.wait_for(seen + cycle.route.routed, timeout=30)[seen:]
+        for mention_id, fetched_at in routed_urgent(url, cycle.route.at):
+            hit = next(
+                (
+                    x
+                    for x in arrivals
+                    if x.payload["title"].startswith("URGENT")
+                    and f"mention {mention_id}:" in x.payload["title"]
+                ),
+                None,
+            )
+            urgent_total += 1
+            if hit is not None:
+                seconds.append((hit.at - fetched_at).total_seconds())
+    print(
+        f"routed {routed_total} mentions in {args.rounds + 1} rounds; route flow "
+        f"{statistics.median(route_times):.2f} s median, {max(route_times):.2f} s max"
+    )
+    print(
+        f"urgent: {urgent_total}, notified {len(seconds)}; stored -> notification "
+        f"median {statistics.median(seconds):.2f} s, p95 {pct(seconds, 0.95):.2f} s, "
+        f"max {max(seconds):.2f} s (target < {ROUTE_EVERY.total_seconds():.0f} s)"
+    )
+
+
+def routed_urgent(url: str, at: datetime) -> list[Any]:
+    """``(mention id, stored at)`` of the urgent mentions a routing pass at ``at`` assigned."""
+    from sqlalchemy import select
+
+    from socialops import storage
+    from socialops.db import session_scope
+
+    a, m = storage.AssignmentRow, storage.MentionRow
+    with session_scope(url) as session:
+        return list(
+            session.execute(
+                select(a.mention_id, m.fetched_at)
+                .join(m, m.id == a.mention_id)
+                .where(a.urgent, a.assigned_at >= at - timedelta(seconds=1))
+            ).all()
+        )
+
+
+def escalation(interval: float, endpoint: Any, url: str) -> None:
+    """Escalation in real time on a scaled-down schedule: the urgent items fall due at random
+    moments; the flow starts every ``interval`` seconds, as an interval schedule would;
+    latency = the escalation notification's arrival - the due time."""
+    import random
+
+    from sqlalchemy import select, update
+
+    from deployments.serve import ESCALATE_EVERY
+    from flows.escalate_overdue import escalate_overdue
+    from socialops import storage
+    from socialops.db import session_scope
+
+    a = storage.AssignmentRow
+    rng = random.Random(5)
+    base = datetime.now(UTC)
+    with session_scope(url) as session:
+        ids = list(session.execute(select(a.id).where(a.urgent)).scalars())
+        for aid in ids:
+            due = base + timedelta(seconds=rng.uniform(3, 3 * interval))
+            session.execute(update(a).where(a.id == aid).values(due_at=due, next_escalation_at=due))
+    seen = len(endpoint.arrivals)
+    run_times: list[float] = []
+    deadline = time.monotonic() + 6 * interval + 30
+    while time.monotonic() < deadline:
+        t0 = time.perf_counter()
+        escalate_overdue(return_state=True).result()
+        run_times.append(time.perf_counter() - t0)
+        with session_scope(url) as session:
+            pending = session.execute(select(a.id).where(a.urgent, a.escalation_level == 0)).all()
+        if not pending:
+            break
+        time.sleep(max(0.0, interval - (time.perf_counter() - t0)))
+    endpoint.wait_for(seen + len(ids), timeout=30)
+    with session_scope(url) as session:
+        dues = dict(session.execute(select(a.mention_id, a.due_at).where(a.urgent)).all())
+    lags = []
+    for arrival in endpoint.arrivals[seen:]:
+        title = arrival.payload["title"]
+        if title.startswith("Escalated to you (backup): mention "):
+            mention_id = int(title.split("mention ")[1].split(" ")[0])
+            lags.append((arrival.at - dues[mention_id]).total_seconds())
+    print(
+        f"escalation: {len(lags)} of {len(ids)} urgent items escalated to their backup; "
+        f"flow every {interval:.0f} s (real time), {statistics.median(run_times):.2f} s "
+        f"per run; due -> escalation notification median {statistics.median(lags):.1f} s, "
+        f"max {max(lags):.1f} s (bound: one interval, {interval:.0f} s, plus one run; "
+        f"deployed every {ESCALATE_EVERY.total_seconds():.0f} s)"
+    )
 
 
 if __name__ == "__main__":
