@@ -895,96 +895,8 @@ def compose(rng: random.Random, *, brand_name: str, brand_handle: str) -> Post:
         photos = (alt,)
         if rng.random() < 0.25:
             photos = (alt, "A close-up of the same drink from above")
-
-    short = brand_name.split()[0] if brand_name.split() else brand_handle
-    btag = re.sub(r"\W", "", brand_name) or brand_handle
-    local = _SLOTS[lang]
-
-    def one_of(values: tuple[str, ...]) -> Callable[[], str]:
-        return lambda: rng.choice(values)
-
-    drinks = _LOCAL_DRINKS.get(lang, _DRINKS)
-
-    def street() -> str:
-        return rng.choice(local["street"])
-
-    slots = _Slots({})
-
-    def store() -> str:
-        if lang != "en":
-            return _FOREIGN_STORE[lang].format(short=short, street=street())
-        return rng.choice(
-            (
-                f"the {street()} store",
-                f"{short} on {street()}",
-                f"your {street()} location",
-                f"the {slots['city']} {street()} shop",
-                f"{brand_name} {street()}",
-            )
-        )
-
-    def tags() -> str:
-        chosen = rng.sample(_TAGS[kind], k=min(len(_TAGS[kind]), rng.randint(1, 3)))
-        return " ".join(t.format(short=short, btag=btag) for t in chosen)
-
-    pools: dict[str, Callable[[], str]] = {
-        "at": lambda: f"@{brand_handle}",
-        "brand": lambda: rng.choice((brand_name, brand_name, short)),
-        "short": lambda: short,
-        "btag": lambda: btag,
-        "drink": one_of(drinks),
-        "drink2": one_of(drinks),
-        "food": one_of(_LOCAL_FOOD.get(lang, _FOOD)),
-        "milk": one_of(_MILKS),
-        "allergen": one_of(_ALLERGENS),
-        "phone": one_of(_PHONES),
-        "role": one_of(_ROLES),
-        "outlet": lambda: (
-            rng.choice(_OUTLETS) if lang == "en" else rng.choice(_OUTLETS).removeprefix("the ")
-        ),
-        "topic": one_of(_TOPICS),
-        "staff": one_of(_FIRST),
-        "last": one_of(_LAST),
-        "city": one_of(local["city"]),
-        "street": street,
-        "store": store,
-        "time": one_of(local["time"]),
-        "price": one_of(local["price"]),
-        "minutes": lambda: str(rng.randint(15, 55)),
-        "days": lambda: str(rng.randint(6, 30)),
-        "years": lambda: str(rng.randint(1, 6)),
-        "order": lambda: str(rng.randint(10_000, 99_999)),
-        "last4": lambda: f"{rng.randint(0, 9999):04d}",
-        "points": lambda: str(rng.randint(120, 2400)),
-        "app_version": lambda: f"4.{rng.randint(8, 14)}.{rng.randint(0, 3)}",
-        "year": lambda: "2026",
-        "deadline": one_of(("today at 5pm", "tomorrow morning", "by Friday", "tonight")),
-        "campaign": one_of(_CAMPAIGNS),
-        "link": lambda: _link(rng, kind, brand_handle),
-        "tags": tags,
-    }
-    slots.pools = pools
-    text = template.format_map(slots)
-
-    if kind in ("support", "praise") and "\n" not in text:
-        prefix = "" if kind == "support" else "praise_"
-        opener = rng.choice(local[f"{prefix}opener"])
-        closer = rng.choice(local[f"{prefix}closer"])
-        if opener and text.startswith(f"@{brand_handle} "):
-            head = f"@{brand_handle} "
-            text = f"{head}{opener} {text[len(head) :]}"
-        if closer:
-            text = f"{text} {closer}"
-    elif kind in _SUFFIXES and "\n" not in text:
-        suffix = rng.choice(_SUFFIXES[kind] if lang == "en" else _NEUTRAL_SUFFIXES)
-        if suffix:
-            text = f"{text} {suffix.format_map(slots)}"
-    if lang == "en":
-        text = _A_AN.sub(r"\1n ", text)
-    if f"@{brand_handle}" not in text:
-        text = f"@{brand_handle} {text}" if rng.random() < 0.6 else f"{text} @{brand_handle}"
-    if kind not in ("spam",) and rng.random() < 0.12 and "#" not in text:
-        text = f"{text}\n\n{tags()}"
+    writer = _Composer(rng, kind=kind, lang=lang, brand_name=brand_name, brand_handle=brand_handle)
+    text = writer.finish(template.format_map(writer.slots))
 
     spoiler = ""
     spoilers = _SPOILERS[kind]
@@ -1001,6 +913,110 @@ def compose(rng: random.Random, *, brand_name: str, brand_handle: str) -> Post:
         visibility=visibility,
         photos=photos,
     )
+
+
+class _Composer:
+    """Fills one post's template: its slots draw from ``rng`` as the template names them."""
+
+    def __init__(
+        self, rng: random.Random, *, kind: str, lang: str, brand_name: str, brand_handle: str
+    ) -> None:
+        self.rng, self.kind, self.lang = rng, kind, lang
+        self.brand_name, self.brand_handle = brand_name, brand_handle
+        self.short = brand_name.split()[0] if brand_name.split() else brand_handle
+        self.btag = re.sub(r"\W", "", brand_name) or brand_handle
+        self.local = _SLOTS[lang]
+        self.slots = _Slots({})
+        self.slots.pools = self.pools()
+
+    def one_of(self, values: tuple[str, ...]) -> Callable[[], str]:
+        return lambda: self.rng.choice(values)
+
+    def street(self) -> str:
+        return self.rng.choice(self.local["street"])
+
+    def store(self) -> str:
+        if self.lang != "en":
+            return _FOREIGN_STORE[self.lang].format(short=self.short, street=self.street())
+        return self.rng.choice(
+            (
+                f"the {self.street()} store",
+                f"{self.short} on {self.street()}",
+                f"your {self.street()} location",
+                f"the {self.slots['city']} {self.street()} shop",
+                f"{self.brand_name} {self.street()}",
+            )
+        )
+
+    def tags(self) -> str:
+        rng, kind = self.rng, self.kind
+        chosen = rng.sample(_TAGS[kind], k=min(len(_TAGS[kind]), rng.randint(1, 3)))
+        return " ".join(t.format(short=self.short, btag=self.btag) for t in chosen)
+
+    def pools(self) -> dict[str, Callable[[], str]]:
+        rng, lang, local, one_of = self.rng, self.lang, self.local, self.one_of
+        drinks = _LOCAL_DRINKS.get(lang, _DRINKS)
+        return {
+            "at": lambda: f"@{self.brand_handle}",
+            "brand": lambda: rng.choice((self.brand_name, self.brand_name, self.short)),
+            "short": lambda: self.short,
+            "btag": lambda: self.btag,
+            "drink": one_of(drinks),
+            "drink2": one_of(drinks),
+            "food": one_of(_LOCAL_FOOD.get(lang, _FOOD)),
+            "milk": one_of(_MILKS),
+            "allergen": one_of(_ALLERGENS),
+            "phone": one_of(_PHONES),
+            "role": one_of(_ROLES),
+            "outlet": lambda: (
+                rng.choice(_OUTLETS) if lang == "en" else rng.choice(_OUTLETS).removeprefix("the ")
+            ),
+            "topic": one_of(_TOPICS),
+            "staff": one_of(_FIRST),
+            "last": one_of(_LAST),
+            "city": one_of(local["city"]),
+            "street": self.street,
+            "store": self.store,
+            "time": one_of(local["time"]),
+            "price": one_of(local["price"]),
+            "minutes": lambda: str(rng.randint(15, 55)),
+            "days": lambda: str(rng.randint(6, 30)),
+            "years": lambda: str(rng.randint(1, 6)),
+            "order": lambda: str(rng.randint(10_000, 99_999)),
+            "last4": lambda: f"{rng.randint(0, 9999):04d}",
+            "points": lambda: str(rng.randint(120, 2400)),
+            "app_version": lambda: f"4.{rng.randint(8, 14)}.{rng.randint(0, 3)}",
+            "year": lambda: "2026",
+            "deadline": one_of(("today at 5pm", "tomorrow morning", "by Friday", "tonight")),
+            "campaign": one_of(_CAMPAIGNS),
+            "link": lambda: _link(rng, self.kind, self.brand_handle),
+            "tags": self.tags,
+        }
+
+    def finish(self, text: str) -> str:
+        """Openers and closers, suffixes, the handle where the template had none, hashtags."""
+        rng, kind, lang, local = self.rng, self.kind, self.lang, self.local
+        at = f"@{self.brand_handle}"
+        if kind in ("support", "praise") and "\n" not in text:
+            prefix = "" if kind == "support" else "praise_"
+            opener = rng.choice(local[f"{prefix}opener"])
+            closer = rng.choice(local[f"{prefix}closer"])
+            if opener and text.startswith(f"{at} "):
+                head = f"{at} "
+                text = f"{head}{opener} {text[len(head) :]}"
+            if closer:
+                text = f"{text} {closer}"
+        elif kind in _SUFFIXES and "\n" not in text:
+            suffix = rng.choice(_SUFFIXES[kind] if lang == "en" else _NEUTRAL_SUFFIXES)
+            if suffix:
+                text = f"{text} {suffix.format_map(self.slots)}"
+        if lang == "en":
+            text = _A_AN.sub(r"\1n ", text)
+        if at not in text:
+            text = f"{at} {text}" if rng.random() < 0.6 else f"{text} {at}"
+        if kind not in ("spam",) and rng.random() < 0.12 and "#" not in text:
+            text = f"{text}\n\n{self.tags()}"
+        return text
 
 
 # --------------------------------------------------------------------------------------------
