@@ -217,6 +217,45 @@ class StatusGeneration:
             if parent_author["id"] != author["id"]:
                 text = f"@{parent_author['acct']} {text}"
             in_reply_to = (str(parent_seed.status_id), parent_author)
+        status = self._status(seed, rng, post, author, text, in_reply_to)
+        bad: str | None = None
+        if seed.bad_roll < self.config.bad_item_rate:
+            bad = BAD_KINDS[int(seed.bad_roll / self.config.bad_item_rate * len(BAD_KINDS))]
+        nid = str(seed.notification_id)
+        notification: JSONDict = {
+            "id": nid,
+            "type": "mention",
+            "created_at": iso_ms(seed.time_ms),
+            "group_key": f"ungrouped-{nid}",
+            "account": status["account"],
+            "status": status,
+        }
+        _break(notification, bad)
+        return Item(
+            instance=self.instance,
+            k=k,
+            kind=post.kind,
+            text_language=post.text_language,
+            bad=bad,
+            notification_id=nid,
+            status_id=str(seed.status_id),
+            created_at=EPOCH + timedelta(milliseconds=seed.time_ms - EPOCH_MS),
+            text=text,
+            notification=notification,
+            body=dumps(notification),
+        )
+
+    def _status(
+        self,
+        seed: Seed,
+        rng: random.Random,
+        post: content.Post,
+        author: JSONDict,
+        text: str,
+        in_reply_to: tuple[str, JSONDict] | None,
+    ) -> JSONDict:
+        """The status as Mastodon serves it: HTML content, its author's or origin server's
+        uri and url, counts, media, mentions, tags and the posting app."""
         author_domain = None if "@" not in author["acct"] else author["acct"].split("@", 1)[1]
         known = {
             (self.config.brand_handle, None): self.brand_account,
@@ -276,40 +315,7 @@ class StatusGeneration:
         if author_domain is None:
             app = rng.choice(("Web", "Web", "Web", "Ivory", "Tusky", "Elk", "Phanpy", "Ice Cubes"))
             status["application"] = {"name": app, "website": None}
-
-        bad: str | None = None
-        if seed.bad_roll < self.config.bad_item_rate:
-            bad = BAD_KINDS[int(seed.bad_roll / self.config.bad_item_rate * len(BAD_KINDS))]
-        nid = str(seed.notification_id)
-        notification: JSONDict = {
-            "id": nid,
-            "type": "mention",
-            "created_at": iso_ms(seed.time_ms),
-            "group_key": f"ungrouped-{nid}",
-            "account": account,
-            "status": status,
-        }
-        if bad == "null_status":
-            notification["status"] = None
-        elif bad == "missing_account":
-            del status["account"]
-        elif bad == "garbage_created_at":
-            status["created_at"] = "yesterday-ish"
-        elif bad == "future_created_at":
-            status["created_at"] = "2099-" + status["created_at"][5:]
-        return Item(
-            instance=self.instance,
-            k=k,
-            kind=post.kind,
-            text_language=post.text_language,
-            bad=bad,
-            notification_id=nid,
-            status_id=sid,
-            created_at=EPOCH + timedelta(milliseconds=seed.time_ms - EPOCH_MS),
-            text=text,
-            notification=notification,
-            body=dumps(notification),
-        )
+        return status
 
     def _attachment(self, rng: random.Random, sid: str, index: int, alt: str) -> JSONDict:
         name = f"{rng.getrandbits(64):016x}"
@@ -342,3 +348,16 @@ class StatusGeneration:
             "description": alt,
             "blurhash": "UFG8_v~q00M{-;WBRjt7D%Rj%Mxu9Fj[xuWB",
         }
+
+
+def _break(notification: JSONDict, bad: str | None) -> None:
+    """Break a notification the way ``bad`` says (nothing when it is ``None``)."""
+    status = notification["status"]
+    if bad == "null_status":
+        notification["status"] = None
+    elif bad == "missing_account":
+        del status["account"]
+    elif bad == "garbage_created_at":
+        status["created_at"] = "yesterday-ish"
+    elif bad == "future_created_at":
+        status["created_at"] = "2099-" + status["created_at"][5:]
