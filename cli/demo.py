@@ -157,23 +157,12 @@ def command_name() -> str:
 def run_demo(
     console: Console, *, fault_rate: float, until_morning: bool = False, rate_per_hour: int = 120
 ) -> None:
-    from sqlalchemy.engine import make_url
-
     from sandbox.server import SandboxServer
     from sandbox.world import SandboxConfig
-    from socialops.settings import get_settings, reset_settings_cache
+    from socialops.settings import reset_settings_cache
 
     started = time.perf_counter()
-    home = Path(os.environ.get("SOCIALOPS_HOME", ".socialops")).resolve()
-    os.environ["SOCIALOPS_HOME"] = str(home)
-    if not os.environ.get("PREFECT_API_URL"):
-        # Prefect's local (temporary) server keeps its runs here; `make ui` shows them.
-        os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
-    for _name, _instance, token_env in DEMO_CHANNELS:
-        os.environ.setdefault(token_env, "sandbox-" + secrets.token_urlsafe(12))
-    for _entry, names in DEMO_PLATFORM_CHANNELS:
-        for name in names:
-            os.environ.setdefault(name, "sandbox-" + secrets.token_urlsafe(12))
+    home = _demo_environment()
 
     config = SandboxConfig(
         instances=[instance for _n, instance, _t in DEMO_CHANNELS],
@@ -211,8 +200,45 @@ def run_demo(
         received = sandbox.sandbox.inbox_total
     report_path = _write_report()
 
-    settings = get_settings()
-    db = make_url(settings.resolved_database_url()).render_as_string(hide_password=True)
+    console.print(
+        _where_to_look(
+            channels_file=channels_file,
+            flow_run=f"{state.state_details.flow_run_id} ({state.type.value})",
+            report_path=report_path,
+            received=received,
+            seconds=time.perf_counter() - started,
+        )
+    )
+    if run.failures:
+        raise CommandFailed(f"{len(run.failures)} channel(s) failed: {', '.join(run.failures)}")
+
+
+def _demo_environment() -> Path:
+    """``SOCIALOPS_HOME`` (made absolute), where Prefect keeps the runs, and a made-up token
+    for every demo channel that has none; returns the home."""
+    home = Path(os.environ.get("SOCIALOPS_HOME", ".socialops")).resolve()
+    os.environ["SOCIALOPS_HOME"] = str(home)
+    if not os.environ.get("PREFECT_API_URL"):
+        # Set but empty is unset: Prefect would otherwise try to send its events to "".
+        os.environ.pop("PREFECT_API_URL", None)
+        # Prefect's local (temporary) server keeps its runs here; `make ui` shows them.
+        os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
+    for _name, _instance, token_env in DEMO_CHANNELS:
+        os.environ.setdefault(token_env, "sandbox-" + secrets.token_urlsafe(12))
+    for _entry, names in DEMO_PLATFORM_CHANNELS:
+        for name in names:
+            os.environ.setdefault(name, "sandbox-" + secrets.token_urlsafe(12))
+    return home
+
+
+def _where_to_look(
+    *, channels_file: Path, flow_run: str, report_path: Path, received: int, seconds: float
+) -> Panel:
+    from sqlalchemy.engine import make_url
+
+    from socialops.settings import get_settings
+
+    db = make_url(get_settings().resolved_database_url()).render_as_string(hide_password=True)
     api = os.environ.get("PREFECT_API_URL")
     cmd = command_name()
     prefect_where = (
@@ -221,20 +247,16 @@ def run_demo(
         else f"PREFECT_HOME={os.environ['PREFECT_HOME']}: run `make ui`, then open "
         "http://127.0.0.1:4200/runs"
     )
-    console.print(
-        Panel.fit(
-            f"[bold]data[/]      {db}\n"
-            f"[bold]channels[/]  {channels_file}\n"
-            f"[bold]runs[/]      {prefect_where}\n"
-            f"[bold]flow run[/]  {state.state_details.flow_run_id} ({state.type.value})\n"
-            f"[bold]report[/]    {report_path} (this week so far; socialops report --week W)\n"
-            f"[bold]notified[/]  {received} messages reached the sandbox's webhook sink "
-            "(set SOCIALOPS_NOTIFY_URL to an Apprise URL for Slack, email, ntfy...)\n"
-            f"[bold]next[/]      {cmd} inbox \\[--department legal] | {cmd} quarantine"
-            f" | {cmd} run\n"
-            f"[bold]took[/]      {time.perf_counter() - started:.1f} s",
-            title="where to look",
-        )
+    return Panel.fit(
+        f"[bold]data[/]      {db}\n"
+        f"[bold]channels[/]  {channels_file}\n"
+        f"[bold]runs[/]      {prefect_where}\n"
+        f"[bold]flow run[/]  {flow_run}\n"
+        f"[bold]report[/]    {report_path} (this week so far; socialops report --week W)\n"
+        f"[bold]notified[/]  {received} messages reached the sandbox's webhook sink "
+        "(set SOCIALOPS_NOTIFY_URL to an Apprise URL for Slack, email, ntfy...)\n"
+        f"[bold]next[/]      {cmd} inbox \\[--department legal] | {cmd} quarantine"
+        f" | {cmd} run\n"
+        f"[bold]took[/]      {seconds:.1f} s",
+        title="where to look",
     )
-    if run.failures:
-        raise CommandFailed(f"{len(run.failures)} channel(s) failed: {', '.join(run.failures)}")
