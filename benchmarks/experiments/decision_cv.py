@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.ensemble import BaggingClassifier
 from sklearn.linear_model import SGDClassifier
-from sklearn.naive_bayes import ComplementNB
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.naive_bayes import ComplementNB
 
 from cli.classify import html_to_text
 from socialops.classification import model
@@ -74,9 +74,12 @@ def fold_run(train_ex, test_ex, kinds):
         assert list(full.classes_) == LABELS
         test = getattr(full, method)(xt)
         if kind == "cnb":  # log-probabilities: centre each row like a decision function
-            oof, test = oof - oof.mean(axis=1, keepdims=True), test - test.mean(axis=1, keepdims=True)
+            oof, test = (
+                oof - oof.mean(axis=1, keepdims=True),
+                test - test.mean(axis=1, keepdims=True),
+            )
         temperature = model._fit_temperature(oof, y, LABELS)
-        out[kind] = dict(oof=oof, test=test, temperature=temperature)
+        out[kind] = {"oof": oof, "test": test, "temperature": temperature}
     return out
 
 
@@ -142,7 +145,7 @@ def main() -> None:
     args = parser.parse_args()
     train = [e for e in load_labelled() if e.split == "train"]
     # Extra lines only ever join training parts; the test parts stay the same lines.
-    extra = [e for e in load_examples(args.extra)] if args.extra else []
+    extra = list(load_examples(args.extra)) if args.extra else []
     train = [e for e in train if not (args.extra and e.id.split("-")[0] == "td")]
     kinds = args.kinds.split(",")
     cache = args.cache
@@ -161,7 +164,9 @@ def main() -> None:
         for w in sorted(set(writers)):
             a, b = np.where(writers != w)[0], np.where(writers == w)[0]
             r = fold_run([train[i] for i in a] + extra, [train[i] for i in b], kinds)
-            runs.append(("writer", w, np.concatenate([a, np.arange(len(extra)) + len(train)]), b, r))
+            runs.append(
+                ("writer", w, np.concatenate([a, np.arange(len(extra)) + len(train)]), b, r)
+            )
             print("writer", w, flush=True)
         cache.write_bytes(pickle.dumps(runs))
     all_y = np.concatenate([y, np.asarray([LABELS.index(e.department) for e in extra], dtype=int)])
@@ -193,18 +198,20 @@ def main() -> None:
                 acc[key] = float(np.mean(pred == y[b]))
         p12 = np.isin(writers, ["p1", "p2"])
         blind = np.isin(writers, ["ta", "tb", "tc"])
-        row = dict(
-            name=name,
-            cv=round(macro_f1(y, cv_pred), 4),
-            cv_p12=round(macro_f1(y[p12], cv_pred[p12]), 4),
-            cv_blind=round(macro_f1(y[blind], cv_pred[blind]), 4),
-            cv_triage=round(float(np.mean(cv_pred == -1)), 4),
-            xw=round(float(np.mean(list(acc.values()))), 4),
-            xw_blind=round(float(np.mean([acc[w] for w in ("ta", "tb", "tc")])), 4),
-            xw_each={k: round(v, 3) for k, v in acc.items()},
-        )
+        row = {
+            "name": name,
+            "cv": round(macro_f1(y, cv_pred), 4),
+            "cv_p12": round(macro_f1(y[p12], cv_pred[p12]), 4),
+            "cv_blind": round(macro_f1(y[blind], cv_pred[blind]), 4),
+            "cv_triage": round(float(np.mean(cv_pred == -1)), 4),
+            "xw": round(float(np.mean(list(acc.values()))), 4),
+            "xw_blind": round(float(np.mean([acc[w] for w in ("ta", "tb", "tc")])), 4),
+            "xw_each": {k: round(v, 3) for k, v in acc.items()},
+        }
         if biases:
-            row["bias_mean"] = dict(zip(LABELS, np.round(np.mean(biases, axis=0), 3).tolist()))
+            row["bias_mean"] = dict(
+                zip(LABELS, np.round(np.mean(biases, axis=0), 3).tolist(), strict=True)
+            )
         print(json.dumps(row), flush=True)
 
     svm = {"svm": 1.0}
