@@ -127,7 +127,10 @@ def test_low_confidence_goes_to_triage_with_the_suggestion(classifier: Classifie
     picky = Classifier(
         classifier.model, ORG.classification.model_copy(update={"triage_threshold": 0.99})
     )
-    result = picky.classify(["hmm northwind"])[0]
+    # A text that says nothing (the model's top department is well under 0.99). Not "hmm
+    # northwind": a bare brand name reads as one department at 0.98-0.99 (none before
+    # extra_td, marketing after), which tested the model's view of the name, not triage.
+    result = picky.classify(["hmm"])[0]
     assert result.department == "triage"
     assert result.explanation["suggested"] in set(DEPARTMENTS)
     assert "sent to triage" in result.summary

@@ -1,0 +1,71 @@
+"""Which lines of a candidate training file come close to the independent evaluation set.
+
+Prints only the candidate's ids and scores (the highest word-3-gram Jaccard overlap with any
+line of data/eval/*.jsonl, and exact/normalised duplicates), never an evaluation text.
+
+    .venv/bin/python benchmarks/experiments/overlap_with_eval.py /work/notes/blind_td.jsonl
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def grams(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+def main() -> None:
+    candidate = [json.loads(line) for line in Path(sys.argv[1]).read_text().splitlines() if line]
+    threshold = float(sys.argv[2]) if len(sys.argv) > 2 else 0.3
+    evaluation = [
+        json.loads(line)["text"]
+        for path in sorted((ROOT / "data" / "eval").glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    training = [
+        json.loads(line)["text"]
+        for path in sorted((ROOT / "data" / "labelled").glob("*.jsonl"))
+        if not path.name.startswith("extra_td")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    eval_norm = {norm(t) for t in evaluation}
+    train_norm = {norm(t) for t in training}
+    eval_grams = [grams(t) for t in evaluation]
+    train_grams = [grams(t) for t in training]
+
+    def worst(g: set[tuple[str, ...]], pool: list[set[tuple[str, ...]]]) -> float:
+        best = 0.0
+        for other in pool:
+            if g and other:
+                best = max(best, len(g & other) / len(g | other))
+        return best
+
+    flagged = 0
+    for row in candidate:
+        g = grams(row["text"])
+        e, t = worst(g, eval_grams), worst(g, train_grams)
+        exact_e, exact_t = norm(row["text"]) in eval_norm, norm(row["text"]) in train_norm
+        if exact_e or exact_t or e >= threshold or t >= threshold:
+            flagged += 1
+            print(
+                f"{row['id']}: eval overlap {e:.2f}{' EXACT' if exact_e else ''}, "
+                f"training overlap {t:.2f}{' EXACT' if exact_t else ''}"
+            )
+    print(f"{len(candidate)} lines, {flagged} at or above {threshold}")
+
+
+if __name__ == "__main__":
+    main()
