@@ -25,7 +25,7 @@ from sqlalchemy import Engine, func, select
 
 from socialops import storage
 from socialops.report.seed_draw import Batch, Shape
-from socialops.report.seed_load import Loader, Rows
+from socialops.report.seed_load import Columns, Loader, row_count
 from socialops.report.seed_rows import BatchRows, Words
 from socialops.report.seed_signoff import planned_posts, replies
 
@@ -82,33 +82,33 @@ def _batches(n: int, size: int) -> Iterator[tuple[int, int]]:
 
 def _tables(
     rng: np.random.Generator, shape: Shape, words: Words, batch: Batch, ids: dict[str, int]
-) -> dict[type[storage.Base], Rows]:
+) -> dict[type[storage.Base], list[Columns]]:
     """One batch's rows per table; the first ids in ``ids`` move past the rows made."""
     rows = BatchRows(batch, shape, words, c_id=ids["c"], a_id=ids["a"], d_id=ids["d"])
     drafts, approvals = replies(rows, rng)
     tables = {
-        storage.MentionRow: rows.mentions(),
-        storage.ReportFactRow: rows.facts(),
-        storage.ClassificationRow: rows.classifications(),
-        storage.AssignmentRow: rows.assignments(),
-        storage.NotificationRow: rows.notifications(),
+        storage.MentionRow: [rows.mentions()],
+        storage.ReportFactRow: [rows.facts()],
+        storage.ClassificationRow: [rows.classifications()],
+        storage.AssignmentRow: [rows.assignments()],
+        storage.NotificationRow: [rows.notifications()],
         storage.EscalationStepRow: rows.escalation_steps(),
-        storage.DraftRow: drafts,
-        storage.DraftApprovalRow: approvals,
+        storage.DraftRow: [drafts],
+        storage.DraftApprovalRow: [approvals],
     }
     if ids["m"] == ids["first_m"]:  # the week's planned posts, with the first batch
         posts, post_approvals = planned_posts(
             rng=rng,
             shape=shape,
             count=max(21, ids["mentions"] // 5000),
-            first_id=ids["d"] + len(drafts),
+            first_id=ids["d"] + row_count(drafts),
         )
-        tables[storage.DraftRow] = drafts + posts
-        tables[storage.DraftApprovalRow] = approvals + post_approvals
+        tables[storage.DraftRow].append(posts)
+        tables[storage.DraftApprovalRow].append(post_approvals)
     ids["m"] += batch.n
     ids["c"] += batch.n
-    ids["a"] += len(tables[storage.AssignmentRow])
-    ids["d"] += len(tables[storage.DraftRow])
+    ids["a"] += row_count(tables[storage.AssignmentRow][0])
+    ids["d"] += sum(row_count(c) for c in tables[storage.DraftRow])
     return tables
 
 
@@ -143,8 +143,8 @@ def seed_week(
             )
             tables = _tables(rng, shape, words, drawn, ids)
             loader.batch(tables)
-            for model, rows in tables.items():
-                counts[_COUNTED[model]] += len(rows)
+            for model, parts in tables.items():
+                counts[_COUNTED[model]] += sum(row_count(c) for c in parts)
         derived = loader.add_rollups(ids["first_m"], ids["m"] - 1, ids["first_a"], ids["a"] - 1)
         loader.move_sequences()
     return SeedResult(**counts, derived=derived, seconds=time.perf_counter() - started)

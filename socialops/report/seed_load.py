@@ -1,6 +1,7 @@
 """Writing the seed's rows straight into the database (``socialops seed``).
 
-On SQLite an ``executemany`` of a Core-compiled INSERT per table (no ORM, no per-value type
+On SQLite an ``executemany`` per table of an INSERT that binds only the columns that differ
+from row to row (the others are literals in the statement; no ORM, no per-value type
 processing) on the raw driver connection, inside one explicit transaction for the whole seed,
 with the load's PRAGMAs (no fsync, no foreign-key look-ups, a large page cache) for the seed's
 own connection only; on PostgreSQL ``COPY``. The seed writes the report facts itself, so the
@@ -11,56 +12,59 @@ PostgreSQL).
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any
 
-from sqlalchemy import Engine, column, table
+from sqlalchemy import Engine
 
 from socialops import storage
 from socialops.report import rollups
 
-Rows = list[tuple[Any, ...]]
-
-_MENTION_COLS = (
-    "id", "platform", "external_id", "channel", "url", "author_handle", "author_display_name",
-    "author_followers", "text", "lang", "created_at", "fetched_at", "visibility", "raw",
-)  # fmt: skip
-_CLASS_COLS = (
-    "id", "mention_id", "department", "urgent", "sentiment", "confidence", "explanation",
-    "model_version", "classified_at", "is_current",
-)  # fmt: skip
-_ASSIGN_COLS = (
-    "id", "mention_id", "classification_id", "department", "assignee", "urgent", "source",
-    "status", "escalation_level", "received_at", "assigned_at", "due_at", "next_escalation_at",
-    "acted_at", "acted_by", "updated_at", "queued_at", "first_assigned_at", "queued_seconds",
-)  # fmt: skip
-_STEP_COLS = ("assignment_id", "chain", "level", "target", "from_person", "to_person", "due_at",
-              "fired_at", "note")  # fmt: skip
-_NOTE_COLS = ("dedupe_key", "event", "recipient", "assignment_id", "mention_id", "urgent",
-              "title", "body", "status", "attempts", "created_at", "next_attempt_at",
-              "sent_at")  # fmt: skip
-_FACT_COLS = (
-    "mention_id", "created_ts", "hour", "week", "channel", "followers", "department", "urgent",
-    "sentiment", "a_department", "a_urgent", "assignee", "a_status", "due_us", "sla",
-    "response_seconds", "response_minute",
-)  # fmt: skip
-_DRAFT_COLS = (
-    "id", "kind", "mention_id", "channel", "platform", "department", "urgent", "intent", "lang",
-    "text", "version", "author", "assignee", "in_reply_to_id", "visibility", "status",
-    "approvals_required", "scheduled_at", "due_at", "approved_at", "rejection_reason",
-    "idempotency_key", "attempts", "published_at", "external_id", "external_url", "last_error",
-    "created_at", "updated_at",
-)  # fmt: skip
-_APPROVAL_COLS = ("draft_id", "version", "approver", "role", "via", "at")
-_TABLES: tuple[tuple[type[storage.Base], tuple[str, ...]], ...] = (
-    (storage.MentionRow, _MENTION_COLS),
-    (storage.ReportFactRow, _FACT_COLS),
-    (storage.ClassificationRow, _CLASS_COLS),
-    (storage.AssignmentRow, _ASSIGN_COLS),
-    (storage.NotificationRow, _NOTE_COLS),
-    (storage.EscalationStepRow, _STEP_COLS),
-    (storage.DraftRow, _DRAFT_COLS),
-    (storage.DraftApprovalRow, _APPROVAL_COLS),
+# One table's rows as named columns: a list (a value per row) or one value for every row.
+Columns = dict[str, Any]
+# The seeded tables, in the order each batch is written.
+SEEDED: tuple[type[storage.Base], ...] = (
+    storage.MentionRow,
+    storage.ReportFactRow,
+    storage.ClassificationRow,
+    storage.AssignmentRow,
+    storage.NotificationRow,
+    storage.EscalationStepRow,
+    storage.DraftRow,
+    storage.DraftApprovalRow,
 )
+
+
+def row_count(columns: Columns) -> int:
+    return next((len(v) for v in columns.values() if isinstance(v, list)), 0)
+
+
+def _literal(value: Any) -> str:
+    """One value for every row, as SQLite literal text (as SQLAlchemy would store it)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool | int | float):
+        return str(int(value)) if isinstance(value, bool) else repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def sqlite_insert(name: str, columns: Columns) -> tuple[str, list[list[Any]]]:
+    """An INSERT whose per-row columns are numbered parameters (a list given for two columns
+    is bound once) and whose other columns are literals: SQLite binds per row only what
+    differs from row to row. Returns the statement and the lists to bind, in order."""
+    bound: list[list[Any]] = []
+    values = []
+    for value in columns.values():
+        if not isinstance(value, list):
+            values.append(_literal(value))
+            continue
+        k = next((k for k, b in enumerate(bound) if b is value), None)
+        if k is None:
+            bound.append(value)
+            k = len(bound) - 1
+        values.append(f"?{k + 1}")
+    sql = f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join(values)})"
+    return sql, bound
 
 
 class Loader:
@@ -97,19 +101,11 @@ class Loader:
             "temp_store=MEMORY",
         ):
             self.raw.execute(f"PRAGMA {pragma}")
-        self.sql = {
-            model: str(
-                table(model.__tablename__, *(column(n) for n in names))
-                .insert()
-                .compile(dialect=self.engine.dialect)
-            )
-            for model, names in _TABLES
-        }
         raw = self.raw
         raw.execute("BEGIN IMMEDIATE")
         try:
             have = raw.execute("SELECT count(*) FROM mentions").fetchone()[0]
-            names = [model.__tablename__ for model, _ in _TABLES]
+            names = [model.__tablename__ for model in SEEDED]
             marks = ", ".join("?" * len(names))
             kinds = "('trigger', 'index')" if have < self.mentions else "('trigger')"
             found = raw.execute(
@@ -141,26 +137,34 @@ class Loader:
         finally:
             self.conn.close()
 
-    def batch(self, tables: dict[type[storage.Base], Rows]) -> None:
-        if self.dialect == "sqlite":
-            for model, _names in _TABLES:
-                if tables.get(model):
-                    self.raw.executemany(self.sql[model], tables[model])
-        else:
+    def batch(self, tables: dict[type[storage.Base], list[Columns]]) -> None:
+        if self.dialect != "sqlite":
             self._postgres(tables)
+            return
+        for model in SEEDED:
+            for columns in tables.get(model, []):
+                if row_count(columns):
+                    sql, bound = sqlite_insert(model.__tablename__, columns)
+                    self.raw.executemany(sql, zip(*bound, strict=True))
 
-    def _postgres(self, tables: dict[type[storage.Base], Rows]) -> None:
+    def _postgres(self, tables: dict[type[storage.Base], list[Columns]]) -> None:
         with self.conn.begin():
             self.conn.exec_driver_sql("SET LOCAL socialops.bulk_load = 'on'")
             with self.raw.cursor() as cursor:
-                for model, names in _TABLES:
-                    rows = tables.get(model)
-                    if not rows:
-                        continue
-                    sql = f"COPY {model.__tablename__} ({', '.join(names)}) FROM STDIN"
-                    with cursor.copy(sql) as copy:
-                        for row in rows:
-                            copy.write_row(row)
+                for model in SEEDED:
+                    for columns in tables.get(model, []):
+                        n = row_count(columns)
+                        if not n:
+                            continue
+                        names = ", ".join(columns)
+                        every = (
+                            v if isinstance(v, list) else repeat(v, n) for v in columns.values()
+                        )
+                        with cursor.copy(
+                            f"COPY {model.__tablename__} ({names}) FROM STDIN"
+                        ) as copy:
+                            for row in zip(*every, strict=True):
+                                copy.write_row(row)
 
     def add_rollups(
         self, first_mention: int, last_mention: int, first_assignment: int, last_assignment: int

@@ -1,7 +1,7 @@
 """The seed's rows, built from one drawn batch (``seed_draw.Batch``) a column at a time.
 
-Each table's rows are ``zip``s of whole columns (Python lists made from numpy arrays with
-``tolist``; constants by ``itertools.repeat``), never a Python call per row: instants are
+Each table's rows are whole named columns (Python lists made from numpy arrays with
+``tolist``, or one value for every row), never a Python call per row: instants are
 formatted by ``Stamper`` with integer arithmetic on numpy arrays, texts and handles come from
 tables built once, the sign-off's approvers from a table per (department, writer).
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -18,7 +17,8 @@ import numpy as np
 from socialops.report.seed_draw import AUTHORS, SENTIMENTS, Batch, Shape
 from socialops.signoff.templates import intent_of
 
-Rows = list[tuple[Any, ...]]
+# One table's rows as named columns: a list (a value per row) or one value for every row.
+Columns = dict[str, Any]
 TEXTS: dict[str, tuple[str, ...]] = {
     "customer_relations": (
         "My order #{n} never arrived and nobody answers the phone",
@@ -102,7 +102,7 @@ def or_none(mask: np.ndarray, values: np.ndarray) -> list[Any]:
     return out.tolist()  # type: ignore[no-any-return]
 
 
-def _spread(n: int, at: np.ndarray, values: np.ndarray) -> list[Any]:
+def spread(n: int, at: np.ndarray, values: np.ndarray) -> list[Any]:
     """A column of ``n`` values: ``values`` at the positions ``at``, ``None`` elsewhere."""
     out = np.full(n, None, dtype=object)
     out[at] = values
@@ -167,149 +167,135 @@ class BatchRows:
         self.followers = b.followers.tolist()
         self.owned = _Owned(b, shape, self.stamp, a_id)
 
-    def mentions(self) -> Rows:
-        b, stamp = self.b, self.stamp
+    def mentions(self) -> Columns:
+        b, stamp, ids = self.b, self.stamp, self.ids
         authors = b.author.tolist()
-        return list(
-            zip(
-                self.ids,
-                repeat("mastodon"),
-                [f"seed-{i:012d}" for i in self.ids],  # zero-padded: the index grows at its end
-                self.channel,
-                [
-                    f"https://social.example/@u{u}/{i}"
-                    for u, i in zip(authors, self.ids, strict=True)
-                ],
-                self.words.handles[b.author].tolist(),
-                self.words.names[b.author].tolist(),
-                self.followers,
-                self.words.texts[b.dept, b.text].tolist(),
-                repeat("en"),
-                stamp(b.created).tolist(),
-                stamp(b.fetched).tolist(),
-                repeat("public"),
-                repeat("{}"),
-            )
-        )
+        return {
+            "id": ids,
+            "platform": "mastodon",
+            "external_id": [f"seed-{i:012d}" for i in ids],  # zero-padded: grows at its end
+            "channel": self.channel,
+            "url": [f"https://social.example/@u{u}/{i}" for u, i in zip(authors, ids, strict=True)],
+            "author_handle": self.words.handles[b.author].tolist(),
+            "author_display_name": self.words.names[b.author].tolist(),
+            "author_followers": self.followers,
+            "text": self.words.texts[b.dept, b.text].tolist(),
+            "lang": "en",
+            "created_at": stamp(b.created).tolist(),
+            "fetched_at": stamp(b.fetched).tolist(),
+            "visibility": "public",
+            "raw": "{}",
+        }
 
-    def classifications(self) -> Rows:
-        n = self.b.n
-        return list(
-            zip(
-                range(self.c_id, self.c_id + n),
-                self.ids,
-                self.department,
-                self.urgent,
-                self.sentiment,
-                repeat(0.8),
-                repeat('{"seeded": true}'),
-                repeat("seed"),
-                self.stamp(self.b.fetched + 2_000_000).tolist(),
-                repeat(True),
-            )
-        )
+    def classifications(self) -> Columns:
+        return {
+            "id": list(range(self.c_id, self.c_id + self.b.n)),
+            "mention_id": self.ids,
+            "department": self.department,
+            "urgent": self.urgent,
+            "sentiment": self.sentiment,
+            "confidence": 0.8,
+            "explanation": '{"seeded": true}',
+            "model_version": "seed",
+            "classified_at": self.stamp(self.b.fetched + 2_000_000).tolist(),
+            "is_current": True,
+        }
 
-    def facts(self) -> Rows:
+    def facts(self) -> Columns:
         """Report facts: every mention; the assignment's columns where there is one."""
         b, o = self.b, self.owned
         n, at = b.n, o.at
         done = b.owned & b.is_acted
-        sla = np.where(b.late, "breached", "met")
-        seconds = or_none(done, b.response)
         created = b.created // 1_000_000
-        return list(
-            zip(
-                self.ids,
-                created.tolist(),
-                (created // 3600).tolist(),
-                ((created + WEEK_SHIFT) // 604800).tolist(),
-                self.channel,
-                self.followers,
-                self.department,
-                self.urgent,
-                self.sentiment,
-                _spread(n, at, self.words.departments[o.dept]),
-                _spread(n, at, b.urgent[at]),
-                _spread(n, at, o.owner),
-                _spread(n, at, o.status),
-                _spread(n, at, b.due[at]),
-                or_none(done, sla),
-                seconds,
-                or_none(done, b.response // 60),
-                strict=True,
-            )
-        )
+        return {
+            "mention_id": self.ids,
+            "created_ts": created.tolist(),
+            "hour": (created // 3600).tolist(),
+            "week": ((created + WEEK_SHIFT) // 604800).tolist(),
+            "channel": self.channel,
+            "followers": self.followers,
+            "department": self.department,
+            "urgent": self.urgent,
+            "sentiment": self.sentiment,
+            "a_department": spread(n, at, self.words.departments[o.dept]),
+            "a_urgent": spread(n, at, b.urgent[at]),
+            "assignee": spread(n, at, o.owner),
+            "a_status": spread(n, at, o.status),
+            "due_us": spread(n, at, b.due[at]),
+            "sla": or_none(done, np.where(b.late, "breached", "met")),
+            "response_seconds": or_none(done, b.response),
+            "response_minute": or_none(done, b.response // 60),
+        }
 
-    def assignments(self) -> Rows:
+    def assignments(self) -> Columns:
         b, o = self.b, self.owned
         at, done, waiting = o.at, o.done, o.waiting
-        owner = o.owner.tolist()
-        return list(
-            zip(
-                o.ids.tolist(),
-                b.ids[at].tolist(),
-                (self.c_id + at).tolist(),
-                self.words.departments[o.dept].tolist(),
-                owner,
-                b.urgent[at].tolist(),
-                np.where(o.queued, "queue", "rota").tolist(),
-                o.status.tolist(),
-                np.where(b.late[at], np.where(b.very_late[at], 2, 1), 0).tolist(),
-                o.fetched.tolist(),
-                np.where(waiting, o.fetched, o.assigned).tolist(),
-                o.due.tolist(),
-                repeat(None),
-                or_none(done, o.acted),
-                or_none(done, o.owner),
-                np.where(done, o.acted, o.assigned).tolist(),
-                or_none(o.queued, o.fetched),
-                or_none(~waiting, o.assigned),
-                np.where(o.queued & ~waiting, b.queue_wait[at] // 1_000_000, 0).tolist(),
-            )
-        )
+        return {
+            "id": o.ids.tolist(),
+            "mention_id": b.ids[at].tolist(),
+            "classification_id": (self.c_id + at).tolist(),
+            "department": self.words.departments[o.dept].tolist(),
+            "assignee": o.owner.tolist(),
+            "urgent": b.urgent[at].tolist(),
+            "source": np.where(o.queued, "queue", "rota").tolist(),
+            "status": o.status.tolist(),
+            "escalation_level": np.where(b.late[at], np.where(b.very_late[at], 2, 1), 0).tolist(),
+            "received_at": o.fetched.tolist(),
+            "assigned_at": np.where(waiting, o.fetched, o.assigned).tolist(),
+            "due_at": o.due.tolist(),
+            "next_escalation_at": None,
+            "acted_at": or_none(done, o.acted),
+            "acted_by": or_none(done, o.owner),
+            "updated_at": np.where(done, o.acted, o.assigned).tolist(),
+            "queued_at": or_none(o.queued, o.fetched),
+            "first_assigned_at": or_none(~waiting, o.assigned),
+            "queued_seconds": np.where(
+                o.queued & ~waiting, b.queue_wait[at] // 1_000_000, 0
+            ).tolist(),
+        }
 
-    def notifications(self) -> Rows:
+    def notifications(self) -> Columns:
         """The notice of each assignment made (not of the items still in a queue)."""
         b, o = self.b, self.owned
         told = np.nonzero(~o.waiting)[0]
         aids, mids = o.ids[told].tolist(), b.ids[o.at[told]].tolist()
         urgent, assigned = b.urgent[o.at[told]], o.assigned[told].tolist()
-        return list(
-            zip(
-                [f"seed:{a:012d}:assigned" for a in aids],
-                np.where(urgent, "urgent", "assigned").tolist(),
-                o.owner[told].tolist(),
-                aids,
-                mids,
-                urgent.tolist(),
-                [f"Mention {m} is yours" for m in mids],
-                repeat("seeded"),
-                repeat("sent"),
-                repeat(1),
-                assigned,
-                repeat(None),
-                assigned,
-            )
-        )
+        return {
+            "dedupe_key": [f"seed:{a:012d}:assigned" for a in aids],
+            "event": np.where(urgent, "urgent", "assigned").tolist(),
+            "recipient": o.owner[told].tolist(),
+            "assignment_id": aids,
+            "mention_id": mids,
+            "urgent": urgent.tolist(),
+            "title": [f"Mention {m} is yours" for m in mids],
+            "body": "seeded",
+            "status": "sent",
+            "attempts": 1,
+            "created_at": assigned,
+            "next_attempt_at": None,
+            "sent_at": assigned,  # the same list: bound once
+        }
 
-    def escalation_steps(self) -> Rows:
+    def escalation_steps(self) -> list[Columns]:
         """The backup for every late item, the lead for the very late ones."""
         b, o = self.b, self.owned
         late = b.late[o.at]
-        steps: Rows = []
+        steps: list[Columns] = []
         for level, target, mask in ((1, "backup", late), (2, "lead", late & b.very_late[o.at])):
             at = np.nonzero(mask)[0]
             owner, due = o.owner[at].tolist(), o.due[at].tolist()
-            steps += zip(
-                o.ids[at].tolist(),
-                repeat(0),
-                repeat(level),
-                repeat(target),
-                owner,
-                owner if level == 1 else repeat(None),
-                due,
-                due,
-                repeat("seeded"),
+            steps.append(
+                {
+                    "assignment_id": o.ids[at].tolist(),
+                    "chain": 0,
+                    "level": level,
+                    "target": target,
+                    "from_person": owner,
+                    "to_person": owner if level == 1 else None,
+                    "due_at": due,
+                    "fired_at": due,
+                    "note": "seeded",
+                }
             )
         return steps
 

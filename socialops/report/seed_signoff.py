@@ -4,14 +4,25 @@ departments' planned posts of the week (``socialops seed``)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from itertools import repeat
+from typing import Any
 
 import numpy as np
 
 from socialops.report.seed_draw import Shape, micros
-from socialops.report.seed_rows import BatchRows, Rows, Stamper, or_none
+from socialops.report.seed_rows import BatchRows, Columns, Stamper, or_none
 
 REPLY = "Thanks for telling us: we are on it."
+REJECTED = "tone: please apologise first"
+REFUSED = "platform refused the reply (422)"
+DRAFT_COLUMNS = (
+    "id", "kind", "mention_id", "channel", "platform", "department", "urgent", "intent", "lang",
+    "text", "version", "author", "assignee", "in_reply_to_id", "visibility", "status",
+    "approvals_required", "scheduled_at", "due_at", "approved_at", "rejection_reason",
+    "idempotency_key", "attempts", "published_at", "external_id", "external_url", "last_error",
+    "created_at", "updated_at",
+)  # fmt: skip
+APPROVAL_COLUMNS = ("draft_id", "version", "approver", "role", "via", "at")
+Rows = list[tuple[Any, ...]]
 POST_OWNERS = ["marketing"] * 6 + ["public_relations"] * 2 + ["hr", "customer_relations"]
 
 
@@ -42,7 +53,7 @@ def _approvers(
     return draft, step, handles[pick].tolist(), roles[pick].tolist()
 
 
-def replies(rows: BatchRows, rng: np.random.Generator) -> tuple[Rows, Rows]:
+def replies(rows: BatchRows, rng: np.random.Generator) -> tuple[Columns, Columns]:
     """Reply drafts to the items acted on that got one, their approvals and publication."""
     b, o, shape, words = rows.b, rows.owned, rows.shape, rows.words
     r = np.nonzero(b.replied[o.at] & ~o.waiting)[0]  # among the owned items
@@ -52,38 +63,46 @@ def replies(rows: BatchRows, rng: np.random.Generator) -> tuple[Rows, Rows]:
     published = rows.stamp(approved + rng.integers(2_000_000, 20_000_000, len(r)))
     approved_s, written = rows.stamp(approved), o.acted[r]
     status = _status(approved < shape.now_us, b.outcome[at])
-    sent = (status == "published") | (status == "failed")
-    out = status == "published"
-    dept, owner = words.departments[o.dept[r]].tolist(), o.owner[r].tolist()
-    mids = b.ids[at].tolist()
-    required = words.required[o.dept[r], b.urgent[at].astype(np.int64)]
-    drafts = list(
-        zip(
-            dids.tolist(), repeat("reply"), mids, words.channels[b.channel[at]].tolist(),
-            repeat("mastodon"), dept, b.urgent[at].tolist(),
-            words.intents[b.urgent[at].astype(np.int64), b.sentiment[at]].tolist(), repeat("en"),
-            repeat(REPLY), repeat(1), owner, owner, [f"seed-{m:012d}" for m in mids],
-            repeat("public"), status.tolist(), required.tolist(), repeat(None), o.due[r].tolist(),
-            or_none(sent, approved_s),
-            or_none(status == "rejected", np.full(len(r), "tone: please apologise first")),
-            [f"seed-draft-{d:012d}" for d in dids.tolist()], sent.astype(np.int64).tolist(),
-            or_none(out, published), or_none(out, np.char.add("seed-reply-", dids.astype(str))),
-            or_none(out, np.char.add("https://social.example/@northwind/", dids.astype(str))),
-            or_none(status == "failed", np.full(len(r), "platform refused the reply (422)")),
-            written.tolist(), np.where(sent, published, written).tolist(),
-        )
-    )  # fmt: skip
-    draft, step, handles, roles = _approvers(shape, dept, owner, at, np.where(sent, required, 0))
-    via = np.where(step % 3, "ui", "cli").tolist()
-    approvals = list(
-        zip(dids[draft].tolist(), repeat(1), handles, roles, via, approved_s[draft].tolist())
+    sent, out = (status == "published") | (status == "failed"), status == "published"
+    dept, owner, urgent = o.dept[r], o.owner[r].tolist(), b.urgent[at].astype(np.int64)
+    mids, names = b.ids[at].tolist(), dids.astype(str)
+    required = words.required[dept, urgent]
+    drafts = {
+        "id": dids.tolist(), "kind": "reply", "mention_id": mids,
+        "channel": words.channels[b.channel[at]].tolist(), "platform": "mastodon",
+        "department": words.departments[dept].tolist(), "urgent": urgent.astype(bool).tolist(),
+        "intent": words.intents[urgent, b.sentiment[at]].tolist(), "lang": "en", "text": REPLY,
+        "version": 1, "author": owner, "assignee": owner,
+        "in_reply_to_id": [f"seed-{m:012d}" for m in mids], "visibility": "public",
+        "status": status.tolist(), "approvals_required": required.tolist(),
+        "scheduled_at": None, "due_at": o.due[r].tolist(),
+        "approved_at": or_none(sent, approved_s),
+        "rejection_reason": or_none(status == "rejected", np.full(len(r), REJECTED)),
+        "idempotency_key": [f"seed-draft-{d:012d}" for d in dids.tolist()],
+        "attempts": sent.astype(np.int64).tolist(), "published_at": or_none(out, published),
+        "external_id": or_none(out, np.char.add("seed-reply-", names)),
+        "external_url": or_none(out, np.char.add("https://social.example/@northwind/", names)),
+        "last_error": or_none(status == "failed", np.full(len(r), REFUSED)),
+        "created_at": written.tolist(), "updated_at": np.where(sent, published, written).tolist(),
+    }  # fmt: skip
+    departments = words.departments[dept].tolist()
+    draft, step, handles, roles = _approvers(
+        shape, departments, owner, at, np.where(sent, required, 0)
     )
+    approvals = {
+        "draft_id": dids[draft].tolist(),
+        "version": 1,
+        "approver": handles,
+        "role": roles,
+        "via": np.where(step % 3, "ui", "cli").tolist(),
+        "at": approved_s[draft].tolist(),
+    }
     return drafts, approvals
 
 
 def planned_posts(
     *, rng: np.random.Generator, shape: Shape, count: int, first_id: int
-) -> tuple[Rows, Rows]:
+) -> tuple[Columns, Columns]:
     """The departments' planned posts of the week: scheduled in working hours, written and
     approved a day or two before; published, failed, or still waiting for their time."""
     week = shape.week
@@ -131,7 +150,13 @@ def planned_posts(
             for j in range(min(required, len(others))):
                 handle, role = others[j % len(others)]
                 approvals.append((did, 1, handle, role, "ui", approved_s[k]))
-    return posts, approvals
+    return _named(DRAFT_COLUMNS, posts), _named(APPROVAL_COLUMNS, approvals)
+
+
+def _named(names: tuple[str, ...], rows: Rows) -> Columns:
+    """Rows as named columns."""
+    columns = list(zip(*rows, strict=True)) or [()] * len(names)
+    return {name: list(values) for name, values in zip(names, columns, strict=True)}
 
 
 def _post_status(scheduled: int, approved: int, outcome: float, now: int) -> str:
