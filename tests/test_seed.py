@@ -116,8 +116,12 @@ def test_seed_command_writes_a_believable_week(socialops_env: Path, database_url
                    " WHERE a.draft_id = d.id)") == 0  # fmt: skip
     engine.dispose()
     again = _seed(database_url, 1000)  # a second seed adds to the first, after its ids
-    with create_engine(database_url).connect() as conn:
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM mentions")).scalar_one() == 5000
+        if engine.dialect.name == "sqlite":  # seeded with a rollback journal, WAL put back
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+    engine.dispose()
     assert again["mentions"] == 1000
 
 

@@ -12,12 +12,14 @@ PostgreSQL).
 
 from __future__ import annotations
 
+import sqlite3
 from itertools import repeat
 from typing import Any
 
 from sqlalchemy import Engine
 
 from socialops import storage
+from socialops.db import _wal
 from socialops.report import rollups
 
 # One table's rows as named columns: a list (a value per row) or one value for every row.
@@ -104,6 +106,7 @@ class Loader:
             "temp_store=MEMORY",
         ):
             self.raw.execute(f"PRAGMA {pragma}")
+        self.restore_wal = self._leave_wal()
         raw = self.raw
         raw.execute("BEGIN IMMEDIATE")
         try:
@@ -136,9 +139,24 @@ class Loader:
                     self.raw.execute("ROLLBACK")
                 for pragma in ("foreign_keys=ON", "synchronous=NORMAL", "cache_size=-2000"):
                     self.raw.execute(f"PRAGMA {pragma}")
+                if self.restore_wal:
+                    _wal(self.raw)
                 self.raw.isolation_level = self.saved_isolation
         finally:
             self.conn.close()
+
+    def _leave_wal(self) -> bool:
+        """A file nobody else has open is seeded with a rollback journal instead of the WAL:
+        each page is then written once, into the file, instead of into the WAL and again by
+        the checkpoint (pages past the file's old end need no journal). Whether the WAL is to
+        be put back afterwards; with anyone else connected, the seed stays in WAL."""
+        try:
+            if str(self.raw.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                return False
+            mode = self.raw.execute("PRAGMA journal_mode=TRUNCATE").fetchone()[0]
+        except sqlite3.OperationalError:  # "database is locked": others have it open
+            return False
+        return str(mode).lower() != "wal"
 
     def batch(self, tables: dict[type[storage.Base], list[Columns]]) -> None:
         if self.dialect != "sqlite":
