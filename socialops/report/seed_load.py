@@ -13,13 +13,13 @@ PostgreSQL).
 from __future__ import annotations
 
 import sqlite3
+import time
 from itertools import repeat
 from typing import Any
 
 from sqlalchemy import Engine
 
 from socialops import storage
-from socialops.db import _wal
 from socialops.report import rollups
 
 # One table's rows as named columns: a list (a value per row) or one value for every row.
@@ -140,7 +140,7 @@ class Loader:
                 for pragma in ("foreign_keys=ON", "synchronous=NORMAL", "cache_size=-2000"):
                     self.raw.execute(f"PRAGMA {pragma}")
                 if self.restore_wal:
-                    _wal(self.raw)
+                    self._back_to_wal()
                 self.raw.isolation_level = self.saved_isolation
         finally:
             self.conn.close()
@@ -157,6 +157,18 @@ class Loader:
         except sqlite3.OperationalError:  # "database is locked": others have it open
             return False
         return str(mode).lower() != "wal"
+
+    def _back_to_wal(self, wait: float = 30.0) -> None:
+        """WAL again; a reader that opened the file meanwhile is waited for, as for a lock."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                self.raw.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def batch(self, tables: dict[type[storage.Base], list[Columns]]) -> None:
         if self.dialect != "sqlite":
