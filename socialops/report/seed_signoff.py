@@ -1,0 +1,169 @@
+"""The seed's sign-off history: reply drafts with their approvals and publication, and the
+departments' planned posts of the week (``socialops seed``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+
+from socialops.report.seed_draw import Shape, micros
+from socialops.report.seed_rows import BatchRows, Columns, Stamper, or_none
+
+REPLY = "Thanks for telling us: we are on it."
+REJECTED = "tone: please apologise first"
+REFUSED = "platform refused the reply (422)"
+DRAFT_COLUMNS = (
+    "id", "kind", "mention_id", "channel", "platform", "department", "urgent", "intent", "lang",
+    "text", "version", "author", "assignee", "in_reply_to_id", "visibility", "status",
+    "approvals_required", "scheduled_at", "due_at", "approved_at", "rejection_reason",
+    "idempotency_key", "attempts", "published_at", "external_id", "external_url", "last_error",
+    "created_at", "updated_at",
+)  # fmt: skip
+APPROVAL_COLUMNS = ("draft_id", "version", "approver", "role", "via", "at")
+Rows = list[tuple[Any, ...]]
+POST_OWNERS = ["marketing"] * 6 + ["public_relations"] * 2 + ["hr", "customer_relations"]
+
+
+def _status(decided: np.ndarray, outcome: np.ndarray) -> np.ndarray:
+    """pending until decided; then 3% rejected, 2% refused by the platform, else published."""
+    return np.select(
+        [~decided, outcome < 0.03, outcome < 0.05], ["pending", "rejected", "failed"], "published"
+    )
+
+
+def _approvers(
+    shape: Shape, dept: list[str], writer: list[str], turn: np.ndarray, count: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """Up to ``count[j]`` approvals of draft ``j``, taking turns (from ``turn[j]``) through the
+    department's approvers other than its writer: each approval's draft, turn, handle, role."""
+    keys: dict[tuple[str, str], int] = {}
+    key = np.array([keys.setdefault(k, len(keys)) for k in zip(dept, writer, strict=True)])
+    pools = [shape.approvers.pool_without(d, w) for d, w in keys] or [[("", "")]]
+    size = np.array([len(p) for p in pools])
+    wide = range(int(size.max()))
+    handles = np.array([[p[k % len(p)][0] for k in wide] for p in pools], dtype=object)
+    roles = np.array([[p[k % len(p)][1] for k in wide] for p in pools], dtype=object)
+    count = np.minimum(count, size[key]) if len(key) else count
+    draft = np.repeat(np.arange(len(count)), count)
+    step = turn[draft] + np.arange(len(draft)) - np.repeat(np.cumsum(count) - count, count)
+    place = step % size[key[draft]]
+    pick = key[draft], place
+    return draft, step, handles[pick].tolist(), roles[pick].tolist()
+
+
+def replies(rows: BatchRows, rng: np.random.Generator) -> tuple[Columns, Columns]:
+    """Reply drafts to the items acted on that got one, their approvals and publication."""
+    b, o, shape, words = rows.b, rows.owned, rows.shape, rows.words
+    r = np.nonzero(b.replied[o.at] & ~o.waiting)[0]  # among the owned items
+    at = o.at[r]  # among the batch's mentions
+    dids = np.arange(rows.d_id, rows.d_id + len(r))
+    approved = b.approved[at]
+    published = rows.stamp(approved + rng.integers(2_000_000, 20_000_000, len(r)))
+    approved_s, written = rows.stamp(approved), o.acted[r]
+    status = _status(approved < shape.now_us, b.outcome[at])
+    sent, out = (status == "published") | (status == "failed"), status == "published"
+    dept, owner, urgent = o.dept[r], o.owner[r].tolist(), b.urgent[at].astype(np.int64)
+    mids, names = b.ids[at].tolist(), dids.astype(str)
+    required = words.required[dept, urgent]
+    drafts = {
+        "id": dids.tolist(), "kind": "reply", "mention_id": mids,
+        "channel": words.channels[b.channel[at]].tolist(), "platform": "mastodon",
+        "department": words.departments[dept].tolist(), "urgent": urgent.astype(bool).tolist(),
+        "intent": words.intents[urgent, b.sentiment[at]].tolist(), "lang": "en", "text": REPLY,
+        "version": 1, "author": owner, "assignee": owner,
+        "in_reply_to_id": [f"seed-{m:012d}" for m in mids], "visibility": "public",
+        "status": status.tolist(), "approvals_required": required.tolist(),
+        "scheduled_at": None, "due_at": o.due[r].tolist(),
+        "approved_at": or_none(sent, approved_s),
+        "rejection_reason": or_none(status == "rejected", np.full(len(r), REJECTED)),
+        "idempotency_key": [f"seed-draft-{d:012d}" for d in dids.tolist()],
+        "attempts": sent.astype(np.int64).tolist(), "published_at": or_none(out, published),
+        "external_id": or_none(out, np.char.add("seed-reply-", names)),
+        "external_url": or_none(out, np.char.add("https://social.example/@northwind/", names)),
+        "last_error": or_none(status == "failed", np.full(len(r), REFUSED)),
+        "created_at": written.tolist(), "updated_at": np.where(sent, published, written).tolist(),
+    }  # fmt: skip
+    departments = words.departments[dept].tolist()
+    draft, step, handles, roles = _approvers(
+        shape, departments, owner, at, np.where(sent, required, 0)
+    )
+    approvals = {
+        "draft_id": dids[draft].tolist(),
+        "version": 1,
+        "approver": handles,
+        "role": roles,
+        "via": np.where(step % 3, "ui", "cli").tolist(),
+        "at": approved_s[draft].tolist(),
+    }
+    return drafts, approvals
+
+
+def planned_posts(
+    *, rng: np.random.Generator, shape: Shape, count: int, first_id: int
+) -> tuple[Columns, Columns]:
+    """The departments' planned posts of the week: scheduled in working hours, written and
+    approved a day or two before; published, failed, or still waiting for their time."""
+    week = shape.week
+    days = rng.integers(0, 7, count)
+    minutes = rng.integers(9 * 60, 18 * 60, count)
+    scheduled = np.array(  # wall-clock minutes after the local midnight
+        [
+            micros(week.local_midnight(week.days()[d]) + timedelta(minutes=m))
+            for d, m in zip(days.tolist(), minutes.tolist(), strict=True)
+        ],
+        dtype=np.int64,
+    )
+    written = scheduled - rng.integers(3_600_000_000, 3 * 86_400_000_000, count)
+    approved = written + (rng.lognormal(np.log(40 * 60), 0.9, count) * 1e6).astype(np.int64)
+    outcome = rng.random(count)
+    stamp = Stamper(shape.dialect)
+    sched_s, written_s, approved_s = (stamp(x).tolist() for x in (scheduled, written, approved))
+    published_s = stamp(scheduled + rng.integers(1_000_000, 30_000_000, count)).tolist()
+    posts: Rows = []
+    approvals: Rows = []
+    for k in range(count):
+        department = POST_OWNERS[k % len(POST_OWNERS)]
+        pool = shape.approvers.pools[department]
+        author = pool[k % len(pool)][0]
+        status = _post_status(scheduled[k], approved[k], outcome[k], shape.now_us)
+        did = first_id + k
+        was_approved = status in ("approved", "published", "failed")
+        sent, out = status in ("published", "failed"), status == "published"
+        required = shape.approvers.required[(department, False)]
+        posts.append(
+            (
+                did, "post", None, shape.channels[k % len(shape.channels)], "mastodon",
+                department, False, "post", "en", f"Planned post {k + 1} of the week", 1, author,
+                None, None, "public", status, required, sched_s[k], None,
+                approved_s[k] if was_approved else None, None, f"seed-post-{did:012d}",
+                1 if sent else 0, published_s[k] if out else None,
+                f"seed-post-{did}" if out else None,
+                f"https://social.example/@northwind/p{did}" if out else None,
+                "platform refused the post (422)" if status == "failed" else None,
+                written_s[k], published_s[k] if out else written_s[k],
+            )
+        )  # fmt: skip
+        if was_approved:
+            others = shape.approvers.pool_without(department, author)
+            for j in range(min(required, len(others))):
+                handle, role = others[j % len(others)]
+                approvals.append((did, 1, handle, role, "ui", approved_s[k]))
+    return _named(DRAFT_COLUMNS, posts), _named(APPROVAL_COLUMNS, approvals)
+
+
+def _named(names: tuple[str, ...], rows: Rows) -> Columns:
+    """Rows as named columns."""
+    columns = list(zip(*rows, strict=True)) or [()] * len(names)
+    return {name: list(values) for name, values in zip(names, columns, strict=True)}
+
+
+def _post_status(scheduled: int, approved: int, outcome: float, now: int) -> str:
+    if approved > scheduled and scheduled < now:
+        return "expired"  # approved too late
+    if approved >= now:
+        return "pending"
+    if scheduled >= now:
+        return "approved"
+    return "failed" if outcome < 0.03 else "published"
