@@ -107,7 +107,8 @@ def seed(
         f"seeded {iso.label}: {result.mentions:,} mentions, {result.classifications:,} "
         f"classifications, {result.assignments:,} assignments, {result.escalation_steps:,} "
         f"escalation steps, {result.notifications:,} notifications, {result.drafts:,} drafts, "
-        f"{result.approvals:,} approvals, {result.facts:,} report facts: {result.rows:,} rows "
+        f"{result.approvals:,} approvals, {result.audit:,} audit steps, "
+        f"{result.facts:,} report facts: {result.rows:,} rows "
         f"in {result.seconds:.1f} s ({result.rows_per_second:,.0f} rows/s)",
         highlight=False,
     )

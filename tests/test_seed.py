@@ -12,8 +12,14 @@ import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
+from socialops.config import load_config
+from socialops.db import session_scope
+from socialops.report.metrics import build_report
 from socialops.report.seed_load import sqlite_insert
 from socialops.report.seed_rows import Stamper
+from socialops.report.week import IsoWeek
+from socialops.rota.schedule import engine_for
+from socialops.settings import DEFAULT_CONFIG
 
 WEEK = "2026-W47"  # Europe/London: UTC+0, so a UTC hour is the local hour
 TABLES = {
@@ -25,6 +31,7 @@ TABLES = {
     "drafts": "drafts",
     "approvals": "draft_approvals",
     "report facts": "report_facts",
+    "audit steps": "audit_log",
 }
 
 
@@ -114,7 +121,33 @@ def test_seed_command_writes_a_believable_week(socialops_env: Path, database_url
         assert one("SELECT count(*) FROM drafts d WHERE d.status IN ('published', 'failed')"
                    " AND NOT EXISTS (SELECT 1 FROM draft_approvals a"
                    " WHERE a.draft_id = d.id)") == 0  # fmt: skip
+        # The audit trail the sign-off stage writes, one step per thing that happened: the
+        # weekly report counts requests, turnaround and failures from it.
+        steps = dict(
+            conn.execute(text("SELECT action, count(*) FROM audit_log GROUP BY action")).all()
+        )
+        drafts = dict(
+            conn.execute(text("SELECT status, count(*) FROM drafts GROUP BY status")).all()
+        )
+        kinds = dict(conn.execute(text("SELECT kind, count(*) FROM drafts GROUP BY kind")).all())
+        assert steps["draft"] == kinds["reply"] and steps["plan_post"] == kinds["post"]
+        assert steps["approve"] == one("SELECT count(*) FROM draft_approvals")
+        assert steps["reject"] == drafts["rejected"]
+        assert steps["publish"] == drafts["published"]
+        assert steps["publish_failed"] == drafts["failed"]
+        assert steps.get("expire", 0) == drafts.get("expired", 0)
     engine.dispose()
+    with session_scope(database_url) as session:
+        org = load_config(DEFAULT_CONFIG)
+        week = IsoWeek.parse(WEEK, org.organisation.timezone)
+        report = build_report(
+            session=session, engine=engine_for(org), week=week, organisation="test"
+        )
+    approvals, publishing = report.approvals, report.publishing
+    assert approvals["requested"] > 0.9 * printed["drafts"]
+    assert 0 < approvals["rejected"] < 0.1 * approvals["requested"]
+    assert 60 < approvals["turnaround"]["median_seconds"] < 7200
+    assert 0 < publishing["failures"] < 0.1 * publishing["replies"]
     again = _seed(database_url, 1000)  # a second seed adds to the first, after its ids
     engine = create_engine(database_url)
     with engine.connect() as conn:

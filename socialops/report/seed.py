@@ -48,6 +48,7 @@ class SeedResult:
     drafts: int = 0  # reply drafts and planned posts
     approvals: int = 0
     facts: int = 0  # report_facts rows
+    audit: int = 0  # the sign-off's steps in the audit log
     # Rows added to or updated in the hourly roll-ups and the queue facts (migration 0016);
     # derived by the database from the rows above, not counted in ``rows``.
     derived: int = 0
@@ -63,6 +64,7 @@ class SeedResult:
             + self.drafts
             + self.approvals
             + self.facts
+            + self.audit
         )
 
     @property
@@ -85,7 +87,7 @@ def _tables(
 ) -> dict[type[storage.Base], list[Columns]]:
     """One batch's rows per table; the first ids in ``ids`` move past the rows made."""
     rows = BatchRows(batch, shape, words, c_id=ids["c"], a_id=ids["a"], d_id=ids["d"])
-    drafts, approvals = replies(rows, rng)
+    drafts, approvals, audit = replies(rows, rng)
     tables = {
         storage.MentionRow: [rows.mentions()],
         storage.ReportFactRow: [rows.facts()],
@@ -95,9 +97,10 @@ def _tables(
         storage.EscalationStepRow: rows.escalation_steps(),
         storage.DraftRow: [drafts],
         storage.DraftApprovalRow: [approvals],
+        storage.AuditRow: audit,
     }
     if ids["m"] == ids["first_m"]:  # the week's planned posts, with the first batch
-        posts, post_approvals = planned_posts(
+        posts, post_approvals, post_audit = planned_posts(
             rng=rng,
             shape=shape,
             count=max(21, ids["mentions"] // 5000),
@@ -105,6 +108,7 @@ def _tables(
         )
         tables[storage.DraftRow].append(posts)
         tables[storage.DraftApprovalRow].append(post_approvals)
+        tables[storage.AuditRow].append(post_audit)
     ids["m"] += batch.n
     ids["c"] += batch.n
     ids["a"] += row_count(tables[storage.AssignmentRow][0])
@@ -159,4 +163,5 @@ _COUNTED: dict[type[storage.Base], str] = {
     storage.EscalationStepRow: "escalation_steps",
     storage.DraftRow: "drafts",
     storage.DraftApprovalRow: "approvals",
+    storage.AuditRow: "audit",
 }

@@ -34,6 +34,7 @@ SEEDED: tuple[type[storage.Base], ...] = (
     storage.EscalationStepRow,
     storage.DraftRow,
     storage.DraftApprovalRow,
+    storage.AuditRow,
 )
 
 

@@ -22,6 +22,9 @@ DRAFT_COLUMNS = (
     "created_at", "updated_at",
 )  # fmt: skip
 APPROVAL_COLUMNS = ("draft_id", "version", "approver", "role", "via", "at")
+AUDIT_COLUMNS = ("at", "actor", "action", "subject_type", "subject_id", "details")
+# The actors of the sign-off stage's own steps (socialops.signoff: drafts, approvals, publishing).
+DRAFTER, SYSTEM, PUBLISHER = "socialops:draft", "socialops:signoff", "socialops:publish"
 Rows = list[tuple[Any, ...]]
 POST_OWNERS = ["marketing"] * 6 + ["public_relations"] * 2 + ["hr", "customer_relations"]
 
@@ -53,8 +56,84 @@ def _approvers(
     return draft, step, handles[pick].tolist(), roles[pick].tolist()
 
 
-def replies(rows: BatchRows, rng: np.random.Generator) -> tuple[Columns, Columns]:
-    """Reply drafts to the items acted on that got one, their approvals and publication."""
+def _details(status: str, **more: str) -> str:
+    """An audit step's details as the sign-off stage writes them (version 1, the status the
+    step left the draft in, and what else it says), JSON text."""
+    extra = "".join(f', "{k}": "{v}"' for k, v in more.items())
+    return f'{{"version": 1, "status": "{status}"{extra}}}'
+
+
+def _audit(at: list[Any], actor: Any, action: str, subject: list[str], details: Any) -> Columns:
+    return {
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "subject_type": "draft",
+        "subject_id": subject,
+        "details": details,
+    }
+
+
+def _reply_audit(
+    names: np.ndarray,
+    status: np.ndarray,
+    required: np.ndarray,
+    stamps: tuple[np.ndarray, np.ndarray, np.ndarray],
+    decided: tuple[np.ndarray, list[str], list[str], list[str]],
+    rejecters: tuple[np.ndarray, list[str]],
+) -> list[Columns]:
+    """The audit trail of the reply drafts, step by step as the sign-off stage records it:
+    drafted (pending, or approved when the policy needs nobody), each approval (the last one
+    leaves it approved), a rejection, the publication or the platform's refusal."""
+    written, approved_s, published = stamps
+    draft, handles, roles, vias = decided
+    n = len(names)
+    steps = [
+        _audit(
+            written.tolist(),
+            DRAFTER,
+            "draft",
+            names.tolist(),
+            np.where(required == 0, _details("approved"), _details("pending")).tolist(),
+        )
+    ]
+    if len(draft):
+        count = np.bincount(draft, minlength=n)
+        rank = np.arange(len(draft)) - np.repeat(np.cumsum(count) - count, count)
+        last = rank == count[draft] - 1
+        each = [
+            _details("approved" if done else "pending", via=via, counted_as=role)
+            for done, via, role in zip(last.tolist(), vias, roles, strict=True)
+        ]
+        steps.append(
+            _audit(approved_s[draft].tolist(), handles, "approve", names[draft].tolist(), each)
+        )
+    k, who = rejecters
+    if len(k):
+        steps.append(
+            _audit(
+                approved_s[k].tolist(),
+                who,
+                "reject",
+                names[k].tolist(),
+                _details("rejected", before="pending", reason=REJECTED),
+            )
+        )
+    for state, action, more in (
+        ("published", "publish", {}),
+        ("failed", "publish_failed", {"error": REFUSED}),
+    ):
+        k = np.nonzero(status == state)[0]
+        if len(k):
+            one = _details(state, **more)
+            steps.append(_audit(published[k].tolist(), PUBLISHER, action, names[k].tolist(), one))
+    return steps
+
+
+def replies(rows: BatchRows, rng: np.random.Generator) -> tuple[Columns, Columns, list[Columns]]:
+    """Reply drafts to the items acted on that got one, their approvals and publication, and
+    the audit trail of those steps (from which the weekly report counts requests, turnaround
+    and failures)."""
     b, o, shape, words = rows.b, rows.owned, rows.shape, rows.words
     r = np.nonzero(b.replied[o.at] & ~o.waiting)[0]  # among the owned items
     at = o.at[r]  # among the batch's mentions
@@ -89,20 +168,32 @@ def replies(rows: BatchRows, rng: np.random.Generator) -> tuple[Columns, Columns
     draft, step, handles, roles = _approvers(
         shape, departments, owner, at, np.where(sent, required, 0)
     )
+    vias = np.where(step % 3, "ui", "cli").tolist()
     approvals = {
         "draft_id": dids[draft].tolist(),
         "version": 1,
         "approver": handles,
         "role": roles,
-        "via": np.where(step % 3, "ui", "cli").tolist(),
+        "via": vias,
         "at": approved_s[draft].tolist(),
     }
-    return drafts, approvals
+    rejected, _, rejecters, _ = _approvers(
+        shape, departments, owner, at, (status == "rejected").astype(np.int64)
+    )
+    audit = _reply_audit(
+        names,
+        status,
+        required,
+        (written, approved_s, published),
+        (draft, handles, roles, vias),
+        (rejected, rejecters),
+    )
+    return drafts, approvals, audit
 
 
 def planned_posts(
     *, rng: np.random.Generator, shape: Shape, count: int, first_id: int
-) -> tuple[Columns, Columns]:
+) -> tuple[Columns, Columns, Columns]:
     """The departments' planned posts of the week: scheduled in working hours, written and
     approved a day or two before; published, failed, or still waiting for their time."""
     week = shape.week
@@ -123,6 +214,7 @@ def planned_posts(
     published_s = stamp(scheduled + rng.integers(1_000_000, 30_000_000, count)).tolist()
     posts: Rows = []
     approvals: Rows = []
+    audit: Rows = []
     for k in range(count):
         department = POST_OWNERS[k % len(POST_OWNERS)]
         pool = shape.approvers.pools[department]
@@ -145,12 +237,30 @@ def planned_posts(
                 written_s[k], published_s[k] if out else written_s[k],
             )
         )  # fmt: skip
+        subject = str(did)
+        audit.append((written_s[k], author, "plan_post", "draft", subject, _details("pending")))
         if was_approved:
             others = shape.approvers.pool_without(department, author)
-            for j in range(min(required, len(others))):
+            n = min(required, len(others))
+            for j in range(n):
                 handle, role = others[j % len(others)]
                 approvals.append((did, 1, handle, role, "ui", approved_s[k]))
-    return _named(DRAFT_COLUMNS, posts), _named(APPROVAL_COLUMNS, approvals)
+                details = _details(
+                    "approved" if j == n - 1 else "pending", via="ui", counted_as=role
+                )
+                audit.append((approved_s[k], handle, "approve", "draft", subject, details))
+        if status == "expired":
+            details = _details("expired", before="pending")
+            audit.append((sched_s[k], SYSTEM, "expire", "draft", subject, details))
+        elif sent:
+            action, more = ("publish", {}) if out else ("publish_failed", {"error": REFUSED})
+            details = _details(status, **more)
+            audit.append((published_s[k], PUBLISHER, action, "draft", subject, details))
+    return (
+        _named(DRAFT_COLUMNS, posts),
+        _named(APPROVAL_COLUMNS, approvals),
+        _named(AUDIT_COLUMNS, audit),
+    )
 
 
 def _named(names: tuple[str, ...], rows: Rows) -> Columns:
