@@ -33,9 +33,11 @@ def urgent_score_words(score: float, threshold: float) -> str:
     The raw score is a signed distance from the model's own boundary (often negative even when
     urgent), so it means nothing alone: what matters is how far above or below the urgent
     threshold it falls. ``0.23 above the urgent threshold`` / ``0.05 below the urgent threshold
-    (not urgent)``; exactly on the threshold counts as urgent, as the decision does.
+    (not urgent)``; exactly on the threshold counts as urgent, as the decision does. The gap
+    is the difference of the two figures the explanation shows (rounded to 3 places), so a
+    reader who subtracts them gets the same number.
     """
-    gap = round(score - threshold, 2)
+    gap = round(score, 3) - round(threshold, 3)
     if score >= threshold:
         return f"model score {abs(gap):.2f} above the urgent threshold"
     return f"model score {abs(gap):.2f} below the urgent threshold (not urgent)"
