@@ -24,6 +24,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -134,3 +135,101 @@ def percentiles(session: Session, source: Select[Any]) -> dict[str, dict[str, in
             result[f"{label}_seconds"] = bucket_of_rank(inside_minute, inside)[0]
         out[ALL if grp is None else grp] = result
     return out
+
+
+def _bucket(seconds: Any, nulls_as_zero: bool) -> ColumnElement[Any]:
+    """The whole minute of a duration (negative ones, and NULL ones if asked, count as 0)."""
+    whens: list[tuple[Any, Any]] = [(seconds < 0, 0)]
+    if nulls_as_zero:
+        whens.insert(0, (seconds.is_(None), 0))
+    return case(*whens, else_=seconds // BUCKET_SECONDS)
+
+
+def _minute_range(seconds: Any, minute: int, nulls_as_zero: bool) -> ColumnElement[bool]:
+    hi = seconds < (minute + 1) * BUCKET_SECONDS
+    if minute:
+        return and_(seconds >= minute * BUCKET_SECONDS, hi)
+    return or_(seconds.is_(None), hi) if nulls_as_zero else hi  # negatives count as 0
+
+
+def walked_percentiles(
+    session: Session,
+    *,
+    group: Any,
+    seconds: Any,
+    spans: Iterable[ColumnElement[bool]],
+    nulls_as_zero: bool = False,
+    extra: Mapping[str, Mapping[int, int]] | None = None,
+) -> dict[str, dict[str, int | None]]:
+    """:func:`percentiles` for rows an index holds in ``(..., group, seconds)`` order after
+    an equality prefix: each of ``spans`` (a ``WHERE``, one such prefix each) is counted per
+    group and second while the index is walked (no sort of the rows), then per minute; only
+    the minutes a percentile falls in are looked into again, each one index range. ``extra``
+    adds durations counted elsewhere (exact seconds per group). Rows whose ``seconds`` is NULL
+    are left out, or count as 0 with ``nulls_as_zero``."""
+    hist: dict[str, dict[int, int]] = defaultdict(dict)
+    exact_extra: dict[str, dict[int, int]] = defaultdict(dict)
+    for grp, h in (extra or {}).items():
+        for s, k in h.items():
+            _bump(hist[grp], max(s, 0) // BUCKET_SECONDS, k)
+            _bump(exact_extra[grp], max(s, 0), k)
+    spans = list(spans)
+    for where in spans:
+        inner = select(group.label("g"), seconds.label("s"), func.count().label("k")).where(where)
+        if not nulls_as_zero:
+            inner = inner.where(seconds.is_not(None))
+        sub = inner.group_by(group, seconds).subquery()
+        per_minute = _bucket(sub.c.s, nulls_as_zero)
+        for grp, b, k in session.execute(
+            select(sub.c.g, per_minute, func.sum(sub.c.k)).group_by(sub.c.g, per_minute)
+        ):
+            _bump(hist[str(grp)], int(b), int(k))
+    groups: dict[str | None, dict[int, int]] = dict(hist.items())
+    groups[None] = merge_histograms(hist.values())
+    targets = {grp: _targets(h) for grp, h in groups.items()}
+    # The minutes to look into: one index range each (all groups: each group's range).
+    wanted = sorted(
+        {
+            (one, minute)
+            for grp, found in targets.items()
+            for minute, _ in found.values()
+            for one in ([grp] if grp is not None else hist)
+        }
+    )
+    exact: dict[str, dict[int, int]] = defaultdict(dict)
+    for grp, h in exact_extra.items():
+        exact[grp].update(h)
+    for where in spans:
+        parts = [
+            select(group.label("g"), seconds.label("s"), func.count().label("k"))
+            .where(where, group == grp, _minute_range(seconds, minute, nulls_as_zero))
+            .group_by(group, seconds)
+            for grp, minute in wanted
+        ]
+        if not parts:
+            continue
+        for name, secs, k in session.execute(union_all(*parts)):
+            _bump(exact[str(name)], max(int(secs or 0), 0), int(k))
+    out: dict[str, dict[str, int | None]] = {}
+    for key, h in groups.items():
+        merged = merge_histograms(exact.values()) if key is None else exact.get(key, {})
+        result = empty()
+        result["count"] = sum(h.values())
+        for label, (minute, inside) in targets[key].items():
+            lo, hi = minute * BUCKET_SECONDS, (minute + 1) * BUCKET_SECONDS
+            in_minute = {v: k for v, k in merged.items() if lo <= v < hi}
+            result[f"{label}_seconds"] = bucket_of_rank(in_minute, inside)[0]
+        out[ALL if key is None else key] = result
+    return out
+
+
+def _bump(counts: dict[int, int], key: int, k: int) -> None:
+    counts[key] = counts.get(key, 0) + k
+
+
+def _targets(hist: Mapping[int, int]) -> dict[str, tuple[int, int]]:
+    """Per percentile: the minute its rank falls in, and the rank inside that minute."""
+    count = sum(hist.values())
+    if not count:
+        return {}
+    return {label: bucket_of_rank(hist, -(-count * num // den)) for label, num, den in PERCENTILES}
