@@ -28,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -161,8 +161,16 @@ def volume_cube(*, session: Session, week: IsoWeek) -> list[VolumeCell]:
                 v.c.hour >= hours[0], v.c.hour < hours[1], v.c.n != 0
             )
         )
+        at: dict[int, datetime] = {}  # 168 hours, thousands of cells
         return [
-            VolumeCell(ch, dept or None, bool(urg), sent or None, parse_hour_key(h * 3600), k)
+            VolumeCell(
+                ch,
+                dept or None,
+                bool(urg),
+                sent or None,
+                at.get(h) or at.setdefault(h, parse_hour_key(h * 3600)),
+                k,
+            )
             for h, ch, dept, urg, sent, k in rows
         ]
     # Local hours start mid-way through UTC hours: count the facts per minute.
@@ -191,8 +199,9 @@ def sentiment_counts(*, session: Session, week: IsoWeek) -> dict[str, int]:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ResponseKey:
+class ResponseKey(NamedTuple):
+    """A fine group of response times (a tuple: tens of thousands are hashed per report)."""
+
     department: str
     channel: str
     business_hours: bool
@@ -355,22 +364,25 @@ def response_cube(
             )
             .group_by(*keys)
         )
+        outcomes, minutes = cube.outcomes, cube.minutes
         for dept, channel, sla, minute, due_hour, k_all, packed in session.execute(stmt):
-            if sla == "" and due_hour == as_hour:
-                continue  # due in the report's own hour: counted from the facts below
+            if sla == "":
+                if due_hour == as_hour:
+                    continue  # due in the report's own hour: counted from the facts below
+                sla = "breached" if due_hour < as_hour else "pending"
             k_part, k_open = divmod(int(packed or 0), PARTLY)
-            k_closed = int(k_all) - k_open - k_part
-            for is_open, k in ((True, k_open), (False, k_closed)):
+            for key, k in (
+                (ResponseKey(dept, channel, True), k_open),
+                (ResponseKey(dept, channel, False), int(k_all) - k_open - k_part),
+            ):
                 if not k:
                     continue
-                key = ResponseKey(dept, channel, is_open)
-                if sla == "":
-                    outcome = "breached" if due_hour < as_hour else "pending"
-                    _add(cube.outcomes, (key, outcome), k)
-                else:
-                    _add(cube.outcomes, (key, sla), k)
+                outcomes[key, sla] = outcomes.get((key, sla), 0) + k
                 if minute != rollups.NO_RESPONSE:
-                    _add(cube.minutes.setdefault(key, {}), int(minute), k)
+                    hist = minutes.get(key)
+                    if hist is None:
+                        hist = minutes[key] = {}
+                    hist[minute] = hist.get(minute, 0) + k
     partial = _partial_facts(by_department)
     for where in partial:
         _fold_facts(session, cube, where, bh, as_of)
