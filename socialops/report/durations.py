@@ -138,11 +138,13 @@ def percentiles(session: Session, source: Select[Any]) -> dict[str, dict[str, in
 
 
 def _bucket(seconds: Any, nulls_as_zero: bool) -> ColumnElement[Any]:
-    """The whole minute of a duration (negative ones, and NULL ones if asked, count as 0)."""
-    whens: list[tuple[Any, Any]] = [(seconds < 0, 0)]
-    if nulls_as_zero:
-        whens.insert(0, (seconds.is_(None), 0))
-    return case(*whens, else_=seconds // BUCKET_SECONDS)
+    """The whole minute of a duration (negative ones count as 0; NULL ones too if asked,
+    else they have none)."""
+    return case(
+        (seconds.is_(None), 0 if nulls_as_zero else None),
+        (seconds < 0, 0),
+        else_=seconds // BUCKET_SECONDS,
+    )
 
 
 def _minute_range(seconds: Any, minute: int, nulls_as_zero: bool) -> ColumnElement[bool]:
@@ -160,13 +162,16 @@ def walked_percentiles(
     spans: Iterable[ColumnElement[bool]],
     nulls_as_zero: bool = False,
     extra: Mapping[str, Mapping[int, int]] | None = None,
-) -> dict[str, dict[str, int | None]]:
+    tallies: Mapping[str, ColumnElement[Any]] | None = None,
+) -> tuple[dict[str, dict[str, int | None]], dict[str, dict[str, int]]]:
     """:func:`percentiles` for rows an index holds in ``(..., group, seconds)`` order after
     an equality prefix: each of ``spans`` (a ``WHERE``, one such prefix each) is counted per
     group and second while the index is walked (no sort of the rows), then per minute; only
     the minutes a percentile falls in are looked into again, each one index range. ``extra``
     adds durations counted elsewhere (exact seconds per group). Rows whose ``seconds`` is NULL
-    are left out, or count as 0 with ``nulls_as_zero``."""
+    are left out, or count as 0 with ``nulls_as_zero``. ``tallies`` (name: a 0/1 expression
+    over a row, NULL ones included) are summed per group in the same walk; returns the
+    percentiles and those sums."""
     hist: dict[str, dict[int, int]] = defaultdict(dict)
     exact_extra: dict[str, dict[int, int]] = defaultdict(dict)
     for grp, h in (extra or {}).items():
@@ -174,16 +179,29 @@ def walked_percentiles(
             _bump(hist[grp], max(s, 0) // BUCKET_SECONDS, k)
             _bump(exact_extra[grp], max(s, 0), k)
     spans = list(spans)
+    names = list(tallies or {})
+    sums: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(names, 0))
     for where in spans:
-        inner = select(group.label("g"), seconds.label("s"), func.count().label("k")).where(where)
-        if not nulls_as_zero:
-            inner = inner.where(seconds.is_not(None))
-        sub = inner.group_by(group, seconds).subquery()
+        inner = select(
+            group.label("g"),
+            seconds.label("s"),
+            func.count().label("k"),
+            *(func.sum(expr).label(f"t{i}") for i, expr in enumerate((tallies or {}).values())),
+        )
+        sub = inner.where(where).group_by(group, seconds).subquery()
         per_minute = _bucket(sub.c.s, nulls_as_zero)
-        for grp, b, k in session.execute(
-            select(sub.c.g, per_minute, func.sum(sub.c.k)).group_by(sub.c.g, per_minute)
-        ):
-            _bump(hist[str(grp)], int(b), int(k))
+        outer = select(
+            sub.c.g,
+            per_minute,
+            func.sum(sub.c.k),
+            *(func.sum(sub.c[f"t{i}"]) for i in range(len(names))),
+        ).group_by(sub.c.g, per_minute)
+        for grp, b, k, *tallied in session.execute(outer):
+            if b is not None:
+                _bump(hist[str(grp)], int(b), int(k))
+            mine = sums[str(grp)]
+            for name, value in zip(names, tallied, strict=True):
+                mine[name] += int(value or 0)
     groups: dict[str | None, dict[int, int]] = dict(hist.items())
     groups[None] = merge_histograms(hist.values())
     targets = {grp: _targets(h) for grp, h in groups.items()}
@@ -220,7 +238,7 @@ def walked_percentiles(
             in_minute = {v: k for v, k in merged.items() if lo <= v < hi}
             result[f"{label}_seconds"] = bucket_of_rank(in_minute, inside)[0]
         out[ALL if key is None else key] = result
-    return out
+    return out, dict(sums)
 
 
 def _bump(counts: dict[int, int], key: int, k: int) -> None:

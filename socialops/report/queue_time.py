@@ -67,31 +67,6 @@ def _spans(week: IsoWeek) -> list[ColumnElement[bool]]:
     ]
 
 
-def _counts(session: Session, where: list[ColumnElement[bool]]) -> dict[str, dict[str, int]]:
-    """Per department: items that waited, still queued, still without an owner (walked in
-    the owner index's order: no sort)."""
-    counts: dict[str, dict[str, int]] = defaultdict(
-        lambda: dict.fromkeys(("waited_in_queue", "still_queued", "without_owner"), 0)
-    )
-    unowned = and_(qf.c.owner_seconds.is_(None), qf.c.status != "withdrawn")
-    for span in where:
-        for dept, n_waited, n_still, n_unowned in session.execute(
-            select(
-                qf.c.department,
-                func.count(),
-                func.sum(case((qf.c.status == "queued", 1), else_=0)),
-                func.sum(case((unowned, 1), else_=0)),
-            )
-            .where(span)
-            .group_by(qf.c.department)
-        ):
-            mine = counts[str(dept)]
-            mine["waited_in_queue"] += int(n_waited)
-            mine["still_queued"] += int(n_still or 0)
-            mine["without_owner"] += int(n_unowned or 0)
-    return dict(counts)
-
-
 def _still_waiting(
     session: Session, where: list[ColumnElement[bool]], as_of: datetime
 ) -> dict[str, dict[int, int]]:
@@ -115,7 +90,21 @@ def queue_time(*, session: Session, week: IsoWeek, as_of: datetime) -> dict[str,
     """Per department: items that waited in a queue, still queued, still without an owner;
     their time to first owner and time in queue (count, median, p90)."""
     where = _spans(week)
-    counts = _counts(session, where)
+    # One walk in order of the time to first owner counts the items too (all of them: those
+    # without an owner have no time but are counted).
+    to_owner, counts = durations.walked_percentiles(
+        session,
+        group=qf.c.department,
+        seconds=qf.c.owner_seconds,
+        spans=where,
+        tallies={
+            "waited_in_queue": literal(1),
+            "still_queued": case((qf.c.status == "queued", 1), else_=0),
+            "without_owner": case(
+                (and_(qf.c.owner_seconds.is_(None), qf.c.status != "withdrawn"), 1), else_=0
+            ),
+        },
+    )
     if not counts:
         return {
             "definition": DEFINITION,
@@ -126,13 +115,7 @@ def queue_time(*, session: Session, week: IsoWeek, as_of: datetime) -> dict[str,
             "time_in_queue": durations.empty(),
             "by_department": {},
         }
-    to_owner = durations.walked_percentiles(
-        session,
-        group=qf.c.department,
-        seconds=qf.c.owner_seconds,
-        spans=where,
-    )
-    in_queue = durations.walked_percentiles(
+    in_queue, _ = durations.walked_percentiles(
         session,
         group=qf.c.department,
         seconds=qf.c.queued_seconds,
