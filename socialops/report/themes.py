@@ -70,19 +70,30 @@ class Cell(Protocol):
 def intents(cells: Iterable[Cell]) -> dict[str, dict[str, int]]:
     """Mentions per department and intent (classified mentions only), biggest first."""
     out: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(INTENTS, 0))
+    known: dict[tuple[bool, str | None], str] = {}  # a few kinds, thousands of cells
     for cell in cells:
         if cell.department is None:
             continue
-        intent = intent_of(urgent=cell.urgent, sentiment=cell.sentiment, private=False)
+        kind = (cell.urgent, cell.sentiment)
+        intent = known.get(kind)
+        if intent is None:
+            intent = known[kind] = intent_of(
+                urgent=cell.urgent, sentiment=cell.sentiment, private=False
+            )
         out[cell.department][intent] += cell.count
     return dict(sorted(out.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])))
 
 
 def words(text: str, ignore: frozenset[str] = frozenset()) -> set[str]:
     """The distinct words of a mention that can be a term."""
-    text = unicodedata.normalize("NFKC", text)
-    for pattern in (_URL, _EMAIL, _HANDLE):
-        text = pattern.sub(" ", text)
+    if not text.isascii():  # NFKC leaves ASCII as it is
+        text = unicodedata.normalize("NFKC", text)
+    # Each pattern only where it can match (a link needs "://" or "www.", an address or a
+    # handle an "@"): most mentions have neither.
+    if "://" in text or "www." in text.lower():
+        text = _URL.sub(" ", text)
+    if "@" in text:
+        text = _HANDLE.sub(" ", _EMAIL.sub(" ", text))
     return {
         w
         for w in (match.casefold() for match in _WORD.findall(text))
