@@ -187,11 +187,23 @@ def volume_cube(*, session: Session, week: IsoWeek) -> list[VolumeCell]:
 
 
 def sentiment_counts(*, session: Session, week: IsoWeek) -> dict[str, int]:
-    out: dict[str, int] = defaultdict(int)
-    for cell in volume_cube(session=session, week=week):
-        if cell.sentiment is not None:
-            out[cell.sentiment] += cell.count
-    return dict(out)
+    """Mentions per sentiment (the previous week's, beside this one's): counted by the
+    database, not folded from a cube of thousands of cells."""
+    hours = whole_hours(week)
+    if hours and week.whole_hour_offsets():
+        v = rollups.volume
+        stmt = (
+            select(v.c.sentiment, func.sum(v.c.n))
+            .where(v.c.hour >= hours[0], v.c.hour < hours[1], v.c.sentiment != rollups.NOBODY)
+            .group_by(v.c.sentiment)
+        )
+    else:
+        stmt = (
+            select(f.c.sentiment, func.count())
+            .where(_hours_where(week), f.c.sentiment.is_not(None))
+            .group_by(f.c.sentiment)
+        )
+    return {str(s): int(k) for s, k in session.execute(stmt) if int(k or 0)}
 
 
 # --------------------------------------------------------------------------------------------
