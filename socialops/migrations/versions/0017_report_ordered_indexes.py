@@ -77,7 +77,7 @@ OLD_MINUTE_INDEX = (
         "created_ts",
     ],
 )
-OPEN_INDEX = ("ix_assignments_open_report", ["department", "received_at", "status"])
+OPEN_INDEX = ("ix_assignments_open_report", ["status", "department", "received_at"])
 OPEN = "status = 'open'"
 ESCALATION_INDEX = "ix_escalation_steps_fired_at"  # was (fired_at)
 ESCALATION_COLUMNS = ["fired_at", "assignment_id", "target"]
