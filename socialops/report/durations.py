@@ -1,10 +1,12 @@
 """Exact nearest-rank percentiles of durations counted by the database, per group.
 
-The same two-step method as the response times (:mod:`socialops.report.queries`), for any
-``SELECT`` of ``(grp, seconds)``: the database counts the durations per group and whole
-minute; Python finds the minute each percentile's rank falls in; a second query counts the
-exact seconds inside only those minutes. Both results are bounded (groups x minutes, then
-at most 60 values per minute looked into); no row comes to Python.
+The same two-step method as the response times (:mod:`socialops.report.queries`): the
+database counts the durations per group and whole minute; Python finds the minute each
+percentile's rank falls in; a second query counts the exact seconds inside only those
+minutes. Both results are bounded (groups x minutes, then at most 60 values per minute looked
+into); no row comes to Python. :func:`walked_percentiles` counts while it walks an index
+already in ``(group, seconds)`` order (SQLite has no hash aggregate: any other ``GROUP BY``
+sorts every row it counts), and looks into each minute through one range of that index.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Integer,
-    Select,
     and_,
     case,
     cast,
@@ -79,60 +80,6 @@ def from_histograms(hists: Mapping[str, Mapping[int, int]]) -> dict[str, dict[st
         if count:
             for label, num, den in PERCENTILES:
                 result[f"{label}_seconds"] = bucket_of_rank(h, -(-count * num // den))[0]
-        out[ALL if grp is None else grp] = result
-    return out
-
-
-def percentiles(session: Session, source: Select[Any]) -> dict[str, dict[str, int | None]]:
-    """Count, median and p90 (whole seconds) per ``grp`` of ``source``, and over all of them
-    under ``"all"``. ``source`` selects columns labelled ``grp`` and ``seconds`` (integers;
-    a negative duration, from clocks that disagree, counts as 0); rows with no ``seconds``
-    are left out."""
-    sub = source.subquery()
-    secs = cast(case((sub.c.seconds < 0, 0), else_=sub.c.seconds), BigInteger).label("s")
-    base = select(sub.c.grp.label("g"), secs).where(sub.c.seconds.is_not(None)).subquery()
-    bucket = (base.c.s // BUCKET_SECONDS).label("b")
-    hist: dict[str, dict[int, int]] = defaultdict(dict)
-    for grp, b, count in session.execute(
-        select(base.c.g, cast(bucket, BigInteger), func.count()).group_by(base.c.g, bucket)
-    ):
-        hist[str(grp)][int(b)] = int(count)
-    groups: dict[str | None, dict[int, int]] = dict(hist.items())
-    groups[None] = merge_histograms(hist.values())  # None: all groups together
-
-    targets: dict[str | None, dict[str, tuple[int, int]]] = {}
-    conditions = []
-    for grp, h in groups.items():
-        count = sum(h.values())
-        targets[grp] = {}
-        for label, num, den in PERCENTILES:
-            if not count:
-                continue
-            rank = -(-count * num // den)
-            minute, inside = bucket_of_rank(h, rank)
-            targets[grp][label] = (minute, inside)
-            lo, hi = minute * BUCKET_SECONDS, (minute + 1) * BUCKET_SECONDS
-            window = and_(base.c.s >= lo, base.c.s < hi)
-            conditions.append(window if grp is None else and_(base.c.g == grp, window))
-    exact: dict[str, dict[int, int]] = defaultdict(dict)
-    if conditions:
-        for grp, s, count in session.execute(
-            select(base.c.g, base.c.s, func.count())
-            .where(or_(*conditions))
-            .group_by(base.c.g, base.c.s)
-        ):
-            exact[str(grp)][int(s)] = int(count)
-
-    out: dict[str, dict[str, int | None]] = {}
-    for grp, h in groups.items():
-        values = exact.values() if grp is None else [exact.get(grp, {})]
-        merged = merge_histograms(values)
-        result = empty()
-        result["count"] = sum(h.values())
-        for label, (minute, inside) in targets[grp].items():
-            lo, hi = minute * BUCKET_SECONDS, (minute + 1) * BUCKET_SECONDS
-            inside_minute = {s: k for s, k in merged.items() if lo <= s < hi}
-            result[f"{label}_seconds"] = bucket_of_rank(inside_minute, inside)[0]
         out[ALL if grp is None else grp] = result
     return out
 

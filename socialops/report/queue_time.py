@@ -8,8 +8,9 @@ so far as of when the report is made. An item routed straight to a person had an
 its routing on (its first response is in the response times). Counted by the database, exact
 nearest-rank percentiles in whole seconds; every query reads only the queued items, from
 ``report_queue_facts`` (migration 0016: their times as integers, kept by triggers on the
-assignments) through one covering index, so the cost follows the queue, not the week's
-volume, and no timestamp is parsed per item.
+assignments). Each duration is counted while one index is walked in its order within the
+UTC week(s) the report's week overlaps (migration 0017), so nothing is sorted, the cost
+follows the queue, not the week's volume, and no timestamp is parsed per item.
 """
 
 from __future__ import annotations
