@@ -243,6 +243,12 @@ OPEN_INDEX = Index(
     postgresql_where=text("status = 'open'"),
 )
 
+# The week's escalation steps per department: each step's department from this narrow index
+# rather than the wide assignments row (migration 0017).
+DEPARTMENT_INDEX = Index(
+    "ix_assignments_id_department", _assignments.c.id, _assignments.c.department
+)
+
 volume = VolumeHourRow.__table__
 response = ResponseHourRow.__table__
 person = PersonHourRow.__table__
