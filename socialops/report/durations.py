@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -101,6 +102,17 @@ def _minute_range(seconds: Any, minute: int, nulls_as_zero: bool) -> ColumnEleme
     return or_(seconds.is_(None), hi) if nulls_as_zero else hi  # negatives count as 0
 
 
+@dataclass(frozen=True)
+class _Walk:
+    """What :func:`walked_percentiles` walks: ``group`` and ``seconds`` in index order within
+    each of ``spans``."""
+
+    group: Any
+    seconds: Any
+    spans: list[ColumnElement[bool]]
+    nulls_as_zero: bool
+
+
 def walked_percentiles(
     session: Session,
     *,
@@ -111,44 +123,23 @@ def walked_percentiles(
     extra: Mapping[str, Mapping[int, int]] | None = None,
     tallies: Mapping[str, ColumnElement[Any]] | None = None,
 ) -> tuple[dict[str, dict[str, int | None]], dict[str, dict[str, int]]]:
-    """:func:`percentiles` for rows an index holds in ``(..., group, seconds)`` order after
-    an equality prefix: each of ``spans`` (a ``WHERE``, one such prefix each) is counted per
-    group and second while the index is walked (no sort of the rows), then per minute; only
-    the minutes a percentile falls in are looked into again, each one index range. ``extra``
-    adds durations counted elsewhere (exact seconds per group). Rows whose ``seconds`` is NULL
-    are left out, or count as 0 with ``nulls_as_zero``. ``tallies`` (name: a 0/1 expression
-    over a row, NULL ones included) are summed per group in the same walk; returns the
-    percentiles and those sums."""
+    """Count, median and p90 (whole seconds) per group and over all of them (``"all"``), for
+    rows an index holds in ``(..., group, seconds)`` order after an equality prefix: each of
+    ``spans`` (a ``WHERE``, one such prefix each) is counted per group and second while the
+    index is walked (no sort of the rows), then per minute; only the minutes a percentile
+    falls in are looked into again, each one index range. ``extra`` adds durations counted
+    elsewhere (exact seconds per group). A negative duration counts as 0; rows whose
+    ``seconds`` is NULL are left out, or count as 0 with ``nulls_as_zero``. ``tallies``
+    (name: a 0/1 expression over a row, NULL ones included) are summed per group in the same
+    walk; returns the percentiles and those sums."""
+    walk = _Walk(group, seconds, list(spans), nulls_as_zero)
     hist: dict[str, dict[int, int]] = defaultdict(dict)
-    exact_extra: dict[str, dict[int, int]] = defaultdict(dict)
+    exact: dict[str, dict[int, int]] = defaultdict(dict)
     for grp, h in (extra or {}).items():
         for s, k in h.items():
             _bump(hist[grp], max(s, 0) // BUCKET_SECONDS, k)
-            _bump(exact_extra[grp], max(s, 0), k)
-    spans = list(spans)
-    names = list(tallies or {})
-    sums: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(names, 0))
-    for where in spans:
-        inner = select(
-            group.label("g"),
-            seconds.label("s"),
-            func.count().label("k"),
-            *(func.sum(expr).label(f"t{i}") for i, expr in enumerate((tallies or {}).values())),
-        )
-        sub = inner.where(where).group_by(group, seconds).subquery()
-        per_minute = _bucket(sub.c.s, nulls_as_zero)
-        outer = select(
-            sub.c.g,
-            per_minute,
-            func.sum(sub.c.k),
-            *(func.sum(sub.c[f"t{i}"]) for i in range(len(names))),
-        ).group_by(sub.c.g, per_minute)
-        for grp, b, k, *tallied in session.execute(outer):
-            if b is not None:
-                _bump(hist[str(grp)], int(b), int(k))
-            mine = sums[str(grp)]
-            for name, value in zip(names, tallied, strict=True):
-                mine[name] += int(value or 0)
+            _bump(exact[grp], max(s, 0), k)
+    sums = _walk_minutes(session, walk, tallies or {}, hist)
     groups: dict[str | None, dict[int, int]] = dict(hist.items())
     groups[None] = merge_histograms(hist.values())
     targets = {grp: _targets(h) for grp, h in groups.items()}
@@ -161,20 +152,7 @@ def walked_percentiles(
             for one in ([grp] if grp is not None else hist)
         }
     )
-    exact: dict[str, dict[int, int]] = defaultdict(dict)
-    for grp, h in exact_extra.items():
-        exact[grp].update(h)
-    for where in spans:
-        parts = [
-            select(group.label("g"), seconds.label("s"), func.count().label("k"))
-            .where(where, group == grp, _minute_range(seconds, minute, nulls_as_zero))
-            .group_by(group, seconds)
-            for grp, minute in wanted
-        ]
-        if not parts:
-            continue
-        for name, secs, k in session.execute(union_all(*parts)):
-            _bump(exact[str(name)], max(int(secs or 0), 0), int(k))
+    _look_into(session, walk, wanted, exact)
     out: dict[str, dict[str, int | None]] = {}
     for key, h in groups.items():
         merged = merge_histograms(exact.values()) if key is None else exact.get(key, {})
@@ -185,7 +163,64 @@ def walked_percentiles(
             in_minute = {v: k for v, k in merged.items() if lo <= v < hi}
             result[f"{label}_seconds"] = bucket_of_rank(in_minute, inside)[0]
         out[ALL if key is None else key] = result
-    return out, dict(sums)
+    return out, sums
+
+
+def _walk_minutes(
+    session: Session,
+    walk: _Walk,
+    tallies: Mapping[str, ColumnElement[Any]],
+    hist: dict[str, dict[int, int]],
+) -> dict[str, dict[str, int]]:
+    """Add each group's durations per minute to ``hist``; return its ``tallies``' sums."""
+    names = list(tallies)
+    sums: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(names, 0))
+    for where in walk.spans:
+        inner = select(
+            walk.group.label("g"),
+            walk.seconds.label("s"),
+            func.count().label("k"),
+            *(func.sum(expr).label(f"t{i}") for i, expr in enumerate(tallies.values())),
+        )
+        sub = inner.where(where).group_by(walk.group, walk.seconds).subquery()
+        per_minute = _bucket(sub.c.s, walk.nulls_as_zero)
+        outer = select(
+            sub.c.g,
+            per_minute,
+            func.sum(sub.c.k),
+            *(func.sum(sub.c[f"t{i}"]) for i in range(len(names))),
+        ).group_by(sub.c.g, per_minute)
+        for grp, b, k, *tallied in session.execute(outer):
+            if b is not None:
+                _bump(hist[str(grp)], int(b), int(k))
+            mine = sums[str(grp)]
+            for name, value in zip(names, tallied, strict=True):
+                mine[name] += int(value or 0)
+    return dict(sums)
+
+
+def _look_into(
+    session: Session,
+    walk: _Walk,
+    wanted: list[tuple[str, int]],
+    exact: dict[str, dict[int, int]],
+) -> None:
+    """Add to ``exact`` the durations (whole seconds) of each wanted group and minute."""
+    if not wanted:
+        return
+    for where in walk.spans:
+        parts = [
+            select(walk.group.label("g"), walk.seconds.label("s"), func.count().label("k"))
+            .where(
+                where,
+                walk.group == grp,
+                _minute_range(walk.seconds, minute, walk.nulls_as_zero),
+            )
+            .group_by(walk.group, walk.seconds)
+            for grp, minute in wanted
+        ]
+        for name, secs, k in session.execute(union_all(*parts)):
+            _bump(exact[str(name)], max(int(secs or 0), 0), int(k))
 
 
 def _bump(counts: dict[int, int], key: int, k: int) -> None:
