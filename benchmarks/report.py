@@ -1,7 +1,7 @@
 """Weekly report benchmark: the whole report against one full scan of the mentions table.
 
     .venv/bin/python benchmarks/report.py [--mentions 1000000] [--file PATH] [--reuse]
-                                          [--postgres URL] [--no-sqlite]
+                                          [--postgres URL] [--no-sqlite] [--breakdown]
 
 Seeds N mentions in one ISO week (``socialops seed``: mentions, classifications, assignments,
 escalation steps, notifications, reply drafts and planned posts with their approvals, report
@@ -13,6 +13,7 @@ best of three each, in wall and CPU time (on a shared
 machine the CPU time of this process is the steadier figure for SQLite, which runs in it).
 Targets: report <= 5 x the scan, and < 5 s. With ``--postgres URL`` or
 SOCIALOPS_TEST_POSTGRES_URL, the same on a fresh PostgreSQL database (dropped afterwards).
+``--breakdown`` also prints the time of each part of the report (best of three).
 """
 
 from __future__ import annotations
@@ -31,14 +32,19 @@ sys.path.insert(0, str(REPO))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 
 from socialops.config import load_config  # noqa: E402
 from socialops.db import dispose_engines, get_engine, migrate, session_scope  # noqa: E402
-from socialops.report.metrics import build_report  # noqa: E402
+from socialops.report import queries as qs  # noqa: E402
+from socialops.report import signoff  # noqa: E402
+from socialops.report.metrics import build_report, on_call_hours  # noqa: E402
+from socialops.report.queue_time import queue_time  # noqa: E402
 from socialops.report.render import to_html  # noqa: E402
 from socialops.report.seed import seed_week  # noqa: E402
+from socialops.report.themes import themes  # noqa: E402
 from socialops.report.week import IsoWeek  # noqa: E402
-from socialops.rota.schedule import engine_for  # noqa: E402
+from socialops.rota.schedule import RotaEngine, engine_for  # noqa: E402
 
 WEEK = "2026-W47"
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -54,7 +60,42 @@ def best(fn: Callable[[], object], runs: int = 3) -> tuple[float, float]:
     return min(results)
 
 
-def run(url: str, mentions: int, reuse: bool, label: str) -> None:
+def breakdown(url: str, rota: RotaEngine, week: IsoWeek, label: str) -> None:
+    """CPU and wall time of each part of the report, best of three (the sum is below the
+    whole: the response-time percentiles and the folding of the figures are not listed)."""
+    periods = {d: list(c.open_periods(week.start, week.end)) for d, c in rota.calendars.items()}
+    with session_scope(url) as session:
+        cells = qs.volume_cube(session=session, week=week)
+    total = sum(c.count for c in cells)
+    parts: dict[str, Callable[[Session], object]] = {
+        "volume cube": lambda s: qs.volume_cube(session=s, week=week),
+        "sentiment, previous week": lambda s: qs.sentiment_counts(session=s, week=week.previous()),
+        "response cube": lambda s: qs.response_cube(
+            session=s, week=week, open_periods=periods, as_of=NOW
+        ),
+        "escalations": lambda s: qs.escalations(session=s, week=week),
+        "notifications": lambda s: qs.notifications(session=s, week=week),
+        "notable mentions": lambda s: qs.notable_mentions(session=s, week=week, limit=10),
+        "backlog": lambda s: qs.backlog_at(session=s, at=min(week.end, NOW)),
+        "handled by person": lambda s: qs.handled_by_person(session=s, week=week),
+        "on-call hours": lambda s: on_call_hours(rota, week),
+        "approvals": lambda s: signoff.approvals(session=s, week=week),
+        "publishing": lambda s: signoff.publishing(session=s, week=week),
+        "queue time": lambda s: queue_time(session=s, week=week, as_of=NOW),
+        "themes": lambda s: themes(session=s, week=week, cells=cells, total=total),
+    }
+    for name, part in parts.items():
+
+        def once(part: Callable[[Session], object] = part) -> None:
+            with session_scope(url) as session:
+                part(session)
+
+        wall, cpu = best(once)
+        # On PostgreSQL the work is the server's: this process's CPU time leaves it out.
+        print(f"[{label}]   {name:26s} {cpu:.3f} s cpu, {wall:.3f} s wall")
+
+
+def run(url: str, mentions: int, reuse: bool, label: str, parts: bool = False) -> None:
     org = load_config(REPO / "config" / "northwind.yaml")
     week = IsoWeek.parse(WEEK, org.organisation.timezone)
     rota = engine_for(org)
@@ -121,6 +162,8 @@ def run(url: str, mentions: int, reuse: bool, label: str) -> None:
         f"{report_wall / table_wall:.2f} x that wall"
         + (f", {report_cpu / table_cpu:.2f} x cpu" if label == "sqlite" and table_cpu else "")
     )
+    if parts:
+        breakdown(url, rota, week, label)
 
 
 def main() -> None:
@@ -136,12 +179,13 @@ def main() -> None:
         "default: SOCIALOPS_TEST_POSTGRES_URL)",
     )
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--breakdown", action="store_true", help="time each part too")
     args = parser.parse_args()
     if not args.no_sqlite:
         if not args.reuse:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{args.file}{suffix}").unlink(missing_ok=True)
-        run(f"sqlite:///{args.file}", args.mentions, args.reuse, "sqlite")
+        run(f"sqlite:///{args.file}", args.mentions, args.reuse, "sqlite", args.breakdown)
         dispose_engines()
     base = args.postgres
     if not base:
@@ -153,7 +197,7 @@ def main() -> None:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         url = make_url(base).set(database=name).render_as_string(hide_password=False)
-        run(url, args.mentions, False, "postgresql")
+        run(url, args.mentions, False, "postgresql", args.breakdown)
     finally:
         dispose_engines()
         with admin.connect() as conn:

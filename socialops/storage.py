@@ -406,14 +406,14 @@ class ReportFactRow(Base):
             "created_ts",
             "due_us",
         ),
+        # The exact seconds inside a UTC week's response minutes, in order (migration 0017).
         Index(
-            "ix_report_facts_minute",
+            "ix_report_facts_seconds",
+            "week",
             "response_minute",
-            "hour",
+            "response_seconds",
             "a_department",
             "channel",
-            "a_urgent",
-            "response_seconds",
             "created_ts",
         ),
         Index("ix_report_facts_followers", "week", "followers", "mention_id", "created_ts"),
@@ -469,7 +469,8 @@ class EscalationStepRow(Base):
         UniqueConstraint(
             "assignment_id", "chain", "level", name="uq_escalation_steps_assignment_chain_level"
         ),
-        Index("ix_escalation_steps_fired_at", "fired_at"),
+        # Covering: the weekly report counts the week's steps from it (migration 0017).
+        Index("ix_escalation_steps_fired_at", "fired_at", "assignment_id", "target"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)

@@ -1,4 +1,4 @@
-"""The hourly roll-ups and the queue facts (migration 0016) follow every change exactly.
+"""The hourly roll-ups and the queue facts (migrations 0016, 0017) follow every change exactly.
 
 Each roll-up is recounted from ``report_facts`` with the migration's own backfill query into a
 scratch table and compared with what the triggers (or the seed) left, ignoring rows whose
@@ -86,6 +86,14 @@ def assert_rollups_match_facts(url: str) -> dict[str, int]:
         missing = conn.execute(text(f"{expected} EXCEPT {found}")).all()
         extra = conn.execute(text(f"{found} EXCEPT {expected}")).all()
         assert (missing, extra) == ([], []), f"queue facts: expected {missing}, found {extra}"
+        # Their UTC week (migration 0017), as report_facts.week counts them.
+        wrong_week = conn.execute(
+            text(
+                "SELECT count(*) FROM report_queue_facts "
+                "WHERE week IS NULL OR week <> (received_ts + 259200) / 604800"
+            )
+        ).scalar_one()
+        assert wrong_week == 0
         totals["report_queue_facts"] = int(
             conn.execute(text("SELECT count(*) FROM report_queue_facts")).scalar_one()
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -150,14 +151,16 @@ def _percentiles(
     exact = qs.exact_seconds(
         session=session, week=week, open_periods=periods, as_of=as_of, minutes=wanted
     )
+    # Each key's exact seconds by minute, once (not filtered again for every group).
+    by_minute: dict[tuple[qs.ResponseKey, int], dict[int, int]] = defaultdict(dict)
+    for key, seconds in exact.items():
+        for s, k in seconds.items():
+            by_minute[key, s // qs.BUCKET_SECONDS][s] = k
     out: dict[str, Percentiles] = {}
     for name, (keys, count, targets) in plans.items():
         values: dict[str, int | None] = {}
         for label, (minute, rank) in targets.items():
-            lo, hi = minute * qs.BUCKET_SECONDS, (minute + 1) * qs.BUCKET_SECONDS
-            inside = merge_histograms(
-                {s: k for s, k in exact.get(key, {}).items() if lo <= s < hi} for key in keys
-            )
+            inside = merge_histograms(by_minute.get((key, minute), {}) for key in keys)
             values[label] = bucket_of_rank(inside, rank)[0]
         out[name] = Percentiles(
             count=count, median_seconds=values.get("median"), p90_seconds=values.get("p90")
@@ -283,50 +286,47 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def build_report(
-    *,
-    session: Session,
-    engine: RotaEngine,
-    week: IsoWeek,
-    organisation: str,
-    channels: Iterable[str] = (),
-    now: datetime | None = None,
-    notable_limit: int = 10,
-) -> WeeklyReport:
-    """Compute every figure of the week's report (read-only)."""
-    now = (now or datetime.now(UTC)).astimezone(UTC)
-    as_of = now
-    cells = qs.volume_cube(session=session, week=week)
-    by_channel: dict[str, int] = dict.fromkeys(channels, 0)
-    by_department: dict[str, int] = {}
-    urgent_by: dict[str, int] = defaultdict(int)
-    by_day = {d.isoformat(): 0 for d in week.days()}
-    heat = [[0] * 24 for _ in range(7)]
-    current: dict[str, int] = {}
+@dataclass
+class _Volume:
+    """The volume cube folded into the report's volume figures."""
+
+    by_channel: dict[str, int]
+    by_department: dict[str, int] = field(default_factory=dict)
+    by_day: dict[str, int] = field(default_factory=dict)
+    heat: list[list[int]] = field(default_factory=lambda: [[0] * 24 for _ in range(7)])
+    urgent_by: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    sentiment: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_channel.values())
+
+
+def _volume(cells: Iterable[qs.VolumeCell], week: IsoWeek, channels: Iterable[str]) -> _Volume:
+    days = [d.isoformat() for d in week.days()]
+    out = _Volume(by_channel=dict.fromkeys(channels, 0), by_day=dict.fromkeys(days, 0))
+    slots: dict[datetime, tuple[int, int]] = {}  # a week has 168 hours, the cube thousands
     for cell in cells:
         dept = cell.department or "unclassified"
-        by_channel[cell.channel] = by_channel.get(cell.channel, 0) + cell.count
-        by_department[dept] = by_department.get(dept, 0) + cell.count
+        out.by_channel[cell.channel] = out.by_channel.get(cell.channel, 0) + cell.count
+        out.by_department[dept] = out.by_department.get(dept, 0) + cell.count
         if cell.urgent:
-            urgent_by[dept] += cell.count
+            out.urgent_by[dept] += cell.count
         if cell.sentiment:
-            current[cell.sentiment] = current.get(cell.sentiment, 0) + cell.count
-        day, hour = week.local_slot(cell.hour)
+            out.sentiment[cell.sentiment] = out.sentiment.get(cell.sentiment, 0) + cell.count
+        slot = slots.get(cell.hour)
+        if slot is None:
+            slot = slots[cell.hour] = week.local_slot(cell.hour)
+        day, hour = slot
         if 0 <= day < 7:
-            heat[day][hour] += cell.count
-            by_day[(week.monday + _days(day)).isoformat()] += cell.count
-    total = sum(by_channel.values())
-    previous = qs.sentiment_counts(session=session, week=week.previous())
-    sentiment = _sentiment(current, previous)
+            out.heat[day][hour] += cell.count
+            out.by_day[days[day]] += cell.count
+    return out
 
-    periods = {
-        d: list(cal.open_periods(week.start, week.end)) for d, cal in engine.calendars.items()
-    }
-    cube = qs.response_cube(session=session, week=week, open_periods=periods, as_of=as_of)
-    departments = sorted(
-        {k.department for k in cube.minutes} | {k.department for k, _ in cube.outcomes}
-    )
-    channel_names = sorted({k.channel for k in cube.minutes})
+
+def _groups(departments: Iterable[str], channels: Iterable[str]) -> dict[str, Group]:
+    """The response-time groups: all, per department, per channel; each whole, in business
+    hours and out of hours."""
     groups: dict[str, Group] = {
         "all": lambda k: True,
         "all|bh": lambda k: k.business_hours,
@@ -336,12 +336,30 @@ def build_report(
         groups[f"department:{d}"] = lambda k, d=d: k.department == d  # type: ignore[misc]
         groups[f"department:{d}|bh"] = lambda k, d=d: k.department == d and k.business_hours  # type: ignore[misc]
         groups[f"department:{d}|ooh"] = lambda k, d=d: k.department == d and not k.business_hours  # type: ignore[misc]
-    for ch in channel_names:
+    for ch in channels:
         groups[f"channel:{ch}"] = lambda k, ch=ch: k.channel == ch  # type: ignore[misc]
         groups[f"channel:{ch}|bh"] = lambda k, ch=ch: k.channel == ch and k.business_hours  # type: ignore[misc]
         groups[f"channel:{ch}|ooh"] = lambda k, ch=ch: k.channel == ch and not k.business_hours  # type: ignore[misc]
+    return groups
+
+
+def _response_time(
+    *,
+    session: Session,
+    week: IsoWeek,
+    periods: Mapping[str, list[Interval]],
+    as_of: datetime,
+    cube: qs.ResponseCube,
+    departments: list[str],
+) -> dict[str, Any]:
+    channel_names = sorted({k.channel for k in cube.minutes})
     pct = _percentiles(
-        session=session, week=week, periods=periods, as_of=as_of, cube=cube, groups=groups
+        session=session,
+        week=week,
+        periods=periods,
+        as_of=as_of,
+        cube=cube,
+        groups=_groups(departments, channel_names),
     )
 
     def times(prefix: str) -> dict[str, Any]:
@@ -349,7 +367,7 @@ def build_report(
             all=pct[prefix], business_hours=pct[f"{prefix}|bh"], out_of_hours=pct[f"{prefix}|ooh"]
         ).model_dump()
 
-    response_time = {
+    return {
         "definition": "from the mention's creation to the first action on it; whole seconds, "
         "nearest-rank percentiles; business hours = the mention arrived while its department "
         "was open",
@@ -357,6 +375,9 @@ def build_report(
         "by_department": {d: times(f"department:{d}") for d in departments},
         "by_channel": {ch: times(f"channel:{ch}") for ch in channel_names},
     }
+
+
+def _sla(cube: qs.ResponseCube, as_of: datetime) -> dict[str, Any]:
     sla_by: dict[str, SlaFigures] = {}
     for (key, outcome), count in cube.outcomes.items():
         fig = sla_by.setdefault(key.department, SlaFigures())
@@ -370,7 +391,7 @@ def build_report(
         (d for d, f in sla_by.items() if f.breached),
         key=lambda d: (sla_by[d].compliance if sla_by[d].compliance is not None else 1.0, d),
     )
-    sla = {
+    return {
         "as_of": as_of.isoformat(),
         "met": met,
         "breached": breached,
@@ -378,18 +399,47 @@ def build_report(
         "by_department": {d: sla_by[d].model_dump() for d in sorted(sla_by)},
         "worst": worst,
     }
-    esc: dict[str, dict[str, int]] = defaultdict(dict)
-    for (dept, target), count in qs.escalations(session=session, week=week).items():
-        esc[dept][target] = count
-    notes: dict[str, dict[str, int]] = defaultdict(dict)
-    for (event, status), count in qs.notifications(session=session, week=week).items():
-        notes[event][status] = count
-    quarantine_rows = qs.quarantined(session=session, week=week)
-    q_by_channel: dict[str, int] = defaultdict(int)
-    q_by_stage: dict[str, int] = defaultdict(int)
-    for (ch, stage), count in quarantine_rows.items():
-        q_by_channel[ch] += count
-        q_by_stage[stage] += count
+
+
+def _pairs(counts: Mapping[tuple[str, str], int]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    for (outer, inner), count in counts.items():
+        out[outer][inner] = count
+    return dict(out)
+
+
+def _quarantine(session: Session, week: IsoWeek) -> dict[str, Any]:
+    rows = qs.quarantined(session=session, week=week)
+    by_channel: dict[str, int] = defaultdict(int)
+    by_stage: dict[str, int] = defaultdict(int)
+    for (ch, stage), count in rows.items():
+        by_channel[ch] += count
+        by_stage[stage] += count
+    return {"total": sum(rows.values()), "by_channel": dict(by_channel), "by_stage": dict(by_stage)}
+
+
+def build_report(
+    *,
+    session: Session,
+    engine: RotaEngine,
+    week: IsoWeek,
+    organisation: str,
+    channels: Iterable[str] = (),
+    now: datetime | None = None,
+    notable_limit: int = 10,
+) -> WeeklyReport:
+    """Compute every figure of the week's report (read-only)."""
+    now = as_of = (now or datetime.now(UTC)).astimezone(UTC)
+    cells = qs.volume_cube(session=session, week=week)
+    vol = _volume(cells, week, channels)
+    total = vol.total
+    periods = {
+        d: list(cal.open_periods(week.start, week.end)) for d, cal in engine.calendars.items()
+    }
+    cube = qs.response_cube(session=session, week=week, open_periods=periods, as_of=as_of)
+    departments = sorted(
+        {k.department for k in cube.minutes} | {k.department for k, _ in cube.outcomes}
+    )
     urgent_list, followed = qs.notable_mentions(session=session, week=week, limit=notable_limit)
     return WeeklyReport(
         week=week.label,
@@ -400,27 +450,32 @@ def build_report(
         hours=week.hours,
         generated_at=now,
         total=total,
-        volume_by_channel=by_channel,
-        volume_by_department=dict(sorted(by_department.items(), key=lambda x: (-x[1], x[0]))),
-        volume_by_day=by_day,
-        heatmap=heat,
-        urgent=sum(urgent_by.values()),
-        urgent_by_department=dict(urgent_by),
-        triage_share=_share(by_department.get("triage", 0), total),
-        sentiment=sentiment,
-        response_time=response_time,
-        sla=sla,
-        escalations=dict(esc),
+        volume_by_channel=vol.by_channel,
+        volume_by_department=dict(sorted(vol.by_department.items(), key=lambda x: (-x[1], x[0]))),
+        volume_by_day=vol.by_day,
+        heatmap=vol.heat,
+        urgent=sum(vol.urgent_by.values()),
+        urgent_by_department=dict(vol.urgent_by),
+        triage_share=_share(vol.by_department.get("triage", 0), total),
+        sentiment=_sentiment(
+            vol.sentiment, qs.sentiment_counts(session=session, week=week.previous())
+        ),
+        response_time=_response_time(
+            session=session,
+            week=week,
+            periods=periods,
+            as_of=as_of,
+            cube=cube,
+            departments=departments,
+        ),
+        sla=_sla(cube, as_of),
+        escalations=_pairs(qs.escalations(session=session, week=week)),
         backlog_at_end=qs.backlog_at(session=session, at=min(week.end, now)),
-        notifications=dict(notes),
+        notifications=_pairs(qs.notifications(session=session, week=week)),
         oncall_load=_oncall_load(engine, week, qs.handled_by_person(session=session, week=week)),
         approvals=signoff.approvals(session=session, week=week),
         publishing=signoff.publishing(session=session, week=week),
-        quarantine={
-            "total": sum(quarantine_rows.values()),
-            "by_channel": dict(q_by_channel),
-            "by_stage": dict(q_by_stage),
-        },
+        quarantine=_quarantine(session, week),
         notable={
             "urgent": [_notable(x) for x in urgent_list],
             "most_followed": [_notable(x) for x in followed],
@@ -430,12 +485,6 @@ def build_report(
             session=session, week=week, cells=cells, total=total, organisation=organisation
         ),
     )
-
-
-def _days(n: int) -> Any:
-    from datetime import timedelta
-
-    return timedelta(days=n)
 
 
 def _sentiment(current: Mapping[str, int], previous: Mapping[str, int]) -> dict[str, Any]:

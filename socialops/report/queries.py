@@ -28,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -161,8 +161,16 @@ def volume_cube(*, session: Session, week: IsoWeek) -> list[VolumeCell]:
                 v.c.hour >= hours[0], v.c.hour < hours[1], v.c.n != 0
             )
         )
+        at: dict[int, datetime] = {}  # 168 hours, thousands of cells
         return [
-            VolumeCell(ch, dept or None, bool(urg), sent or None, parse_hour_key(h * 3600), k)
+            VolumeCell(
+                ch,
+                dept or None,
+                bool(urg),
+                sent or None,
+                at.get(h) or at.setdefault(h, parse_hour_key(h * 3600)),
+                k,
+            )
             for h, ch, dept, urg, sent, k in rows
         ]
     # Local hours start mid-way through UTC hours: count the facts per minute.
@@ -179,11 +187,23 @@ def volume_cube(*, session: Session, week: IsoWeek) -> list[VolumeCell]:
 
 
 def sentiment_counts(*, session: Session, week: IsoWeek) -> dict[str, int]:
-    out: dict[str, int] = defaultdict(int)
-    for cell in volume_cube(session=session, week=week):
-        if cell.sentiment is not None:
-            out[cell.sentiment] += cell.count
-    return dict(out)
+    """Mentions per sentiment (the previous week's, beside this one's): counted by the
+    database, not folded from a cube of thousands of cells."""
+    hours = whole_hours(week)
+    if hours and week.whole_hour_offsets():
+        v = rollups.volume
+        stmt = (
+            select(v.c.sentiment, func.sum(v.c.n))
+            .where(v.c.hour >= hours[0], v.c.hour < hours[1], v.c.sentiment != rollups.NOBODY)
+            .group_by(v.c.sentiment)
+        )
+    else:
+        stmt = (
+            select(f.c.sentiment, func.count())
+            .where(_hours_where(week), f.c.sentiment.is_not(None))
+            .group_by(f.c.sentiment)
+        )
+    return {str(s): int(k) for s, k in session.execute(stmt) if int(k or 0)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,8 +211,9 @@ def sentiment_counts(*, session: Session, week: IsoWeek) -> dict[str, int]:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ResponseKey:
+class ResponseKey(NamedTuple):
+    """A fine group of response times (a tuple: tens of thousands are hashed per report)."""
+
     department: str
     channel: str
     business_hours: bool
@@ -355,22 +376,25 @@ def response_cube(
             )
             .group_by(*keys)
         )
+        outcomes, minutes = cube.outcomes, cube.minutes
         for dept, channel, sla, minute, due_hour, k_all, packed in session.execute(stmt):
-            if sla == "" and due_hour == as_hour:
-                continue  # due in the report's own hour: counted from the facts below
+            if sla == "":
+                if due_hour == as_hour:
+                    continue  # due in the report's own hour: counted from the facts below
+                sla = "breached" if due_hour < as_hour else "pending"
             k_part, k_open = divmod(int(packed or 0), PARTLY)
-            k_closed = int(k_all) - k_open - k_part
-            for is_open, k in ((True, k_open), (False, k_closed)):
+            for key, k in (
+                (ResponseKey(dept, channel, True), k_open),
+                (ResponseKey(dept, channel, False), int(k_all) - k_open - k_part),
+            ):
                 if not k:
                     continue
-                key = ResponseKey(dept, channel, is_open)
-                if sla == "":
-                    outcome = "breached" if due_hour < as_hour else "pending"
-                    _add(cube.outcomes, (key, outcome), k)
-                else:
-                    _add(cube.outcomes, (key, sla), k)
+                outcomes[key, sla] = outcomes.get((key, sla), 0) + k
                 if minute != rollups.NO_RESPONSE:
-                    _add(cube.minutes.setdefault(key, {}), int(minute), k)
+                    hist = minutes.get(key)
+                    if hist is None:
+                        hist = minutes[key] = {}
+                    hist[minute] = hist.get(minute, 0) + k
     partial = _partial_facts(by_department)
     for where in partial:
         _fold_facts(session, cube, where, bh, as_of)
@@ -395,27 +419,38 @@ def exact_seconds(
     as_of: datetime,
     minutes: Iterable[int],
 ) -> dict[ResponseKey, dict[int, int]]:
-    """Counts of each exact response time (seconds), only inside the given minutes."""
+    """Counts of each exact response time (seconds), only inside the given minutes.
+
+    Per UTC week the report's week overlaps, the index ``(week, response_minute,
+    response_seconds, a_department, channel, ...)`` (migration 0017) holds those minutes in
+    the order of this ``GROUP BY``: counted while walked, with no sort; the business-hours
+    test is a sum, not a key."""
     del as_of  # a response time does not depend on it
     wanted = sorted(set(minutes))
     if not wanted:
         return {}
-    bh = _open_case(open_periods).label("bh")
-    lo, hi = epoch_seconds(week.start), epoch_seconds(week.end)
-    stmt = (
-        select(f.c.a_department, f.c.channel, bh, f.c.response_seconds, func.count())
-        .where(
-            f.c.response_minute.in_(wanted),
-            _hours_where(week),
-            f.c.created_ts >= lo,
-            f.c.created_ts < hi,
-            f.c.a_department.is_not(None),
-        )
-        .group_by(f.c.a_department, f.c.channel, bh, f.c.response_seconds)
-    )
+    bh = _open_case(open_periods)
+    keys = (f.c.response_minute, f.c.response_seconds, f.c.a_department, f.c.channel)
     out: dict[ResponseKey, dict[int, int]] = defaultdict(dict)
-    for dept, channel, is_open, s, k in session.execute(stmt):
-        out[ResponseKey(dept, channel, bool(is_open))][int(s)] = int(k)
+    for span in spans(week):
+        ts = f.c.created_ts + 0  # a filter of the walk, not an index range
+        stmt = (
+            select(*keys, func.count(), func.sum(bh))
+            .where(
+                f.c.week == span.week,
+                f.c.response_minute.in_(wanted),
+                ts >= span.lo,
+                ts < span.hi,
+                f.c.a_department.is_not(None),
+            )
+            .group_by(*keys)
+        )
+        for _, s, dept, channel, k, k_bh in session.execute(stmt):
+            k, k_bh = int(k), int(k_bh or 0)
+            for is_open, count in ((True, k_bh), (False, k - k_bh)):
+                if count:
+                    hist = out[ResponseKey(dept, channel, is_open)]
+                    hist[int(s)] = hist.get(int(s), 0) + count
     return dict(out)
 
 

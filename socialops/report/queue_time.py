@@ -8,8 +8,9 @@ so far as of when the report is made. An item routed straight to a person had an
 its routing on (its first response is in the response times). Counted by the database, exact
 nearest-rank percentiles in whole seconds; every query reads only the queued items, from
 ``report_queue_facts`` (migration 0016: their times as integers, kept by triggers on the
-assignments) through one covering index, so the cost follows the queue, not the week's
-volume, and no timestamp is parsed per item.
+assignments). Each duration is counted while one index is walked in its order within the
+UTC week(s) the report's week overlaps (migration 0017), so nothing is sorted, the cost
+follows the queue, not the week's volume, and no timestamp is parsed per item.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    not_,
     select,
 )
 from sqlalchemy.orm import Session
 
 from socialops.report import durations, rollups
-from socialops.report.queries import epoch_micros, epoch_seconds
+from socialops.report.queries import epoch_micros, spans
 from socialops.report.week import IsoWeek
 
 qf = rollups.QueueFactRow.__table__
@@ -52,33 +54,58 @@ def _rounded_seconds(micros: Any) -> ColumnElement[Any]:
     )
 
 
+# Still in the queue: the wait so far counts too (to the report's time).
+_STILL = and_(qf.c.status == "queued", qf.c.queued_at_us.is_not(None))
+
+
+def _spans(week: IsoWeek) -> list[ColumnElement[bool]]:
+    """The week as ranges of the queue facts' week indexes: one per UTC week it overlaps
+    (``received_ts + 0``: a filter inside the range, never taken for an index range)."""
+    received = qf.c.received_ts + 0
+    return [
+        and_(qf.c.week == span.week, received >= span.lo, received < span.hi)
+        for span in spans(week)
+    ]
+
+
+def _still_waiting(
+    session: Session, where: list[ColumnElement[bool]], as_of: datetime
+) -> dict[str, dict[int, int]]:
+    """Time in queue of the items still queued (finished stays plus the wait so far), exact
+    seconds per department: few items, but each one's own value."""
+    waiting_us = literal(epoch_micros(as_of), BigInteger) - qf.c.queued_at_us
+    seconds = func.coalesce(qf.c.queued_seconds, 0) + _rounded_seconds(waiting_us)
+    out: dict[str, dict[int, int]] = defaultdict(dict)
+    for span in where:
+        for dept, secs, k in session.execute(
+            select(qf.c.department, seconds, func.count())
+            .where(span, _STILL)
+            .group_by(qf.c.department, seconds)
+        ):
+            hist = out[str(dept)]
+            hist[int(secs)] = hist.get(int(secs), 0) + int(k)
+    return dict(out)
+
+
 def queue_time(*, session: Session, week: IsoWeek, as_of: datetime) -> dict[str, Any]:
     """Per department: items that waited in a queue, still queued, still without an owner;
     their time to first owner and time in queue (count, median, p90)."""
-    lo, hi = epoch_seconds(week.start), epoch_seconds(week.end)
-    in_week = and_(qf.c.received_ts >= lo, qf.c.received_ts < hi)
-    still = and_(qf.c.status == "queued", qf.c.queued_at_us.is_not(None))
-    counts: dict[str, dict[str, int]] = defaultdict(dict)
-    for dept, n_waited, n_still, unowned in session.execute(
-        select(
-            qf.c.department,
-            func.count(),
-            func.sum(case((qf.c.status == "queued", 1), else_=0)),
-            func.sum(
-                case(
-                    (and_(qf.c.owner_seconds.is_(None), qf.c.status != "withdrawn"), 1),
-                    else_=0,
-                )
+    where = _spans(week)
+    # One walk in order of the time to first owner counts the items too (all of them: those
+    # without an owner have no time but are counted).
+    to_owner, counts = durations.walked_percentiles(
+        session,
+        group=qf.c.department,
+        seconds=qf.c.owner_seconds,
+        spans=where,
+        tallies={
+            "waited_in_queue": literal(1),
+            "still_queued": case((qf.c.status == "queued", 1), else_=0),
+            "without_owner": case(
+                (and_(qf.c.owner_seconds.is_(None), qf.c.status != "withdrawn"), 1), else_=0
             ),
-        )
-        .where(in_week)
-        .group_by(qf.c.department)
-    ):
-        counts[str(dept)] = {
-            "waited_in_queue": int(n_waited),
-            "still_queued": int(n_still or 0),
-            "without_owner": int(unowned or 0),
-        }
+        },
+    )
     if not counts:
         return {
             "definition": DEFINITION,
@@ -89,20 +116,13 @@ def queue_time(*, session: Session, week: IsoWeek, as_of: datetime) -> dict[str,
             "time_in_queue": durations.empty(),
             "by_department": {},
         }
-    to_owner = durations.percentiles(
+    in_queue, _ = durations.walked_percentiles(
         session,
-        select(qf.c.department.label("grp"), qf.c.owner_seconds.label("seconds")).where(
-            in_week, qf.c.owner_seconds.is_not(None)
-        ),
-    )
-    waiting_us = literal(epoch_micros(as_of), BigInteger) - qf.c.queued_at_us
-    current = case((still, _rounded_seconds(waiting_us)), else_=0)
-    in_queue = durations.percentiles(
-        session,
-        select(
-            qf.c.department.label("grp"),
-            (func.coalesce(qf.c.queued_seconds, 0) + current).label("seconds"),
-        ).where(in_week),
+        group=qf.c.department,
+        seconds=qf.c.queued_seconds,
+        spans=[and_(w, not_(_STILL)) for w in where],
+        nulls_as_zero=True,
+        extra=_still_waiting(session, where, as_of),
     )
     by_department = {
         dept: {

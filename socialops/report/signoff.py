@@ -147,15 +147,31 @@ def approvals(*, session: Session, week: IsoWeek) -> dict[str, Any]:
     }
 
 
+def _next_pair(session: Session, after: tuple[str, str] | None) -> tuple[str, str] | None:
+    """The next (channel, kind) of the published drafts after ``after``, each step one seek
+    of the index ``(status, channel, kind, published_at)``: the next kind of the same channel,
+    else the first kind of the next channel (an ``OR`` of the two would walk the index)."""
+    published = d.c.status == "published"
+    first = select(d.c.channel, d.c.kind).where(published).limit(1)
+    if after is not None:
+        channel, kind = after
+        row = session.execute(
+            first.where(d.c.channel == channel, d.c.kind > kind).order_by(d.c.kind)
+        ).first()
+        if row is not None:
+            return str(row[0]), str(row[1])
+        first = first.where(d.c.channel > channel)
+    row = session.execute(first.order_by(d.c.channel, d.c.kind)).first()
+    return None if row is None else (str(row[0]), str(row[1]))
+
+
 def _published(session: Session, week: IsoWeek) -> list[tuple[str, str, int]]:
     """Drafts published in the week per channel and kind: a loose scan of the index
     ``(status, channel, kind, published_at)`` (migration 0016) finds the few pairs, then each
     pair's week is one index range, counted without a sort or a look at other weeks."""
     published = d.c.status == "published"
     out = []
-    pair = session.execute(
-        select(d.c.channel, d.c.kind).where(published).order_by(d.c.channel, d.c.kind).limit(1)
-    ).first()
+    pair = _next_pair(session, None)
     while pair is not None:
         channel, k = pair
         count = session.execute(
@@ -165,15 +181,7 @@ def _published(session: Session, week: IsoWeek) -> list[tuple[str, str, int]]:
         ).scalar_one()
         if count:
             out.append((channel, k, int(count)))
-        pair = session.execute(
-            select(d.c.channel, d.c.kind)
-            .where(
-                published,
-                or_(d.c.channel > channel, and_(d.c.channel == channel, d.c.kind > k)),
-            )
-            .order_by(d.c.channel, d.c.kind)
-            .limit(1)
-        ).first()
+        pair = _next_pair(session, pair)
     return out
 
 

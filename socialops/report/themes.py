@@ -21,6 +21,7 @@ sample, and of how many mentions.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -29,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import and_, select, union_all
+from sqlalchemy import Select, and_, bindparam, select, union_all
 from sqlalchemy.orm import Session
 
 from socialops import storage
@@ -69,19 +70,30 @@ class Cell(Protocol):
 def intents(cells: Iterable[Cell]) -> dict[str, dict[str, int]]:
     """Mentions per department and intent (classified mentions only), biggest first."""
     out: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(INTENTS, 0))
+    known: dict[tuple[bool, str | None], str] = {}  # a few kinds, thousands of cells
     for cell in cells:
         if cell.department is None:
             continue
-        intent = intent_of(urgent=cell.urgent, sentiment=cell.sentiment, private=False)
+        kind = (cell.urgent, cell.sentiment)
+        intent = known.get(kind)
+        if intent is None:
+            intent = known[kind] = intent_of(
+                urgent=cell.urgent, sentiment=cell.sentiment, private=False
+            )
         out[cell.department][intent] += cell.count
     return dict(sorted(out.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])))
 
 
 def words(text: str, ignore: frozenset[str] = frozenset()) -> set[str]:
     """The distinct words of a mention that can be a term."""
-    text = unicodedata.normalize("NFKC", text)
-    for pattern in (_URL, _EMAIL, _HANDLE):
-        text = pattern.sub(" ", text)
+    if not text.isascii():  # NFKC leaves ASCII as it is
+        text = unicodedata.normalize("NFKC", text)
+    # Each pattern only where it can match (a link needs "://" or "www.", an address or a
+    # handle an "@"): most mentions have neither.
+    if "://" in text or "www." in text.lower():
+        text = _URL.sub(" ", text)
+    if "@" in text:
+        text = _HANDLE.sub(" ", _EMAIL.sub(" ", text))
     return {
         w
         for w in (match.casefold() for match in _WORD.findall(text))
@@ -117,34 +129,42 @@ def sample(
         return Sample(rows=rows, sampled=False, mentions=len(rows))
     per_slice = -(-limit // slices)
     span = (week.end - week.start) / slices
-    # Each span's first mentions through the created_at index, all spans in one statement
-    # (UNION ALL: one round trip), then their classification: an unclassified one is read
-    # and skipped (it has no department to count for).
+    bounds: dict[str, Any] = {}
+    for i in range(slices):
+        bounds[f"lo{i}"] = week.start + span * i
+        bounds[f"hi{i}"] = week.end if i == slices - 1 else week.start + span * (i + 1)
+    rows = []
+    read = 0
+    for dept, text in session.execute(_sliced(slices, per_slice), bounds):
+        read += 1
+        if dept is not None:
+            rows.append((str(dept), str(text)))
+    return Sample(rows=rows, sampled=True, mentions=read)
+
+
+@functools.lru_cache(maxsize=4)
+def _sliced(slices: int, per_slice: int) -> Select[Any]:
+    """Each span's first mentions through the created_at index, all spans in one statement
+    (UNION ALL: one round trip), then their classification: an unclassified one is read and
+    skipped (it has no department to count for). The spans' bounds are parameters
+    ``lo{i}``/``hi{i}``: the statement is built once (building its 168 subqueries cost more
+    than running them)."""
     parts = []
     for i in range(slices):
-        lo = week.start + span * i
-        hi = week.end if i == slices - 1 else week.start + span * (i + 1)
         first = (
             select(m.c.id, m.c.text)
-            .where(m.c.created_at >= lo, m.c.created_at < hi)
-            .order_by(*order)
+            .where(m.c.created_at >= bindparam(f"lo{i}"), m.c.created_at < bindparam(f"hi{i}"))
+            .order_by(m.c.created_at, m.c.id)
             .limit(per_slice)
             .subquery()
         )
         parts.append(select(first.c.id, first.c.text))
     picked = union_all(*parts).subquery()
-    stmt = (
+    return (
         select(c.c.department, picked.c.text)
         .select_from(picked.outerjoin(c, and_(c.c.mention_id == picked.c.id, c.c.is_current)))
         .order_by(picked.c.id)
     )
-    rows = []
-    read = 0
-    for dept, text in session.execute(stmt):
-        read += 1
-        if dept is not None:
-            rows.append((str(dept), str(text)))
-    return Sample(rows=rows, sampled=True, mentions=read)
 
 
 def distinctive_terms(
