@@ -161,6 +161,8 @@ class AuditRow(Base):
         Index("ix_audit_subject", "subject_type", "subject_id"),
         # The weekly report's sign-off section reads the draft steps since a week began.
         Index("ix_audit_log_subject_type_at", "subject_type", "at"),
+        # ... and its publishing failures and expiries, by action (migration 0018).
+        Index("ix_audit_log_action_at", "action", "at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)

@@ -30,6 +30,8 @@ from socialops.report.week import IsoWeek
 NOT_RECORDED = "not recorded"
 RECORDED = "recorded"
 OUTCOMES = ("approved", "rejected", "expired", "pending")
+# The steps that put a draft version up for sign-off or decide it (publishing steps are not).
+SIGN_OFF_STEPS = ("draft", "plan_post", "edit", "approve", "reject", "expire")
 
 au = storage.AuditRow.__table__
 d = storage.DraftRow.__table__
@@ -83,7 +85,7 @@ def approvals(*, session: Session, week: IsoWeek) -> dict[str, Any]:
             func.min(case((is_decision, au.c.at))).label("decided_at"),
             func.min(case((is_decision, au.c.action))).label("action"),
         )
-        .where(is_draft, au.c.at >= week.start)
+        .where(is_draft, au.c.at >= week.start, au.c.action.in_(SIGN_OFF_STEPS))
         .group_by(au.c.subject_id, version)
         .subquery("versions")
     )
