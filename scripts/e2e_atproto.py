@@ -349,7 +349,8 @@ def approve_draft(socialops: str, env: dict[str, str], mention: dict[str, Any]) 
     )
     for person in draft["eligible_approvers"]:
         shown = json.loads(run([socialops, "approvals", "list", "--json"], env))
-        status = next(d["status"] for d in shown if d["id"] == draft["id"])
+        # Listed while it waits for sign-off; once approved it leaves the list.
+        status = next((d["status"] for d in shown if d["id"] == draft["id"]), "approved")
         if status != "pending":
             break
         try:
