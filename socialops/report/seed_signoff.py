@@ -237,30 +237,50 @@ def planned_posts(
                 written_s[k], published_s[k] if out else written_s[k],
             )
         )  # fmt: skip
-        subject = str(did)
-        audit.append((written_s[k], author, "plan_post", "draft", subject, _details("pending")))
-        if was_approved:
-            others = shape.approvers.pool_without(department, author)
-            n = min(required, len(others))
-            for j in range(n):
-                handle, role = others[j % len(others)]
-                approvals.append((did, 1, handle, role, "ui", approved_s[k]))
-                details = _details(
-                    "approved" if j == n - 1 else "pending", via="ui", counted_as=role
-                )
-                audit.append((approved_s[k], handle, "approve", "draft", subject, details))
-        if status == "expired":
-            details = _details("expired", before="pending")
-            audit.append((sched_s[k], SYSTEM, "expire", "draft", subject, details))
-        elif sent:
-            action, more = ("publish", {}) if out else ("publish_failed", {"error": REFUSED})
-            details = _details(status, **more)
-            audit.append((published_s[k], PUBLISHER, action, "draft", subject, details))
+        others = shape.approvers.pool_without(department, author) if was_approved else []
+        stamps = (written_s[k], approved_s[k], sched_s[k], published_s[k])
+        steps, post_audit = _post_steps(
+            did, author, status, min(required, len(others)), others, stamps
+        )
+        approvals += steps
+        audit += post_audit
     return (
         _named(DRAFT_COLUMNS, posts),
         _named(APPROVAL_COLUMNS, approvals),
         _named(AUDIT_COLUMNS, audit),
     )
+
+
+def _post_steps(
+    did: int,
+    author: str,
+    status: str,
+    approvers: int,
+    others: list[tuple[str, str]],
+    stamps: tuple[str, str, str, str],
+) -> tuple[Rows, Rows]:
+    """A planned post's approvals (by the first ``approvers`` of ``others``) and its audit
+    steps: planned, each approval (the last leaves it approved), its expiry, its publication
+    or the platform's refusal. ``stamps``: written, approved, scheduled, published."""
+    written, approved, scheduled, published = stamps
+    subject = str(did)
+    approvals: Rows = []
+    audit: Rows = [(written, author, "plan_post", "draft", subject, _details("pending"))]
+    for j in range(approvers):
+        handle, role = others[j % len(others)]
+        approvals.append((did, 1, handle, role, "ui", approved))
+        details = _details(
+            "approved" if j == approvers - 1 else "pending", via="ui", counted_as=role
+        )
+        audit.append((approved, handle, "approve", "draft", subject, details))
+    if status == "expired":
+        details = _details("expired", before="pending")
+        audit.append((scheduled, SYSTEM, "expire", "draft", subject, details))
+    elif status in ("published", "failed"):
+        out = status == "published"
+        action, more = ("publish", {}) if out else ("publish_failed", {"error": REFUSED})
+        audit.append((published, PUBLISHER, action, "draft", subject, _details(status, **more)))
+    return approvals, audit
 
 
 def _named(names: tuple[str, ...], rows: Rows) -> Columns:
