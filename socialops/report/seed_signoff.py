@@ -14,6 +14,7 @@ from socialops.report.seed_rows import BatchRows, Columns, Stamper, or_none
 REPLY = "Thanks for telling us: we are on it."
 REJECTED = "tone: please apologise first"
 REFUSED = "platform refused the reply (422)"
+POST_REFUSED = "platform refused the post (422)"
 DRAFT_COLUMNS = (
     "id", "kind", "mention_id", "channel", "platform", "department", "urgent", "intent", "lang",
     "text", "version", "author", "assignee", "in_reply_to_id", "visibility", "status",
@@ -233,7 +234,7 @@ def planned_posts(
                 1 if sent else 0, published_s[k] if out else None,
                 f"seed-post-{did}" if out else None,
                 f"https://social.example/@northwind/p{did}" if out else None,
-                "platform refused the post (422)" if status == "failed" else None,
+                POST_REFUSED if status == "failed" else None,
                 written_s[k], published_s[k] if out else written_s[k],
             )
         )  # fmt: skip
@@ -278,7 +279,7 @@ def _post_steps(
         audit.append((scheduled, SYSTEM, "expire", "draft", subject, details))
     elif status in ("published", "failed"):
         out = status == "published"
-        action, more = ("publish", {}) if out else ("publish_failed", {"error": REFUSED})
+        action, more = ("publish", {}) if out else ("publish_failed", {"error": POST_REFUSED})
         audit.append((published, PUBLISHER, action, "draft", subject, _details(status, **more)))
     return approvals, audit
 
