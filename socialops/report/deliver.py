@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from socialops import notify
 from socialops.report.metrics import WeeklyReport
-from socialops.report.render import summary_lines
+from socialops.report.render_words import summary_lines
 
 if TYPE_CHECKING:
     from socialops.config import OrgConfig
