@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import statistics
+import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,10 +14,13 @@ import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
+from socialops import storage
 from socialops.config import load_config
 from socialops.db import session_scope
+from socialops.report import seed
 from socialops.report.metrics import build_report
-from socialops.report.seed_load import sqlite_insert
+from socialops.report.seed_draw import Shape
+from socialops.report.seed_load import SEEDED, Loader, Tables, row_count, sqlite_insert
 from socialops.report.seed_rows import Stamper
 from socialops.report.week import IsoWeek
 from socialops.rota.schedule import engine_for
@@ -164,3 +169,76 @@ def test_seed_refuses_a_bad_week(socialops_env: Path, database_url: str) -> None
 
     result = CliRunner().invoke(app, ["seed", "--week", "2026-W99", "--database-url", database_url])
     assert result.exit_code == 1 and "no ISO week 99" in result.stderr
+
+
+def _drawn(wanted: tuple[type[storage.Base], ...], first: int = 1) -> list[Tables]:
+    """A 2,500-mention seed's batches of 1,000 (the ``wanted`` tables), as a worker draws them;
+    ``first``: the first id of each table."""
+    org = load_config(DEFAULT_CONFIG)
+    week = IsoWeek.parse(WEEK, org.organisation.timezone)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    shape = Shape.of(dialect="sqlite", org=org, week=week, rota=engine_for(org), now=now)
+    rng = np.random.default_rng(7)
+    timeline = shape.timeline(rng, 2500)
+    ids = dict.fromkeys(("m", "c", "a", "d", "first_m", "first_a"), first) | {"mentions": 2500}
+    return list(seed._rows(rng, shape, timeline, ids, 1000, wanted))
+
+
+def test_each_worker_makes_the_rows_one_process_would() -> None:
+    """The tables are split between two processes, each drawing the whole seed: the rows of
+    each table are the ones a single process making every table makes, batch by batch."""
+    everything = _drawn(SEEDED)
+    assert len(everything) == 3
+    assert sum(row_count(c) for b in everything for c in b[storage.AuditRow]) > 0
+    for group in seed._GROUPS:
+        apart = _drawn(group)
+        assert [set(b) for b in apart] == [set(group)] * 3
+        for whole, part in zip(everything, apart, strict=True):
+            assert {m: whole[m] for m in group} == part
+
+
+def _state(url: str) -> tuple[list[tuple[str, ...]], dict[str, int], str]:
+    """The schema (tables, indexes, triggers), each seeded table's rows, the journal mode."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT type, name, sql FROM sqlite_master ORDER BY name")
+        schema = [tuple(r) for r in rows]
+        counts = {
+            t: conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar_one()
+            for t in TABLES.values()
+        }
+        mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar_one()
+    engine.dispose()
+    return schema, counts, mode
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_worker_that_fails_leaves_the_database_as_it_was(
+    socialops_env: Path,
+    database_url: str,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scratch = socialops_env / "scratch"  # where the workers' files go (and must not stay)
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    _seed(database_url, 500)
+    before = _state(database_url)
+    assert before[1]["mentions"] == 500 and before[2] == "wal"
+
+    def rows(group: tuple[type[storage.Base], ...]) -> Iterator[Tables]:
+        if storage.AuditRow in group:  # the worker's tables: it dies half-way
+            yield {storage.AuditRow: [{"at": ["2026-11-16 09:00:00.000000"], "actor": "x",
+                                       "action": "y", "subject_type": "draft",
+                                       "subject_id": ["1"], "details": "{}"}]}  # fmt: skip
+            raise OSError("disk full")
+        yield from _drawn(group, 10_000)  # the target's own tables: written, then rolled back
+
+    engine = create_engine(database_url)
+    with pytest.raises(RuntimeError, match=r"worker for assignments, .* failed"):  # noqa: SIM117
+        with Loader(engine, mentions=2500) as loader:
+            loader.write_apart(seed._GROUPS, rows)
+    engine.dispose()
+    assert "OSError: disk full" in capfd.readouterr().err
+    assert _state(database_url) == before  # no row, indexes and triggers back, WAL again
+    assert not list(scratch.iterdir())

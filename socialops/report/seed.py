@@ -15,19 +15,19 @@ time (``seed_rows``, ``seed_signoff``) and written in batches straight into the 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from socialops import storage
 from socialops.report.seed_draw import Batch, Shape
-from socialops.report.seed_load import Columns, Loader, row_count
+from socialops.report.seed_load import SEEDED, Columns, Loader, Tables, row_count
 from socialops.report.seed_rows import BatchRows, Words
-from socialops.report.seed_signoff import planned_posts, replies
+from socialops.report.seed_signoff import planned_posts, replies, reply_draws
 
 if TYPE_CHECKING:
     from socialops.config import OrgConfig
@@ -72,48 +72,70 @@ class SeedResult:
         return self.rows / self.seconds if self.seconds else 0.0
 
 
-def _next_id(engine: Engine, model: type[storage.Base]) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.coalesce(func.max(model.id), 0))).scalar_one()) + 1  # type: ignore[attr-defined]
-
-
 def _batches(n: int, size: int) -> Iterator[tuple[int, int]]:
     for lo in range(0, n, size):
         yield lo, min(n, lo + size)
 
 
 def _tables(
-    rng: np.random.Generator, shape: Shape, words: Words, batch: Batch, ids: dict[str, int]
-) -> dict[type[storage.Base], list[Columns]]:
-    """One batch's rows per table; the first ids in ``ids`` move past the rows made."""
+    rng: np.random.Generator,
+    shape: Shape,
+    words: Words,
+    batch: Batch,
+    ids: dict[str, int],
+    wanted: Collection[type[storage.Base]] = SEEDED,
+) -> Tables:
+    """One batch's rows of the ``wanted`` tables; the first ids in ``ids`` move past the rows
+    made. Every call draws the same values from ``rng`` whatever is wanted (the reply drafts
+    and the planned posts are drawn even when they are not written), so a worker that makes
+    only some tables makes the same rows as one that makes them all."""
     rows = BatchRows(batch, shape, words, c_id=ids["c"], a_id=ids["a"], d_id=ids["d"])
-    drafts, approvals, audit = replies(rows, rng)
-    tables = {
-        storage.MentionRow: [rows.mentions()],
-        storage.ReportFactRow: [rows.facts()],
-        storage.ClassificationRow: [rows.classifications()],
-        storage.AssignmentRow: [rows.assignments()],
-        storage.NotificationRow: [rows.notifications()],
-        storage.EscalationStepRow: rows.escalation_steps(),
-        storage.DraftRow: [drafts],
-        storage.DraftApprovalRow: [approvals],
-        storage.AuditRow: audit,
+    r, lag = reply_draws(rows, rng)
+    signoff = _SIGNOFF.intersection(wanted)
+    drafts, approvals, audit = replies(rows, r, lag) if signoff else ({}, {}, [])
+    make: dict[type[storage.Base], Callable[[], list[Columns]]] = {
+        storage.MentionRow: lambda: [rows.mentions()],
+        storage.ReportFactRow: lambda: [rows.facts()],
+        storage.ClassificationRow: lambda: [rows.classifications()],
+        storage.AssignmentRow: lambda: [rows.assignments()],
+        storage.NotificationRow: lambda: [rows.notifications()],
+        storage.EscalationStepRow: rows.escalation_steps,
+        storage.DraftRow: lambda: [drafts],
+        storage.DraftApprovalRow: lambda: [approvals],
+        storage.AuditRow: lambda: audit,
     }
+    tables = {model: make[model]() for model in SEEDED if model in wanted}
+    ids["d"] += len(r)
+    first_post = ids["d"]
     if ids["m"] == ids["first_m"]:  # the week's planned posts, with the first batch
-        posts, post_approvals, post_audit = planned_posts(
-            rng=rng,
-            shape=shape,
-            count=max(21, ids["mentions"] // 5000),
-            first_id=ids["d"] + row_count(drafts),
-        )
-        tables[storage.DraftRow].append(posts)
-        tables[storage.DraftApprovalRow].append(post_approvals)
-        tables[storage.AuditRow].append(post_audit)
+        count = max(21, ids["mentions"] // 5000)
+        posts = planned_posts(rng=rng, shape=shape, count=count, first_id=first_post)
+        for model, columns in zip(_POSTS, posts, strict=True):
+            if model in tables:
+                tables[model].append(columns)
+        ids["d"] += count
     ids["m"] += batch.n
     ids["c"] += batch.n
-    ids["a"] += row_count(tables[storage.AssignmentRow][0])
-    ids["d"] += sum(row_count(c) for c in tables[storage.DraftRow])
+    ids["a"] += len(rows.owned.at)
     return tables
+
+
+def _rows(
+    rng: np.random.Generator,
+    shape: Shape,
+    timeline: tuple[np.ndarray, np.ndarray],
+    ids: dict[str, int],
+    size: int,
+    wanted: Collection[type[storage.Base]] = SEEDED,
+) -> Iterator[Tables]:
+    """The seed's batches of ``wanted`` tables, in order."""
+    words = Words.of(shape)
+    hour, created = timeline
+    for lo, hi in _batches(ids["mentions"], size):
+        drawn = Batch(
+            rng, shape, np.arange(ids["m"], ids["m"] + hi - lo), hour[lo:hi], created[lo:hi]
+        )
+        yield _tables(rng, shape, words, drawn, ids, wanted)
 
 
 def seed_week(
@@ -133,27 +155,46 @@ def seed_week(
     shape = Shape.of(
         dialect=engine.dialect.name, org=org, week=week, rota=rota, now=now or datetime.now(UTC)
     )
-    words = Words.of(shape)
-    models = {"m": storage.MentionRow, "c": storage.ClassificationRow}
-    ids = {k: _next_id(engine, model) for k, model in models.items()}
-    ids |= {"a": _next_id(engine, storage.AssignmentRow), "d": _next_id(engine, storage.DraftRow)}
-    ids |= {"first_m": ids["m"], "first_a": ids["a"], "mentions": mentions}
-    hour, created = shape.timeline(rng, mentions)
-    counts = dict.fromkeys(_COUNTED.values(), 0)
+    timeline = shape.timeline(rng, mentions)
     with Loader(engine, mentions=mentions) as loader:
-        for lo, hi in _batches(mentions, batch):
-            drawn = Batch(
-                rng, shape, np.arange(ids["m"], ids["m"] + hi - lo), hour[lo:hi], created[lo:hi]
+        models = {"m": storage.MentionRow, "c": storage.ClassificationRow}
+        models |= {"a": storage.AssignmentRow, "d": storage.DraftRow}
+        ids = {k: loader.next_id(model) for k, model in models.items()}
+        ids |= {"first_m": ids["m"], "first_a": ids["a"], "mentions": mentions}
+        first_a = ids["a"]
+        if loader.dialect == "sqlite":  # both cores: two workers, the tables split between them
+            counted = loader.write_apart(
+                _GROUPS, lambda wanted: _rows(rng, shape, timeline, ids, batch, wanted)
             )
-            tables = _tables(rng, shape, words, drawn, ids)
-            loader.batch(tables)
-            for model, parts in tables.items():
-                counts[_COUNTED[model]] += sum(row_count(c) for c in parts)
-        derived = loader.add_rollups(ids["first_m"], ids["m"] - 1, ids["first_a"], ids["a"] - 1)
+        else:
+            counted = dict.fromkeys(SEEDED, 0)
+            for tables in _rows(rng, shape, timeline, ids, batch):
+                loader.batch(tables)
+                for model, parts in tables.items():
+                    counted[model] += sum(row_count(c) for c in parts)
+        last_a = first_a + counted[storage.AssignmentRow] - 1
+        derived = loader.add_rollups(ids["first_m"], ids["first_m"] + mentions - 1, first_a, last_a)
         loader.move_sequences()
+    counts = {_COUNTED[model]: n for model, n in counted.items()}
     return SeedResult(**counts, derived=derived, seconds=time.perf_counter() - started)
 
 
+# The tables of a reply or a planned post: the draft, its approvals, its audit steps.
+_POSTS = (storage.DraftRow, storage.DraftApprovalRow, storage.AuditRow)
+_SIGNOFF = set(_POSTS)
+# Two workers' tables on SQLite, about the same work each (rows and indexes); the first
+# group's indexes are built while the second is still being written.
+_GROUPS = (
+    (storage.MentionRow, storage.ReportFactRow, storage.ClassificationRow),
+    (
+        storage.AssignmentRow,
+        storage.NotificationRow,
+        storage.EscalationStepRow,
+        storage.DraftRow,
+        storage.DraftApprovalRow,
+        storage.AuditRow,
+    ),
+)
 _COUNTED: dict[type[storage.Base], str] = {
     storage.MentionRow: "mentions",
     storage.ReportFactRow: "facts",

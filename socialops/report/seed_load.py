@@ -1,10 +1,16 @@
 """Writing the seed's rows straight into the database (``socialops seed``).
 
-On SQLite an ``executemany`` per table of an INSERT that binds only the columns that differ
-from row to row (the others are literals in the statement; no ORM, no per-value type
-processing) on the raw driver connection, inside one explicit transaction for the whole seed,
-with the load's PRAGMAs (no fsync, no foreign-key look-ups, a large page cache) for the seed's
-own connection only; on PostgreSQL ``COPY``. The seed writes the report facts itself, so the
+On SQLite the seeded tables are split between two worker processes (both cores): each makes
+the rows of its tables (``Loader.write_apart``: every worker draws the whole seed, so the
+rows are the same as one process would make) and writes them into a SQLite file of its own
+with an ``executemany`` per table of an INSERT that binds only the columns that differ from
+row to row (the others are literals in the statement; no ORM, no per-value type processing).
+The target's connection, inside one explicit transaction for the whole seed with the load's
+PRAGMAs (no fsync, no foreign-key look-ups, a large page cache) for its own connection only,
+then copies each finished file's tables in with ``INSERT INTO main.t SELECT * FROM part.t``
+(SQLite's transfer optimisation copies the records as they are when the target table is
+empty) and builds their indexes while the other worker is still writing. On PostgreSQL
+``COPY``. The seed writes the report facts itself, so the
 triggers that keep them for every other writer are off for its own transactions only (dropped
 and re-created inside the transaction on SQLite; ``SET LOCAL socialops.bulk_load`` on
 PostgreSQL).
@@ -12,9 +18,15 @@ PostgreSQL).
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.connection
 import sqlite3
+import tempfile
 import time
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from itertools import repeat
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -36,6 +48,9 @@ SEEDED: tuple[type[storage.Base], ...] = (
     storage.DraftApprovalRow,
     storage.AuditRow,
 )
+
+
+Tables = dict[type[storage.Base], list[Columns]]
 
 
 def row_count(columns: Columns) -> int:
@@ -70,15 +85,70 @@ def sqlite_insert(name: str, columns: Columns) -> tuple[str, list[list[Any]]]:
     return sql, bound
 
 
+def _pragmas(mentions: int) -> list[str]:
+    """The load's PRAGMAs, for the seed's own connections only."""
+    return [
+        "foreign_keys=OFF",  # consistent by construction: no per-row look-ups
+        "synchronous=OFF",  # a seed that dies is rolled back and seeded again
+        # Pages in memory (KiB): 3 KiB per seeded mention (the file grows about 2 KiB per
+        # mention, and each cached page has its own overhead), 256 MiB to 4 GiB, so the
+        # tables stay cached while their indexes are built and nothing is written twice
+        # (spilled mid-transaction, then again at the commit).
+        f"cache_size=-{min(max(3 * mentions, 262_144), 4_194_304)}",
+        "temp_store=MEMORY",
+        "threads=2",  # CREATE INDEX sorts with a helper thread
+    ]
+
+
+def _executemany(
+    raw: sqlite3.Connection, tables: Tables, next_ids: dict[str, int], counts: dict[str, int]
+) -> None:
+    """One batch's rows, table by table, counted in ``counts``; a table named in ``next_ids``
+    whose rows come without their ids gets them from there (the ids SQLite would give them in
+    the target: one past the largest, in the order written)."""
+    for model in SEEDED:
+        name = model.__tablename__
+        for columns in tables.get(model, []):
+            n = row_count(columns)
+            if not n:
+                continue
+            if name in next_ids and "id" not in columns:
+                columns = {"id": list(range(next_ids[name], next_ids[name] + n)), **columns}
+                next_ids[name] += n
+            sql, bound = sqlite_insert(name, columns)
+            raw.executemany(sql, zip(*bound, strict=True))
+            counts[name] = counts.get(name, 0) + n
+
+
+def _write_part(
+    path: str, setup: list[str], next_ids: dict[str, int], rows: Callable[[], Iterable[Tables]]
+) -> None:
+    """In a worker process: the batches ``rows()`` makes, into a SQLite file of their own
+    (``setup``: its PRAGMAs and the target's CREATE TABLE statements; no journal: a worker
+    that dies leaves a file that nobody reads)."""
+    raw = sqlite3.connect(path, isolation_level=None)
+    for sql in setup:
+        raw.execute(sql)
+    raw.execute("BEGIN")
+    for tables in rows():
+        _executemany(raw, tables, next_ids, {})
+    raw.execute("COMMIT")
+    raw.close()
+
+
 class Loader:
-    """Writes the batches; the report-facts triggers are off for the seed's own writes.
+    """Writes the seed; the report-facts triggers are off for the seed's own writes.
 
     SQLite: one transaction for the whole seed on the raw driver connection (autocommit mode,
     explicit ``BEGIN IMMEDIATE`` / ``COMMIT``: the driver would otherwise commit the DDL on its
-    own), with the load's PRAGMAs for this connection only, put back afterwards. When the seed
-    at least doubles the mentions table, the seeded tables' secondary indexes are dropped and
-    built again once at the end (one sort per index instead of a million scattered inserts);
-    a failure rolls it all back, indexes and triggers included. PostgreSQL: ``COPY``, one
+    own), with the load's PRAGMAs for this connection only, put back afterwards. The seeded
+    tables' triggers are dropped for the transaction (the report-facts ones: the seed writes
+    the facts itself; the audit log's guards against updates and deletes: the copy from a
+    worker's file is only the fast transfer into a table without triggers) and created again
+    before the commit. When the seed at least doubles the mentions table, the seeded tables'
+    secondary indexes are dropped too and built again once each table is filled (one sort per
+    index instead of a million scattered inserts). A failure rolls it all back, indexes and
+    triggers included, and the workers' files are deleted. PostgreSQL: ``COPY``, one
     transaction per batch.
     """
 
@@ -86,7 +156,8 @@ class Loader:
         self.engine = engine
         self.dialect = engine.dialect.name
         self.mentions = mentions
-        self.saved: list[str] = []  # DDL to run again before the commit
+        self.saved: list[tuple[str, str, str]] = []  # (kind, table, DDL) to run again
+        self.parts: list[str] = []  # the workers' files attached to the connection
 
     raw: Any  # the driver's connection (sqlite3 or psycopg)
 
@@ -97,47 +168,52 @@ class Loader:
             return self
         self.saved_isolation = self.raw.isolation_level
         self.raw.isolation_level = None
-        for pragma in (
-            "foreign_keys=OFF",  # consistent by construction: no per-row look-ups
-            "synchronous=OFF",  # a seed that dies is rolled back and seeded again
-            # Pages in memory (KiB): about 2 KiB per seeded mention, 256 MiB to 2 GiB, so
-            # the tables stay cached while their indexes are built and nothing is written
-            # twice (spilled mid-transaction, then again at the commit).
-            f"cache_size=-{min(max(2 * self.mentions, 262_144), 2_097_152)}",
-            "temp_store=MEMORY",
-        ):
+        for pragma in _pragmas(self.mentions):
             self.raw.execute(f"PRAGMA {pragma}")
         self.restore_wal = self._leave_wal()
-        raw = self.raw
-        raw.execute("BEGIN IMMEDIATE")
+        self.raw.execute("BEGIN IMMEDIATE")
         try:
-            have = raw.execute("SELECT count(*) FROM mentions").fetchone()[0]
-            names = [model.__tablename__ for model in SEEDED]
-            marks = ", ".join("?" * len(names))
-            kinds = "('trigger', 'index')" if have < self.mentions else "('trigger')"
-            found = raw.execute(
-                f"SELECT type, name, sql FROM sqlite_master WHERE type IN {kinds} "
-                f"AND sql IS NOT NULL AND tbl_name IN ({marks}) "
-                "AND (type = 'index' OR name LIKE 'report_facts%')",
-                names,
-            ).fetchall()
-            for kind, name, sql in found:
-                raw.execute(f'DROP {kind.upper()} "{name}"')
-                self.saved.append(sql)
+            self._drop_for_load()
         except BaseException:
-            raw.execute("ROLLBACK")
+            self.raw.execute("ROLLBACK")
             raise
         return self
+
+    def _drop_for_load(self) -> None:
+        raw = self.raw
+        have = raw.execute("SELECT count(*) FROM mentions").fetchone()[0]
+        names = [model.__tablename__ for model in SEEDED]
+        marks = ", ".join("?" * len(names))
+        kinds = "('trigger', 'index')" if have < self.mentions else "('trigger')"
+        # Every trigger but one another writer's insert would need (none today: the
+        # report-facts ones are the seed's own work, the audit log's fire on UPDATE/DELETE).
+        found = raw.execute(
+            f"SELECT type, tbl_name, name, sql FROM sqlite_master WHERE type IN {kinds} "
+            f"AND sql IS NOT NULL AND tbl_name IN ({marks}) AND (type = 'index' "
+            "OR name LIKE 'report_facts%' OR upper(sql) NOT LIKE '%INSERT%ON%')",
+            names,
+        ).fetchall()
+        for kind, table, name, sql in found:
+            raw.execute(f'DROP {kind.upper()} "{name}"')
+            self.saved.append((kind, table, sql))
+
+    def _build(self, kind: str, tables: set[str] | None = None) -> None:
+        """The dropped indexes (of ``tables``) or triggers, created again."""
+        for saved in [s for s in self.saved if s[0] == kind and (tables is None or s[1] in tables)]:
+            self.raw.execute(saved[2])
+            self.saved.remove(saved)
 
     def __exit__(self, kind: object, *exc: object) -> None:
         try:
             if self.dialect == "sqlite":
                 if kind is None:
-                    for sql in self.saved:  # indexes built once, triggers back
-                        self.raw.execute(sql)
+                    self._build("index")
+                    self._build("trigger")
                     self.raw.execute("COMMIT")
                 else:
                     self.raw.execute("ROLLBACK")
+                for k in range(len(self.parts)):
+                    self.raw.execute(f"DETACH DATABASE part{k}")
                 for pragma in ("foreign_keys=ON", "synchronous=NORMAL", "cache_size=-2000"):
                     self.raw.execute(f"PRAGMA {pragma}")
                 if self.restore_wal:
@@ -145,6 +221,110 @@ class Loader:
                 self.raw.isolation_level = self.saved_isolation
         finally:
             self.conn.close()
+
+    def write_apart(
+        self,
+        groups: Sequence[tuple[type[storage.Base], ...]],
+        rows: Callable[[tuple[type[storage.Base], ...]], Iterable[Tables]],
+    ) -> dict[type[storage.Base], int]:
+        """SQLite, on every core: the first group of tables written here while each other
+        group is written by a worker process of its own (forked before anything is drawn:
+        ``rows(group)`` makes that group's batches in it) into a file, copied in once done;
+        how many rows each table got. A worker that fails fails the seed (rolled back by
+        ``__exit__``); its file and the others are deleted."""
+        with tempfile.TemporaryDirectory(prefix="socialops-seed-") as tmp:
+            running = {}
+            try:
+                for k, group in enumerate(groups[1:]):
+                    worker = self._start(str(Path(tmp) / f"part{k}.db"), group, rows)
+                    running[worker[0].sentinel] = worker
+                counts = self._write_here(groups[0], rows)
+                while running:
+                    for done in multiprocessing.connection.wait(list(running)):
+                        process, path, group = running.pop(done)
+                        process.join()
+                        if process.exitcode != 0:
+                            names = ", ".join(m.__tablename__ for m in group)
+                            raise RuntimeError(
+                                f"the seed's worker for {names} failed (exit code "
+                                f"{process.exitcode}); nothing was written"
+                            )
+                        counts |= self._take(path, group)
+            finally:
+                for process, _, _ in running.values():
+                    process.kill()
+                    process.join()
+        return {model: counts[model.__tablename__] for group in groups for model in group}
+
+    def _start(
+        self,
+        path: str,
+        group: tuple[type[storage.Base], ...],
+        rows: Callable[[tuple[type[storage.Base], ...]], Iterable[Tables]],
+    ) -> tuple[Any, str, tuple[type[storage.Base], ...]]:
+        """A worker writing ``group`` into ``path``, started."""
+        setup = [f"PRAGMA {p}" for p in ("journal_mode=OFF", *_pragmas(self.mentions))]
+        process = multiprocessing.get_context("fork").Process(
+            target=_write_part,
+            args=(path, setup + self._schema(group), self._next_ids(group), partial(rows, group)),
+            daemon=True,
+        )
+        process.start()
+        return process, path, group
+
+    def _write_here(
+        self,
+        group: tuple[type[storage.Base], ...],
+        rows: Callable[[tuple[type[storage.Base], ...]], Iterable[Tables]],
+    ) -> dict[str, int]:
+        """``group``'s batches written into the target, then its dropped indexes built."""
+        counts = dict.fromkeys((model.__tablename__ for model in group), 0)
+        next_ids = self._next_ids(group)
+        for tables in rows(group):
+            _executemany(self.raw, tables, next_ids, counts)
+        self._build("index", set(counts))
+        return counts
+
+    def _schema(self, group: tuple[type[storage.Base], ...]) -> list[str]:
+        """The CREATE TABLE statements of ``group`` as the target has them (the same columns,
+        types and constraints: a copy into an empty table can then be the plain transfer of
+        records). No secondary index: the target builds its own."""
+        names = [model.__tablename__ for model in group]
+        found = self.raw.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' "
+            f"AND name IN ({', '.join('?' * len(names))})",
+            names,
+        ).fetchall()
+        return [sql for (sql,) in found]
+
+    def next_id(self, model: type[storage.Base]) -> int:
+        """The next id of ``model``'s table (one past the largest), read in the seed's own
+        transaction on SQLite."""
+        sql = f"SELECT COALESCE(MAX(id), 0) + 1 FROM {model.__tablename__}"
+        if self.dialect == "sqlite":
+            return int(self.raw.execute(sql).fetchone()[0])
+        with self.conn.begin():
+            return int(self.conn.exec_driver_sql(sql).scalar_one())
+
+    def _next_ids(self, group: tuple[type[storage.Base], ...]) -> dict[str, int]:
+        """Per table of ``group`` with an ``id``: the next id SQLite would give a row here."""
+        return {
+            model.__tablename__: self.next_id(model) for model in group if "id" in model.__table__.c
+        }
+
+    def _take(self, path: str, group: tuple[type[storage.Base], ...]) -> dict[str, int]:
+        """A worker's tables copied in (its file stays attached until the transaction ends),
+        and their dropped indexes built."""
+        part = f"part{len(self.parts)}"
+        self.raw.execute(f"ATTACH DATABASE ? AS {part}", (path,))
+        self.parts.append(path)
+        counts = {}
+        for model in group:
+            name = model.__tablename__
+            copied = self.raw.execute(f"INSERT INTO main.{name} SELECT * FROM {part}.{name}")
+            counts[name] = copied.rowcount
+        self._build("index", set(counts))
+        return counts
 
     def _leave_wal(self) -> bool:
         """A file nobody else has open is seeded with a rollback journal instead of the WAL:
@@ -171,17 +351,8 @@ class Loader:
                     raise
                 time.sleep(0.05)
 
-    def batch(self, tables: dict[type[storage.Base], list[Columns]]) -> None:
-        if self.dialect != "sqlite":
-            self._postgres(tables)
-            return
-        for model in SEEDED:
-            for columns in tables.get(model, []):
-                if row_count(columns):
-                    sql, bound = sqlite_insert(model.__tablename__, columns)
-                    self.raw.executemany(sql, zip(*bound, strict=True))
-
-    def _postgres(self, tables: dict[type[storage.Base], list[Columns]]) -> None:
+    def batch(self, tables: Tables) -> None:
+        """PostgreSQL: one batch's rows by ``COPY``, in a transaction of its own."""
         with self.conn.begin():
             self.conn.exec_driver_sql("SET LOCAL socialops.bulk_load = 'on'")
             with self.raw.cursor() as cursor:

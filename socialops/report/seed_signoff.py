@@ -131,16 +131,25 @@ def _reply_audit(
     return steps
 
 
-def replies(rows: BatchRows, rng: np.random.Generator) -> tuple[Columns, Columns, list[Columns]]:
-    """Reply drafts to the items acted on that got one, their approvals and publication, and
-    the audit trail of those steps (from which the weekly report counts requests, turnaround
-    and failures)."""
+def reply_draws(rows: BatchRows, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Which owned items get a reply draft (their places among the owned items), and each
+    draft's publication lag (µs after its approval): drawn whether or not the drafts are
+    made, so what is drawn next does not depend on it."""
+    r = np.nonzero(rows.b.replied[rows.owned.at] & ~rows.owned.waiting)[0]
+    return r, rng.integers(2_000_000, 20_000_000, len(r))
+
+
+def replies(
+    rows: BatchRows, r: np.ndarray, lag: np.ndarray
+) -> tuple[Columns, Columns, list[Columns]]:
+    """Reply drafts to the items acted on that got one (``reply_draws``), their approvals and
+    publication, and the audit trail of those steps (from which the weekly report counts
+    requests, turnaround and failures)."""
     b, o, shape, words = rows.b, rows.owned, rows.shape, rows.words
-    r = np.nonzero(b.replied[o.at] & ~o.waiting)[0]  # among the owned items
     at = o.at[r]  # among the batch's mentions
     dids = np.arange(rows.d_id, rows.d_id + len(r))
     approved = b.approved[at]
-    published = rows.stamp(approved + rng.integers(2_000_000, 20_000_000, len(r)))
+    published = rows.stamp(approved + lag)
     approved_s, written = rows.stamp(approved), o.acted[r]
     status = _status(approved < shape.now_us, b.outcome[at])
     sent, out = (status == "published") | (status == "failed"), status == "published"
