@@ -18,8 +18,11 @@ PostgreSQL).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import multiprocessing.connection
+import signal
 import sqlite3
 import tempfile
 import time
@@ -125,7 +128,9 @@ def _write_part(
 ) -> None:
     """In a worker process: the batches ``rows()`` makes, into a SQLite file of their own
     (``setup``: its PRAGMAs and the target's CREATE TABLE statements; no journal: a worker
-    that dies leaves a file that nobody reads)."""
+    that dies leaves a file that nobody reads). It dies with the seed's process."""
+    with contextlib.suppress(AttributeError, OSError):  # Linux: PR_SET_PDEATHSIG, SIGKILL
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
     raw = sqlite3.connect(path, isolation_level=None)
     for sql in setup:
         raw.execute(sql)
