@@ -7,8 +7,9 @@ Seeds N mentions in one ISO week (the Northwind organisation and its rota) into 
 file (migrated first; the migration is not timed), and prints the rows written (mentions,
 classifications, assignments, escalation steps, notifications, drafts, approvals, report facts;
 the roll-up and queue-facts rows the database derives are printed but not counted), the rate
-in rows per wall-clock second, in rows per CPU-second of this process (SQLite runs inside it:
-on a shared machine the steadier figure), and the load average. With ``--postgres URL`` (or
+in rows per wall-clock second, in rows per CPU-second of this process and the seed's worker
+process (SQLite runs inside them: on a shared machine the steadier figure), and the load
+average. With ``--postgres URL`` (or
 SOCIALOPS_TEST_POSTGRES_URL and ``--postgres env``) the same into a fresh PostgreSQL database,
 dropped afterwards (the server's CPU is not in the per-CPU-second figure). ``--profile``
 prints the 25 costliest functions. Target: >= 100,000 rows/s.
@@ -23,7 +24,6 @@ import pstats
 import resource
 import sys
 import tempfile
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,8 +46,9 @@ NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 def _cpu() -> float:
     """CPU seconds of this process and of its finished children (the seed's workers)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
-        resource.RUSAGE_CHILDREN
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
     )
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
