@@ -99,7 +99,6 @@ def _pragmas(mentions: int) -> list[str]:
         # (spilled mid-transaction, then again at the commit).
         f"cache_size=-{min(max(3 * mentions, 262_144), 4_194_304)}",
         "temp_store=MEMORY",
-        "threads=2",  # CREATE INDEX sorts with a helper thread
     ]
 
 
