@@ -44,13 +44,11 @@ WEEK = "2026-W47"
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
-def _cpu() -> float:
-    """CPU seconds of this process and of its finished children (the seed's workers)."""
-    own, children = (
-        resource.getrusage(resource.RUSAGE_SELF),
-        resource.getrusage(resource.RUSAGE_CHILDREN),
-    )
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+def _cpu() -> tuple[float, float]:
+    """CPU seconds of this process and of its finished children (the seed's worker)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
 def run(url: str, mentions: int, label: str, profile: bool) -> None:
@@ -66,7 +64,8 @@ def run(url: str, mentions: int, label: str, profile: bool) -> None:
     seeded = seed_week(engine=engine, org=org, week=week, mentions=mentions, rota=rota, now=NOW)
     if profiler:
         profiler.disable()
-    cpu = _cpu() - cpu
+    own, workers = (after - before for after, before in zip(_cpu(), cpu, strict=True))
+    cpu = own + workers
     print(
         f"[{label}] seed: {seeded.rows:,} rows ({seeded.mentions:,} mentions, "
         f"{seeded.classifications:,} classifications, {seeded.assignments:,} assignments, "
@@ -74,7 +73,8 @@ def run(url: str, mentions: int, label: str, profile: bool) -> None:
         f"{seeded.drafts:,} drafts, {seeded.approvals:,} approvals, {seeded.facts:,} facts; "
         f"and {seeded.derived:,} roll-up and queue-facts rows, not counted)\n"
         f"[{label}] {seeded.seconds:.1f} s wall = {seeded.rows_per_second:,.0f} rows/s; "
-        f"{cpu:.1f} CPU-s (this process and its workers) = {seeded.rows / cpu:,.0f} rows per "
+        f"{cpu:.1f} CPU-s ({own:.1f} this process, "
+        f"{workers:.1f} its worker) = {seeded.rows / cpu:,.0f} rows per "
         f"CPU-second; "
         f"load average {os.getloadavg()[0]:.1f} (target >= 100,000 rows/s)"
     )
