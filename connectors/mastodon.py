@@ -15,6 +15,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Self, TypeVar
 
@@ -304,6 +305,13 @@ T = TypeVar("T")
 _PLAIN_HTTP_REASONS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST"})
 
 
+@dataclass(frozen=True, slots=True)
+class _Unreadable:
+    """A 2xx answer whose body could not be read: why, for the retry loop."""
+
+    failure: str
+
+
 class MastodonClient(http.Paced):
     """Mastodon REST API: mentions in, replies out.
 
@@ -518,56 +526,21 @@ class MastodonClient(http.Paced):
                     method, path, params=params, data=data, headers=headers
                 )
             except httpx.TransportError as exc:
-                failure, retryable = self._transport_failure(exc)
-                if not retryable:
-                    raise Rejected(self._redact(f"{where}: {failure}")) from exc
-                if is_write and isinstance(exc, http.NOT_SENT):
-                    # No connection, so nothing was sent: safe to retry even a POST.
-                    raise Retryable(self._redact(f"{where}: {failure}")) from exc
-                if is_write:
-                    raise OutcomeUnknown(self._unknown_outcome(where, failure)) from exc
+                failure = self._transport_failed(exc, where, is_write=is_write)
             else:
                 self._note_quota(response)
                 status = response.status_code
                 if status == 429:
-                    reset_at, wait = self._rate_limit_reset(response)
                     rate_limit_waits += 1
-                    if is_write or wait > self._max_rate_limit_wait:
-                        raise RateLimited(
-                            f"{where}: rate limited (HTTP 429) until {reset_at.isoformat()}, "
-                            f"{wait:.0f}s from now",
-                            reset_at=reset_at,
-                        )
-                    if rate_limit_waits > _MAX_RATE_LIMIT_WAITS:
-                        raise RateLimited(
-                            f"{where}: still rate limited (HTTP 429) after "
-                            f"{_MAX_RATE_LIMIT_WAITS} waits",
-                            reset_at=reset_at,
-                        )
-                    logger.info("%s: rate limited, waiting %.1fs", where, wait)
-                    self._sleep(wait)
-                    self._quota_reset_at = None
+                    self._wait_out_rate_limit(
+                        response, where, is_write=is_write, waits=rate_limit_waits
+                    )
                     continue
                 if 200 <= status < 300:
-                    kind = _content_type(response)
-                    if not _is_json(kind) and _looks_like_markup(response.content):
-                        # A web page, a login wall or a parked domain: retrying cannot help.
-                        raise Rejected(
-                            self._redact(
-                                f"{where}: HTTP {status} with {kind or 'no content type'}, "
-                                f"not JSON: {self._base_url} does not look like a Mastodon "
-                                "API (check base_url)"
-                            ),
-                            status_code=status,
-                        )
-                    try:
-                        # orjson: a page of 80 notifications is ~260 KB; stdlib json was a
-                        # third of the fetching thread's time in the ingest benchmark.
-                        return parse(orjson.loads(response.content), response.headers.get("link"))
-                    except (ValueError, http.UnreadableBody) as exc:
-                        failure = f"HTTP {status} with an unreadable body ({_short_reason(exc)})"
-                        if is_write:
-                            raise OutcomeUnknown(self._unknown_outcome(where, failure)) from exc
+                    read = self._read_ok(response, where, parse, is_write=is_write)
+                    if not isinstance(read, _Unreadable):
+                        return read
+                    failure = read.failure
                 elif status >= 500:
                     kind = _content_type(response)
                     failure = f"HTTP {status} ({kind})" if kind else f"HTTP {status}"
@@ -577,6 +550,72 @@ class MastodonClient(http.Paced):
                     raise Rejected(self._rejection(where, response, scope), status_code=status)
             failures += 1
             self._back_off(where, failure, failures)
+
+    def _transport_failed(self, exc: httpx.TransportError, where: str, *, is_write: bool) -> str:
+        """A failure below HTTP: what went wrong when trying again can help, else the error
+        to raise (a write that may have reached the server is an unknown outcome)."""
+        failure, retryable = self._transport_failure(exc)
+        if not retryable:
+            raise Rejected(self._redact(f"{where}: {failure}")) from exc
+        if is_write and isinstance(exc, http.NOT_SENT):
+            # No connection, so nothing was sent: safe to retry even a POST.
+            raise Retryable(self._redact(f"{where}: {failure}")) from exc
+        if is_write:
+            raise OutcomeUnknown(self._unknown_outcome(where, failure)) from exc
+        return failure
+
+    def _wait_out_rate_limit(
+        self, response: httpx.Response, where: str, *, is_write: bool, waits: int
+    ) -> None:
+        """HTTP 429: sleep until the quota resets, unless this is a write, the wait is too
+        long or this request already waited too often (then :class:`RateLimited`)."""
+        reset_at, wait = self._rate_limit_reset(response)
+        if is_write or wait > self._max_rate_limit_wait:
+            raise RateLimited(
+                f"{where}: rate limited (HTTP 429) until {reset_at.isoformat()}, "
+                f"{wait:.0f}s from now",
+                reset_at=reset_at,
+            )
+        if waits > _MAX_RATE_LIMIT_WAITS:
+            raise RateLimited(
+                f"{where}: still rate limited (HTTP 429) after {_MAX_RATE_LIMIT_WAITS} waits",
+                reset_at=reset_at,
+            )
+        logger.info("%s: rate limited, waiting %.1fs", where, wait)
+        self._sleep(wait)
+        self._quota_reset_at = None
+
+    def _read_ok(
+        self,
+        response: httpx.Response,
+        where: str,
+        parse: Callable[[Any, str | None], T],
+        *,
+        is_write: bool,
+    ) -> T | _Unreadable:
+        """A 2xx answer parsed; a web page instead of JSON is rejected (retrying cannot help),
+        an unreadable body is a failure to retry (or an unknown outcome for a write)."""
+        status = response.status_code
+        kind = _content_type(response)
+        if not _is_json(kind) and _looks_like_markup(response.content):
+            # A web page, a login wall or a parked domain: retrying cannot help.
+            raise Rejected(
+                self._redact(
+                    f"{where}: HTTP {status} with {kind or 'no content type'}, "
+                    f"not JSON: {self._base_url} does not look like a Mastodon "
+                    "API (check base_url)"
+                ),
+                status_code=status,
+            )
+        try:
+            # orjson: a page of 80 notifications is ~260 KB; stdlib json was a
+            # third of the fetching thread's time in the ingest benchmark.
+            return parse(orjson.loads(response.content), response.headers.get("link"))
+        except (ValueError, http.UnreadableBody) as exc:
+            failure = f"HTTP {status} with an unreadable body ({_short_reason(exc)})"
+            if is_write:
+                raise OutcomeUnknown(self._unknown_outcome(where, failure)) from exc
+            return _Unreadable(failure)
 
     def _transport_failure(self, exc: httpx.TransportError) -> tuple[str, bool]:
         """What went wrong below HTTP, in a few words, and whether trying again can help."""
