@@ -84,7 +84,6 @@ _SQLITE_US = (
     "(CAST(strftime('%s', substr({0}, 1, 19)) AS INTEGER) * 1000000"
     " + CAST(substr({0} || '000000', 21, 6) AS INTEGER))"
 )
-_SQLITE_TS = "CAST(strftime('%s', substr({0}, 1, 19)) AS INTEGER)"
 
 
 def _quoted(names: tuple[str, ...]) -> str:
@@ -101,7 +100,6 @@ def _dialect_sql(dialect: str) -> dict[str, str]:
             "version": "CAST(s.details ->> 'version' AS INTEGER)",
             "draft": "CAST({0} AS BIGINT)",
             "us": "floor(extract(epoch FROM {0}) * 1000000)::bigint",
-            "ts": "floor(extract(epoch FROM {0}))::bigint",
             "seconds": "CAST(round(EXTRACT(epoch FROM {0} - {1})) AS BIGINT)",
         }
     return {
@@ -110,7 +108,6 @@ def _dialect_sql(dialect: str) -> dict[str, str]:
         "version": "CAST(JSON_EXTRACT(s.details, '$.\"version\"') AS INTEGER)",
         "draft": "CAST({0} AS INTEGER)",
         "us": _SQLITE_US,
-        "ts": _SQLITE_TS,
         "seconds": "CAST(round((julianday({0}) - julianday({1})) * 86400.0) AS INTEGER)",
     }
 
@@ -118,45 +115,59 @@ def _dialect_sql(dialect: str) -> dict[str, str]:
 COLUMNS = "step_id, draft_id, version, department, week, requested_us, outcome, decided_us, seconds"
 
 
-def facts_sql(dialect: str, where: str) -> str:
+def facts_sql(dialect: str, where: str, *, scan: bool = False) -> str:
     """``INSERT`` the facts of the draft steps of the audit log (alias ``s``) that match
-    ``where``: a version's rows are right when ``where`` holds all of its draft's steps."""
+    ``where``: a version's rows are right when ``where`` holds all of its draft's steps.
+    ``scan``: most of the log matches (a backfill, a seed): on SQLite read the table in its
+    order rather than through an index, row by row out of order."""
     x = _dialect_sql(dialect)
-    status, before, version = x["status"], x["before"], x["version"]
-    request = (
-        f"((s.action IN ('draft', 'plan_post') AND {status} = 'pending') OR s.action = 'edit')"
-    )
-    decision = (
-        f"((s.action = 'approve' AND {status} = 'approved') "
-        f"OR (s.action IN ('reject', 'expire') AND {before} = 'pending'))"
-    )
+    sqlite = dialect != "postgresql"
+    table = "audit_log s NOT INDEXED" if scan and sqlite else "audit_log s"
     steps = f"s.subject_type = 'draft' AND s.action IN ({_quoted(SIGN_OFF_STEPS)}) AND ({where})"
-    ts, us = x["ts"].format("g.requested_at"), x["us"].format("g.requested_at")
+    # Each step's JSON fields read once, and only where they are used: on SQLite the LIMIT
+    # keeps the subquery a co-routine (flattened, every CASE below would read them again).
+    per_step = (
+        f"SELECT s.id AS id, s.at AS at, s.action AS action, s.subject_id AS subject_id, "
+        f"{x['version']} AS version, "
+        f"CASE WHEN s.action IN ('draft', 'plan_post', 'approve') THEN {x['status']} END "
+        "AS status, "
+        f"CASE WHEN s.action IN ('reject', 'expire') THEN {x['before']} END AS was "
+        f"FROM {table} WHERE {steps}" + (" LIMIT -1" if sqlite else "")
+    )
+    request = "((t.action IN ('draft', 'plan_post') AND t.status = 'pending') OR t.action = 'edit')"
+    decision = (
+        "((t.action = 'approve' AND t.status = 'approved') "
+        "OR (t.action IN ('reject', 'expire') AND t.was = 'pending'))"
+    )
+    first_request = f"min(CASE WHEN {request} THEN t.at END)"
+    first_decision = f"min(CASE WHEN {decision} THEN t.at END)"
     seconds = x["seconds"].format("g.decided_at", "g.requested_at")
-    direct_ts, direct_us = x["ts"].format("s.at"), x["us"].format("s.at")
+    direct_us = x["us"].format("s.at")
     return (
         f"INSERT INTO report_signoff_facts ({COLUMNS}) "
         f"SELECT g.step_id, dr.id, g.version, dr.department, "
-        f"({ts} + {WEEK_SHIFT}) / {WEEK_SECONDS}, {us}, "
+        f"(g.requested_us / 1000000 + {WEEK_SHIFT}) / {WEEK_SECONDS}, g.requested_us, "
         "CASE g.action WHEN 'approve' THEN 'approved' WHEN 'reject' THEN 'rejected' "
         f"WHEN 'expire' THEN 'expired' ELSE '{PENDING}' END, "
-        f"{x['us'].format('g.decided_at')}, "
+        "g.decided_us, "
         f"CASE WHEN g.action IN ('approve', 'reject') THEN {seconds} END "
         "FROM ("
-        f"SELECT s.subject_id AS subject_id, {version} AS version, "
-        f"min(CASE WHEN {request} THEN s.id END) AS step_id, "
-        f"min(CASE WHEN {request} THEN s.at END) AS requested_at, "
-        f"min(CASE WHEN {decision} THEN s.at END) AS decided_at, "
-        f"min(CASE WHEN {decision} THEN s.action END) AS action "
-        f"FROM audit_log s WHERE {steps} "
-        f"GROUP BY s.subject_id, {version}"
+        "SELECT t.subject_id AS subject_id, t.version AS version, "
+        f"min(CASE WHEN {request} THEN t.id END) AS step_id, "
+        f"{first_request} AS requested_at, {first_decision} AS decided_at, "
+        # (each instant parsed once per version: the grouped rows are materialized)
+        f"{x['us'].format(first_request)} AS requested_us, "
+        f"{x['us'].format(first_decision)} AS decided_us, "
+        f"min(CASE WHEN {decision} THEN t.action END) AS action "
+        f"FROM ({per_step}) t GROUP BY t.subject_id, t.version"
         f") g JOIN drafts dr ON dr.id = {x['draft'].format('g.subject_id')} "
         "WHERE g.step_id IS NOT NULL "
         "UNION ALL "
-        f"SELECT s.id, dr.id, {version}, dr.department, "
-        f"({direct_ts} + {WEEK_SHIFT}) / {WEEK_SECONDS}, {direct_us}, '{DIRECT}', NULL, NULL "
-        f"FROM audit_log s JOIN drafts dr ON dr.id = {x['draft'].format('s.subject_id')} "
-        f"WHERE {steps} AND s.action IN ('draft', 'plan_post') AND {status} = 'approved'"
+        f"SELECT s.id, dr.id, {x['version']}, dr.department, "
+        f"({direct_us} / 1000000 + {WEEK_SHIFT}) / {WEEK_SECONDS}, {direct_us}, '{DIRECT}', "
+        "NULL, NULL "
+        f"FROM {table} JOIN drafts dr ON dr.id = {x['draft'].format('s.subject_id')} "
+        f"WHERE {steps} AND s.action IN ('draft', 'plan_post') AND {x['status']} = 'approved'"
     )
 
 
@@ -166,7 +177,7 @@ def add_signoff_facts_sql(dialect: str) -> str:
     newer draft written otherwise has no sign-off step, or its facts would be there)."""
     newest = "(SELECT COALESCE(MAX(draft_id), 0) FROM report_signoff_facts)"
     draft = _dialect_sql(dialect)["draft"].format("s.subject_id")
-    return facts_sql(dialect, f"{draft} > {newest}")
+    return facts_sql(dialect, f"{draft} > {newest}", scan=True)
 
 
 facts = SignOffFactRow.__table__
