@@ -1,9 +1,9 @@
 """Per-version sign-off facts (migration 0019): what the weekly report's approvals read.
 
-``report_signoff_facts`` holds one row per draft version put up for sign-off (``kind``
-request) and one per step that left a draft ``approved`` with no sign-off at all (outcome
-``direct``), each computed from the append-only audit log exactly as the report's approvals
-define them (:mod:`socialops.report.signoff`):
+``report_signoff_facts`` holds one row per draft version put up for sign-off and one per
+step that left a draft ``approved`` with no sign-off at all (outcome ``direct``), computed
+from the append-only audit log exactly as the report's approvals define them
+(:mod:`socialops.report.signoff`):
 
 - a **request** row per ``(draft, details.version)`` with at least one request step
   (``draft``/``plan_post`` that left it ``pending``, or an ``edit``): ``requested_us`` is the
@@ -12,10 +12,11 @@ define them (:mod:`socialops.report.signoff`):
 - its **decision**: over the version's decision steps (an ``approve`` that made it
   ``approved``, a ``reject`` or ``expire`` while ``pending``), the earliest time
   (``decided_us``) and the outcome of the alphabetically first action, as the report's
-  query always took them (the sign-off stage writes at most one decision per version);
-  ``pending`` when there is none; ``seconds`` the turnaround from the request to an approval
-  or rejection, rounded to whole seconds by the same expression as
-  :func:`socialops.report.durations.seconds_between`;
+  query over the steps took them (the sign-off stage writes at most one decision per
+  version); ``pending`` when there is none (the report also counts a request pending in a
+  week whose decision was stamped before that week began, as that query did); ``seconds``
+  the turnaround from the request to an approval or rejection, rounded to whole seconds by
+  the same expression as :func:`socialops.report.durations.seconds_between`;
 - a **direct** row per ``draft``/``plan_post`` step whose status was ``approved``
   (``requested_us`` is that step's time).
 
@@ -173,8 +174,9 @@ def facts_sql(dialect: str, where: str, *, scan: bool = False) -> str:
 
 def add_signoff_facts_sql(dialect: str) -> str:
     """The statement adding the facts of the drafts newer than every draft with facts: what
-    ``socialops seed`` wrote with the triggers off (its drafts have the newest ids, and a
-    newer draft written otherwise has no sign-off step, or its facts would be there)."""
+    ``socialops seed`` wrote with its triggers off (its drafts have the newest ids). None of
+    those drafts has facts yet, so none is counted twice; nor has a newer draft the triggers
+    saw (it would not be newer), whose steps gave none, and give none again."""
     newest = "(SELECT COALESCE(MAX(draft_id), 0) FROM report_signoff_facts)"
     draft = _dialect_sql(dialect)["draft"].format("s.subject_id")
     return facts_sql(dialect, f"{draft} > {newest}", scan=True)
