@@ -60,8 +60,9 @@ def _in_week(column: Any, week: IsoWeek) -> Any:
 
 def _spans(week: IsoWeek) -> list[ColumnElement[bool]]:
     """The week as ranges of the sign-off facts' week index: one per UTC week it overlaps
-    (``requested_us + 0``: a filter inside the range, never taken for an index range)."""
-    requested = sf.c.requested_us + 0
+    (the request time a filter inside each: PostgreSQL then estimates the rows well and
+    counts them in a hash, rather than sorting a misjudged few on disk)."""
+    requested = sf.c.requested_us
     return [
         and_(
             sf.c.week == span.week,
