@@ -438,6 +438,56 @@ def test_the_module_writes_what_the_migration_copied() -> None:
     assert [c.name for c in index.columns] == m19.WEEK_INDEX[1]
 
 
+def test_steps_of_one_draft_written_at_once_are_all_counted(postgres_url: str) -> None:
+    """Two transactions write steps of the same draft at the same time (PostgreSQL): the
+    second waits for the first's recount, then counts both steps."""
+    import threading
+
+    from socialops.db import migrate
+
+    migrate(postgres_url)
+    with session_scope(postgres_url) as session:
+        draft = _draft(session, "hr")
+    engine = get_engine(postgres_url)
+    first = engine.connect()
+    first.begin()
+    first.execute(
+        storage.AuditRow.__table__.insert().values(
+            at=_at(17, 9),
+            actor="a",
+            action="plan_post",
+            subject_type="draft",
+            subject_id=str(draft),
+            details={"version": 1, "status": "pending"},
+        )
+    )
+
+    def second() -> None:
+        with engine.begin() as conn:
+            conn.execute(
+                storage.AuditRow.__table__.insert().values(
+                    at=_at(17, 9, 10),
+                    actor="b",
+                    action="approve",
+                    subject_type="draft",
+                    subject_id=str(draft),
+                    details={"version": 1, "status": "approved"},
+                )
+            )
+
+    other = threading.Thread(target=second)
+    other.start()
+    other.join(timeout=1.0)
+    assert other.is_alive()  # waiting for the first transaction's lock on the draft
+    first.commit()
+    first.close()
+    other.join(timeout=30)
+    assert not other.is_alive()
+    assert assert_facts_match_backfill(postgres_url) == 1
+    figures = assert_same_as_old(postgres_url, ["2026-W47"])["2026-W47"]
+    assert (figures["requested"], figures["approved"]) == (1, 1)
+
+
 # ---- What the sign-off stage writes ------------------------------------------------------------
 
 

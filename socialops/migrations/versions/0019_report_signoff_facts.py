@@ -179,9 +179,13 @@ SQLITE_TRIGGERS = {
         f"WHEN OLD.department IS NOT NEW.department BEGIN {_MOVE} END"
     ),
 }
+# On PostgreSQL two transactions may write steps of one draft at once: each recomputes its
+# rows with the draft row locked first, so the second waits for the first and then (a new
+# snapshot per statement) sees its steps. (The sign-off stage locks the draft anyway.)
+_LOCK = "SELECT 1 FROM drafts WHERE id = CAST($1 AS BIGINT) FOR NO KEY UPDATE;"
 PG_FUNCTIONS = (
     "CREATE FUNCTION report_signoff_facts_of(subject varchar) RETURNS void LANGUAGE sql AS $$\n"
-    f"{_recompute('postgresql', '$1')}\n$$",
+    f"{_LOCK}\n{_recompute('postgresql', '$1')}\n$$",
     "CREATE FUNCTION report_signoff_facts_on_step() RETURNS trigger LANGUAGE plpgsql AS $$\n"
     "BEGIN\n"
     "    IF report_facts_bulk() THEN RETURN NULL; END IF;\n"
