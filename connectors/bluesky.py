@@ -20,7 +20,7 @@ from pydantic import SecretStr, ValidationError
 
 from connectors import bluesky_payloads, feeds, http
 from connectors.errors import OutcomeUnknown, Rejected, Retryable
-from connectors.mastodon import describe_validation_error
+from connectors.mastodon_payloads import describe_validation_error
 from connectors.state import StateStore
 
 MAX_PAGE_SIZE = 100

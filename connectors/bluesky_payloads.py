@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectors import feeds
-from connectors.mastodon import describe_validation_error
+from connectors.mastodon_payloads import describe_validation_error
 from socialops.mentions import InvalidItem, Mention, RawJSON, SkippedItem
 
 MENTION_REASONS = ("mention", "reply", "quote")

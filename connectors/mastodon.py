@@ -1,8 +1,8 @@
 """Mastodon REST API: mentions in, replies out.
 
-Payload models mirror what Mastodon really sends (see tests/fixtures/mastodon); they are lenient
-about fields we do not use (ignored: the whole payload is kept as `raw`) and strict about the
-ones we do.
+The HTTP client: paging, quotas and HTTP 429, retries and what a failure means for a write.
+The payload models and their mapping to our mentions are in :mod:`connectors.mastodon_payloads`
+(re-exported here).
 """
 
 from __future__ import annotations
@@ -15,272 +15,41 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Literal, Self, TypeVar
 
 import httpx
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import SecretStr, ValidationError
 
 from connectors import http
 from connectors.errors import OutcomeUnknown, RateLimited, Rejected, Retryable
-from connectors.html_text import html_to_text
-from socialops.mentions import InvalidItem, Mention, MentionPage, RawJSON, SkippedItem
+from connectors.mastodon_payloads import (
+    JSON_TYPE_NAMES,
+    Account,
+    Notification,
+    Status,
+    describe_validation_error,
+    map_notifications_page,
+    parse_link_header,
+    parse_rfc3339,
+    to_mention,
+)
+from socialops.mentions import MentionPage
 from socialops.text_safety import neutralise
 
-
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class Account(_Payload):
-    """``Account`` entity (the fields we read)."""
-
-    id: str
-    username: str
-    acct: str
-    display_name: str = ""
-    url: str | None = None
-    followers_count: int | None = None
-    bot: bool = False
-
-
-class StatusMention(_Payload):
-    """An entry of ``Status.mentions``."""
-
-    id: str
-    username: str
-    acct: str
-    url: str | None = None
-
-
-class Tag(_Payload):
-    """An entry of ``Status.tags``."""
-
-    name: str
-    url: str | None = None
-
-
-class Status(_Payload):
-    """``Status`` entity. ``created_at`` stays a string: the quality suite judges it."""
-
-    id: str
-    uri: str | None = None
-    url: str | None = None
-    created_at: str | None = None
-    account: Account
-    content: str = ""
-    spoiler_text: str = ""
-    visibility: str | None = None
-    language: str | None = None
-    in_reply_to_id: str | None = None
-    in_reply_to_account_id: str | None = None
-    mentions: list[StatusMention] = Field(default_factory=list)
-    tags: list[Tag] = Field(default_factory=list)
-    edited_at: str | None = None
-
-
-class Notification(_Payload):
-    """``Notification`` entity. ``status`` is null when the post is gone or not visible to us."""
-
-    id: str
-    type: str
-    created_at: str | None = None
-    account: Account | None = None
-    status: Status | None = None
-
-
-JSONObject = dict[str, Any]
-
-
-# --------------------------------------------------------------------------------------------
-# Mapping to our Mention
-# --------------------------------------------------------------------------------------------
-
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
-_JSON_TYPE_NAMES: dict[type, str] = {
-    list: "array",
-    str: "string",
-    int: "number",
-    float: "number",
-    bool: "boolean",
-    type(None): "null",
-}
-
-
-def parse_rfc3339(value: object) -> datetime | None:
-    """An RFC 3339 timestamp (``2026-08-01T13:51:42.823Z``) as an aware UTC datetime, else ``None``.
-
-    Dates without a time or an offset (``2026-08-01``) are not RFC 3339 and give ``None``.
-    """
-    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.upper())
-    except ValueError:  # e.g. month 13, or a leap second
-        return None
-    return parsed.astimezone(UTC)
-
-
-def to_mention(
-    notification: Notification, *, channel: str, raw: dict[str, Any] | RawJSON
-) -> Mention:
-    """Map a ``mention`` notification (with its status) to our ``Mention``.
-
-    ``raw`` is the notification as received, kept whole for the quarantine and for audits.
-    """
-    status = notification.status
-    if status is None:
-        raise ValueError(f"notification {notification.id} has no status")
-    text = html_to_text(status.content)
-    spoiler = status.spoiler_text.strip()
-    if spoiler:
-        text = f"CW: {spoiler}\n\n{text}" if text else f"CW: {spoiler}"
-    return Mention(
-        platform="mastodon",
-        external_id=status.id,
-        channel=channel,
-        url=status.url or status.uri,
-        author_handle=status.account.acct,
-        author_display_name=status.account.display_name or None,
-        author_followers=status.account.followers_count,
-        text=text,
-        lang=status.language,
-        created_at=parse_rfc3339(status.created_at),
-        # A reply's root is only known from /api/v1/statuses/:id/context.
-        thread_id=status.id if status.in_reply_to_id is None else None,
-        in_reply_to_id=status.in_reply_to_id,
-        visibility=status.visibility,
-        raw=raw,
-    )
-
-
-def describe_validation_error(exc: ValidationError, *, limit: int = 3) -> str:
-    """A short reason naming the fields, e.g. ``status.account: field required``."""
-    errors = exc.errors(include_url=False, include_input=False)
-    reasons = []
-    for error in errors[:limit]:
-        loc = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
-        message = error["msg"][:1].lower() + error["msg"][1:]
-        reasons.append(f"{loc.lstrip('.')}: {message}" if loc else message)
-    if len(errors) > limit:
-        reasons.append(f"and {len(errors) - limit} more")
-    return "; ".join(reasons)
-
-
-def parse_link_header(value: str | None) -> dict[str, str]:
-    """``rel -> url`` from an RFC 8288 ``Link`` header (Mastodon's ``next``/``prev``)."""
-    links: dict[str, str] = {}
-    if not value:
-        return links
-    for part in re.split(r",\s*(?=<)", value.strip()):
-        match = re.match(r"\s*<([^>]*)>(.*)", part, re.DOTALL)
-        if match is None:
-            continue
-        url, params = match.groups()
-        for param in params.split(";"):
-            key, _, rels = param.partition("=")
-            if key.strip().lower() == "rel":
-                for rel in rels.strip().strip('"').split():
-                    links.setdefault(rel.lower(), url)
-    return links
-
-
-def _link_cursors(link_header: str | None) -> tuple[str | None, str | None]:
-    """``(newest, oldest)`` notification ids named by the Link header, if it has them."""
-    links = parse_link_header(link_header)
-    newest = oldest = None
-    if "prev" in links:
-        params = httpx.URL(links["prev"]).params
-        newest = params.get("min_id") or params.get("since_id")
-    if "next" in links:
-        oldest = httpx.URL(links["next"]).params.get("max_id")
-    return newest, oldest
-
-
-def _item_id(item: Any) -> str | None:
-    if isinstance(item, dict):
-        value = item.get("id")
-        if isinstance(value, str) and value:
-            return value
-        if isinstance(value, int) and not isinstance(value, bool):  # Takahē-style small ints
-            return str(value)
-    return None
-
-
-def _item_created_at(item: Any) -> datetime | None:
-    if not isinstance(item, dict):
-        return None
-    # The notification's own time follows the paging order; the status time is the fallback.
-    created = parse_rfc3339(item.get("created_at"))
-    status = item.get("status")
-    if created is None and isinstance(status, dict):
-        created = parse_rfc3339(status.get("created_at"))
-    return created
-
-
-def _map_item(item: Any, *, channel: str) -> Mention | InvalidItem | SkippedItem:
-    if not isinstance(item, dict):
-        name = _JSON_TYPE_NAMES.get(type(item), type(item).__name__)
-        return InvalidItem(raw=item, reason=f"item is not a JSON object (got {name})")
-    kind = item.get("type")
-    if isinstance(kind, str) and kind != "mention":
-        return SkippedItem(
-            cursor=_item_id(item), reason=f"notification type {kind!r} is not a mention"
-        )
-    try:
-        notification = Notification.model_validate(item)
-    except ValidationError as exc:
-        return InvalidItem(raw=item, reason=describe_validation_error(exc))
-    if notification.status is None:
-        return SkippedItem(
-            cursor=notification.id,
-            reason="status is null (deleted or not visible to this account)",
-        )
-    try:
-        return to_mention(notification, channel=channel, raw=RawJSON.of(item))
-    except ValidationError as exc:
-        return InvalidItem(raw=item, reason=describe_validation_error(exc))
-    except (ValueError, TypeError) as exc:  # one bad item must never fail the page
-        return InvalidItem(raw=item, reason=f"could not map: {exc}")
-
-
-def map_notifications_page(
-    items: list[Any],
-    *,
-    channel: str,
-    link_header: str | None = None,
-    direction: Literal["older", "newer"] = "older",
-) -> MentionPage:
-    """Map one page of ``GET /api/v1/notifications`` (newest first) to a ``MentionPage``.
-
-    Cursors come from the Link header (``next`` -> ``max_id``, ``prev`` -> ``min_id``); servers
-    that send none (snac2, Takahē, the last page) fall back to the first and last item's id.
-    """
-    page = MentionPage(direction=direction)
-    for item in items:
-        mapped = _map_item(item, channel=channel)
-        if isinstance(mapped, Mention):
-            page.mentions.append(mapped)
-        elif isinstance(mapped, InvalidItem):
-            page.invalid.append(mapped)
-        else:
-            page.skipped.append(mapped)
-    if not items:
-        return page
-    newest, oldest = _link_cursors(link_header)
-    ids = [item_id for item_id in map(_item_id, items) if item_id is not None]
-    page.newest_cursor = newest or (ids[0] if ids else None)
-    page.oldest_cursor = oldest or (ids[-1] if ids else None)
-    page.oldest_created_at = next(
-        (created for created in map(_item_created_at, reversed(items)) if created is not None),
-        None,
-    )
-    page.newest_created_at = next(
-        (created for created in map(_item_created_at, items) if created is not None), None
-    )
-    return page
-
+__all__ = [
+    "Account",
+    "MastodonClient",
+    "Notification",
+    "Status",
+    "describe_validation_error",
+    "map_notifications_page",
+    "parse_link_header",
+    "parse_rfc3339",
+    "to_mention",
+]
 
 # --------------------------------------------------------------------------------------------
 # HTTP client
@@ -302,6 +71,13 @@ T = TypeVar("T")
 
 
 _PLAIN_HTTP_REASONS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Unreadable:
+    """A 2xx answer whose body could not be read: why, for the retry loop."""
+
+    failure: str
 
 
 class MastodonClient(http.Paced):
@@ -518,56 +294,21 @@ class MastodonClient(http.Paced):
                     method, path, params=params, data=data, headers=headers
                 )
             except httpx.TransportError as exc:
-                failure, retryable = self._transport_failure(exc)
-                if not retryable:
-                    raise Rejected(self._redact(f"{where}: {failure}")) from exc
-                if is_write and isinstance(exc, http.NOT_SENT):
-                    # No connection, so nothing was sent: safe to retry even a POST.
-                    raise Retryable(self._redact(f"{where}: {failure}")) from exc
-                if is_write:
-                    raise OutcomeUnknown(self._unknown_outcome(where, failure)) from exc
+                failure = self._transport_failed(exc, where, is_write=is_write)
             else:
                 self._note_quota(response)
                 status = response.status_code
                 if status == 429:
-                    reset_at, wait = self._rate_limit_reset(response)
                     rate_limit_waits += 1
-                    if is_write or wait > self._max_rate_limit_wait:
-                        raise RateLimited(
-                            f"{where}: rate limited (HTTP 429) until {reset_at.isoformat()}, "
-                            f"{wait:.0f}s from now",
-                            reset_at=reset_at,
-                        )
-                    if rate_limit_waits > _MAX_RATE_LIMIT_WAITS:
-                        raise RateLimited(
-                            f"{where}: still rate limited (HTTP 429) after "
-                            f"{_MAX_RATE_LIMIT_WAITS} waits",
-                            reset_at=reset_at,
-                        )
-                    logger.info("%s: rate limited, waiting %.1fs", where, wait)
-                    self._sleep(wait)
-                    self._quota_reset_at = None
+                    self._wait_out_rate_limit(
+                        response, where, is_write=is_write, waits=rate_limit_waits
+                    )
                     continue
                 if 200 <= status < 300:
-                    kind = _content_type(response)
-                    if not _is_json(kind) and _looks_like_markup(response.content):
-                        # A web page, a login wall or a parked domain: retrying cannot help.
-                        raise Rejected(
-                            self._redact(
-                                f"{where}: HTTP {status} with {kind or 'no content type'}, "
-                                f"not JSON: {self._base_url} does not look like a Mastodon "
-                                "API (check base_url)"
-                            ),
-                            status_code=status,
-                        )
-                    try:
-                        # orjson: a page of 80 notifications is ~260 KB; stdlib json was a
-                        # third of the fetching thread's time in the ingest benchmark.
-                        return parse(orjson.loads(response.content), response.headers.get("link"))
-                    except (ValueError, http.UnreadableBody) as exc:
-                        failure = f"HTTP {status} with an unreadable body ({_short_reason(exc)})"
-                        if is_write:
-                            raise OutcomeUnknown(self._unknown_outcome(where, failure)) from exc
+                    read = self._read_ok(response, where, parse, is_write=is_write)
+                    if not isinstance(read, _Unreadable):
+                        return read
+                    failure = read.failure
                 elif status >= 500:
                     kind = _content_type(response)
                     failure = f"HTTP {status} ({kind})" if kind else f"HTTP {status}"
@@ -577,6 +318,72 @@ class MastodonClient(http.Paced):
                     raise Rejected(self._rejection(where, response, scope), status_code=status)
             failures += 1
             self._back_off(where, failure, failures)
+
+    def _transport_failed(self, exc: httpx.TransportError, where: str, *, is_write: bool) -> str:
+        """A failure below HTTP: what went wrong when trying again can help, else the error
+        to raise (a write that may have reached the server is an unknown outcome)."""
+        failure, retryable = self._transport_failure(exc)
+        if not retryable:
+            raise Rejected(self._redact(f"{where}: {failure}")) from exc
+        if is_write and isinstance(exc, http.NOT_SENT):
+            # No connection, so nothing was sent: safe to retry even a POST.
+            raise Retryable(self._redact(f"{where}: {failure}")) from exc
+        if is_write:
+            raise OutcomeUnknown(self._unknown_outcome(where, failure)) from exc
+        return failure
+
+    def _wait_out_rate_limit(
+        self, response: httpx.Response, where: str, *, is_write: bool, waits: int
+    ) -> None:
+        """HTTP 429: sleep until the quota resets, unless this is a write, the wait is too
+        long or this request already waited too often (then :class:`RateLimited`)."""
+        reset_at, wait = self._rate_limit_reset(response)
+        if is_write or wait > self._max_rate_limit_wait:
+            raise RateLimited(
+                f"{where}: rate limited (HTTP 429) until {reset_at.isoformat()}, "
+                f"{wait:.0f}s from now",
+                reset_at=reset_at,
+            )
+        if waits > _MAX_RATE_LIMIT_WAITS:
+            raise RateLimited(
+                f"{where}: still rate limited (HTTP 429) after {_MAX_RATE_LIMIT_WAITS} waits",
+                reset_at=reset_at,
+            )
+        logger.info("%s: rate limited, waiting %.1fs", where, wait)
+        self._sleep(wait)
+        self._quota_reset_at = None
+
+    def _read_ok(
+        self,
+        response: httpx.Response,
+        where: str,
+        parse: Callable[[Any, str | None], T],
+        *,
+        is_write: bool,
+    ) -> T | _Unreadable:
+        """A 2xx answer parsed; a web page instead of JSON is rejected (retrying cannot help),
+        an unreadable body is a failure to retry (or an unknown outcome for a write)."""
+        status = response.status_code
+        kind = _content_type(response)
+        if not _is_json(kind) and _looks_like_markup(response.content):
+            # A web page, a login wall or a parked domain: retrying cannot help.
+            raise Rejected(
+                self._redact(
+                    f"{where}: HTTP {status} with {kind or 'no content type'}, "
+                    f"not JSON: {self._base_url} does not look like a Mastodon "
+                    "API (check base_url)"
+                ),
+                status_code=status,
+            )
+        try:
+            # orjson: a page of 80 notifications is ~260 KB; stdlib json was a
+            # third of the fetching thread's time in the ingest benchmark.
+            return parse(orjson.loads(response.content), response.headers.get("link"))
+        except (ValueError, http.UnreadableBody) as exc:
+            failure = f"HTTP {status} with an unreadable body ({_short_reason(exc)})"
+            if is_write:
+                raise OutcomeUnknown(self._unknown_outcome(where, failure)) from exc
+            return _Unreadable(failure)
 
     def _transport_failure(self, exc: httpx.TransportError) -> tuple[str, bool]:
         """What went wrong below HTTP, in a few words, and whether trying again can help."""
@@ -658,7 +465,7 @@ class MastodonClient(http.Paced):
 
 def _parse_notification_list(body: Any, link_header: str | None) -> tuple[list[Any], str | None]:
     if not isinstance(body, list):
-        name = "object" if isinstance(body, dict) else _JSON_TYPE_NAMES.get(type(body), "value")
+        name = "object" if isinstance(body, dict) else JSON_TYPE_NAMES.get(type(body), "value")
         raise http.UnreadableBody(f"expected a JSON array of notifications, got {name}")
     return body, link_header
 

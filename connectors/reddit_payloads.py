@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from connectors import feeds
-from connectors.mastodon import describe_validation_error
+from connectors.mastodon_payloads import describe_validation_error
 from socialops.mentions import InvalidItem, Mention, RawJSON, SkippedItem
 
 WEB = "https://www.reddit.com"

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from connectors.mastodon import describe_validation_error, parse_rfc3339
+from connectors.mastodon_payloads import describe_validation_error, parse_rfc3339
 from socialops.mentions import InvalidItem, Mention, RawJSON, SkippedItem
 
 

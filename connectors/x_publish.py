@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from connectors import x, x_payloads
 from connectors.errors import RateLimited, Rejected
-from connectors.mastodon import parse_rfc3339
+from connectors.mastodon_payloads import parse_rfc3339
 from socialops.signoff.publishing import RECONCILE_SLACK, OwnStatus, Posted, find_words
 
 RECONCILE_PAGES = 3

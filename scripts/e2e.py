@@ -217,8 +217,62 @@ def main() -> int:
     database_url = postgres.create("app") or f"sqlite:///{tmp / 'app.db'}"
     prefect_database = postgres.create("prefect", driver="postgresql+asyncpg")
     workers = 2 if postgres.base else 1
-    channels = tmp / "channels.yaml"
-    channels.write_text(
+    env = environment(
+        home=home,
+        tmp=tmp,
+        api=api,
+        ui=ui,
+        database_url=database_url,
+        channels=write_channels(tmp / "channels.yaml", sandbox_port),
+    )
+    if prefect_database:
+        env["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_database
+    say(
+        f"application database {database_url.split('@')[-1]}; Prefect server on "
+        f"{'PostgreSQL' if prefect_database else 'SQLite'}; {workers} worker(s)"
+    )
+    os.environ.update(env)  # this process talks to the same API and database
+    ok = False
+    try:
+        start_services(processes, env, api_port=api_port, sandbox_port=sandbox_port)
+        deploy(env, out)
+        for n in range(1, workers + 1):
+            processes.start(
+                f"worker-{n}",
+                [
+                    *(str(BIN / "prefect"), "worker", "start", "--pool", "socialops"),
+                    *("--name", f"e2e-worker-{n}", "--limit", "4" if workers == 1 else "2"),
+                ],
+                env,
+            )
+        runs = run_stages(database_url)
+        if workers > 1:
+            concurrently(runs.window, out, workers)
+        check_database(database_url, runs.failed.id, ui)
+        check_artifacts(runs.ingest.id, runs.route.id, runs.backfill.id, runs.watch.id)
+        check_drafts_and_report(runs.drafted.id, runs.report.id, runs.week, home, runs.in_week)
+        say("database rows and artifacts: ok")
+        browser = Browser(processes, tmp / "chromium", env)
+        try:
+            check_ui(browser, ui, out, runs)
+        finally:
+            browser.close()
+        say("UI: deployments listed, artifacts shown")
+        ok = True
+    finally:
+        processes.stop_all()
+        postgres.drop_all()
+        if ok and not os.environ.get("SOCIALOPS_E2E_KEEP"):
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            say(f"kept {tmp} (logs in {out})")
+    say(f"passed in {time.monotonic() - STARTED:.0f} s; screenshots in {out}")
+    return 0
+
+
+def write_channels(path: Path, sandbox_port: int) -> Path:
+    """Two Mastodon channels on the sandbox's two instances."""
+    path.write_text(
         "channels:\n"
         + "".join(
             f"  - {{name: {name}, platform: mastodon, token_env: E2E_MASTODON_TOKEN, "
@@ -226,6 +280,14 @@ def main() -> int:
             for name, instance in (("mastodon-main", "main"), ("mastodon-help", "help"))
         )
     )
+    return path
+
+
+def environment(
+    *, home: Path, tmp: Path, api: str, ui: str, database_url: str, channels: Path
+) -> dict[str, str]:
+    """What the server, the workers, the CLI and this process share: one Prefect API, one
+    home, one database, the channels file; no notification URL from the caller's shell."""
     env = {
         **os.environ,
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -243,88 +305,37 @@ def main() -> int:
         "SOCIALOPS_CHANNELS": str(channels),
         "E2E_MASTODON_TOKEN": TOKEN,
     }
-    if prefect_database:
-        env["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_database
     env.pop("SOCIALOPS_NOTIFY_URL", None)
-    say(
-        f"application database {database_url.split('@')[-1]}; Prefect server on "
-        f"{'PostgreSQL' if prefect_database else 'SQLite'}; {workers} worker(s)"
+    return env
+
+
+def start_services(
+    processes: Processes, env: dict[str, str], *, api_port: int, sandbox_port: int
+) -> None:
+    """The platform sandbox and the Prefect server, waited for until they answer."""
+    api, ui = f"http://127.0.0.1:{api_port}/api", f"http://127.0.0.1:{api_port}"
+    processes.start(
+        "sandbox",
+        [str(BIN / "socialops"), "sandbox", "--port", str(sandbox_port), "--rate-per-hour", "90"],
+        env,
     )
-    os.environ.update(env)  # this process talks to the same API and database
-    ok = False
-    try:
-        processes.start(
-            "sandbox",
-            [
-                str(BIN / "socialops"),
-                "sandbox",
-                "--port",
-                str(sandbox_port),
-                "--rate-per-hour",
-                "90",
-            ],
-            env,
-        )
-        processes.start(
-            "prefect-server",
-            [
-                str(BIN / "prefect"),
-                "server",
-                "start",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(api_port),
-            ],
-            env,
-        )
-        wait_for("the Prefect server", lambda: urllib.request.urlopen(f"{api}/health"), 180, 1)
-        ui_settings = json.load(urllib.request.urlopen(f"{ui}/ui-settings"))
-        assert ui_settings["api_url"] == api, ui_settings
-        wait_for(
-            "the sandbox",
-            lambda: urllib.request.urlopen(f"http://127.0.0.1:{sandbox_port}/_sandbox/health"),
-            60,
-        )
-        say("server and sandbox up")
-
-        deploy(env, out)
-
-        for n in range(1, workers + 1):
-            processes.start(
-                f"worker-{n}",
-                [
-                    *(str(BIN / "prefect"), "worker", "start", "--pool", "socialops"),
-                    *("--name", f"e2e-worker-{n}", "--limit", "4" if workers == 1 else "2"),
-                ],
-                env,
-            )
-
-        runs = run_stages(database_url)
-
-        if workers > 1:
-            concurrently(runs.window, out, workers)
-        check_database(database_url, runs.failed.id, ui)
-        check_artifacts(runs.ingest.id, runs.route.id, runs.backfill.id, runs.watch.id)
-        check_drafts_and_report(runs.drafted.id, runs.report.id, runs.week, home, runs.in_week)
-        say("database rows and artifacts: ok")
-
-        browser = Browser(processes, tmp / "chromium", env)
-        try:
-            check_ui(browser, ui, out, runs)
-        finally:
-            browser.close()
-        say("UI: deployments listed, artifacts shown")
-        ok = True
-    finally:
-        processes.stop_all()
-        postgres.drop_all()
-        if ok and not os.environ.get("SOCIALOPS_E2E_KEEP"):
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            say(f"kept {tmp} (logs in {out})")
-    say(f"passed in {time.monotonic() - STARTED:.0f} s; screenshots in {out}")
-    return 0
+    processes.start(
+        "prefect-server",
+        [
+            *(str(BIN / "prefect"), "server", "start"),
+            *("--host", "127.0.0.1", "--port", str(api_port)),
+        ],
+        env,
+    )
+    wait_for("the Prefect server", lambda: urllib.request.urlopen(f"{api}/health"), 180, 1)
+    ui_settings = json.load(urllib.request.urlopen(f"{ui}/ui-settings"))
+    assert ui_settings["api_url"] == api, ui_settings
+    wait_for(
+        "the sandbox",
+        lambda: urllib.request.urlopen(f"http://127.0.0.1:{sandbox_port}/_sandbox/health"),
+        60,
+    )
+    say("server and sandbox up")
 
 
 def deploy(env: dict[str, str], out: Path) -> None:

@@ -26,6 +26,7 @@ from pydantic import (
 from socialops.classification.rules import ClassificationConfig
 from socialops.mentions import Platform
 from socialops.rota import models as rota_models
+from socialops.rota import references as rota_references
 from socialops.signoff import policy as signoff_policy
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -292,10 +293,10 @@ class OrgConfig(_Strict):
     @model_validator(mode="after")
     def _references(self) -> OrgConfig:
         handles = {p.handle for p in self.people}
-        rota_models.raise_problems(
+        rota_references.raise_problems(
             "OrgConfig",
             [
-                *rota_models.reference_problems(
+                *rota_references.reference_problems(
                     departments={str(key): value for key, value in self.departments.items()},
                     people=self.people,
                     holidays=self.holidays,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -414,17 +414,7 @@ def _link(
         entry = pool.entries.get(match.candidate.mention_id)
         if entry is not None:  # the next mention to join it finds the conversation at once
             entry.candidate = replace(entry.candidate, conversation_id=conversation_id)
-    evidence = {
-        "kind": match.evidence.kind,
-        "detail": match.evidence.detail,
-        "similar_to": match.candidate.mention_id,
-        "similarity": match.similarity,
-        "department": department,
-        "hours_apart": round(
-            abs((mention.created_at - match.candidate.created_at).total_seconds()) / 3600,
-            1,
-        ),
-    }
+    evidence = _evidence(match, mention, department)
     table = ConversationMentionRow.__table__
     inserted = session.execute(
         storage.dialect_insert(session, table)
@@ -470,6 +460,21 @@ def _link(
         run=run,
     )
     return True
+
+
+def _evidence(match: Match, mention: storage.MentionRow, department: str) -> dict[str, Any]:
+    """Why a mention joined a conversation, as stored with the link and told to its owner."""
+    return {
+        "kind": match.evidence.kind,
+        "detail": match.evidence.detail,
+        "similar_to": match.candidate.mention_id,
+        "similarity": match.similarity,
+        "department": department,
+        "hours_apart": round(
+            abs((mention.created_at - match.candidate.created_at).total_seconds()) / 3600,
+            1,
+        ),
+    }
 
 
 def owner_mention(session: Session, mention_id: int) -> int:

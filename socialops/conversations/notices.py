@@ -35,33 +35,9 @@ def announce_link(
     run: RouteRun,
 ) -> None:
     """Audit the link, make the conversation urgent if this mention is, tell its owner."""
-    a = storage.AssignmentRow
-    assignment: Any
-    raised = False
-    if urgent:  # it may make the conversation urgent: read and lock the item first
-        assignment = session.execute(
-            select(a).where(a.mention_id == opener_id).with_for_update()
-        ).scalar_one()
-        raised = not assignment.urgent
-        if raised:
-            due_at = min(
-                assignment.due_at,
-                engine.due_at(assignment.department, urgent=True, start=mention.fetched_at),
-            )
-            assignment.urgent = True
-            assignment.due_at = due_at
-            if assignment.status == OPEN:
-                assignment.next_escalation_at = first_step_at(engine, assignment.department, due_at)
-        assignment.updated_at = now
-        session.flush()
-    else:  # one statement: touch the item (and lock it) and read what the notice needs
-        assignment = session.execute(
-            update(a)
-            .where(a.mention_id == opener_id)
-            .values(updated_at=now)
-            .returning(a.id, a.assignee, a.department, a.due_at, a.urgent)
-            .execution_options(synchronize_session=False)
-        ).one()
+    assignment, raised = _touch_opener(
+        session, engine, opener_id=opener_id, mention=mention, urgent=urgent, now=now
+    )
     platform = PLATFORM_NAMES.get(mention.platform, mention.platform)
     storage.audit(
         session=session,
@@ -103,3 +79,43 @@ def announce_link(
         f"with mention {opener_id}: {evidence['detail']}, similarity {evidence['similarity']})",
     )
     run.deferred += int(queued and not_before is not None)
+
+
+def _touch_opener(
+    session: Session,
+    engine: RotaEngine,
+    *,
+    opener_id: int,
+    mention: storage.MentionRow,
+    urgent: bool,
+    now: datetime,
+) -> tuple[Any, bool]:
+    """The conversation's item, locked and touched; made urgent (sooner due time, the first
+    escalation step from it) when this mention is urgent and the item was not. Returns the
+    item (what the notice needs) and whether it was raised."""
+    a = storage.AssignmentRow
+    if not urgent:  # one statement: touch the item (and lock it) and read what the notice needs
+        return session.execute(
+            update(a)
+            .where(a.mention_id == opener_id)
+            .values(updated_at=now)
+            .returning(a.id, a.assignee, a.department, a.due_at, a.urgent)
+            .execution_options(synchronize_session=False)
+        ).one(), False
+    # it may make the conversation urgent: read and lock the item first
+    assignment = session.execute(
+        select(a).where(a.mention_id == opener_id).with_for_update()
+    ).scalar_one()
+    raised = not assignment.urgent
+    if raised:
+        due_at = min(
+            assignment.due_at,
+            engine.due_at(assignment.department, urgent=True, start=mention.fetched_at),
+        )
+        assignment.urgent = True
+        assignment.due_at = due_at
+        if assignment.status == OPEN:
+            assignment.next_escalation_at = first_step_at(engine, assignment.department, due_at)
+    assignment.updated_at = now
+    session.flush()
+    return assignment, raised

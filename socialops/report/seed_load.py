@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from socialops import storage
-from socialops.report import rollups
+from socialops.report import rollups, signoff_facts
 
 # One table's rows as named columns: a list (a value per row) or one value for every row.
 Columns = dict[str, Any]
@@ -387,6 +387,7 @@ class Loader:
             rollups.add_queue_facts_sql(
                 self.dialect, first_assignment=first_assignment, last_assignment=last_assignment
             ),
+            signoff_facts.add_signoff_facts_sql(self.dialect),
         ]
         written = 0
         if self.dialect == "sqlite":

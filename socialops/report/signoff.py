@@ -6,7 +6,10 @@ sign-off (``draft``/``plan_post`` that left it ``pending``, or an ``edit``, whic
 approvals again), made in the week. Its **decision** is the first of: the approval that made
 it ``approved``, a rejection while it was pending, its expiry while pending (a planned time
 that passed). **Turnaround** is from the request to an approval or rejection (expiries are
-counted, not timed), in whole seconds, with exact nearest-rank median and p90.
+counted, not timed), in whole seconds, with exact nearest-rank median and p90. The database
+keeps these per draft version in ``report_signoff_facts`` (migration 0019, kept by triggers on
+the audit log: :mod:`socialops.report.signoff_facts`); the report counts the week's rows per
+department, outcome and turnaround while it walks their index.
 
 **Publishing** reads the drafts: replies and planned posts published in the week (by
 ``published_at``) per channel; failures are ``publish_failed`` steps (the platform refused the
@@ -20,21 +23,21 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import and_, case, cast, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from socialops import storage
-from socialops.report import durations
+from socialops.report import durations, signoff_facts
+from socialops.report.queries import epoch_micros, spans
 from socialops.report.week import IsoWeek
 
 NOT_RECORDED = "not recorded"
 RECORDED = "recorded"
 OUTCOMES = ("approved", "rejected", "expired", "pending")
-# The steps that put a draft version up for sign-off or decide it (publishing steps are not).
-SIGN_OFF_STEPS = ("draft", "plan_post", "edit", "approve", "reject", "expire")
 
 au = storage.AuditRow.__table__
 d = storage.DraftRow.__table__
+sf = signoff_facts.facts
 
 DEFINITION = (
     "a request is a draft version put up for sign-off in the week (new, or edited); turnaround "
@@ -55,78 +58,50 @@ def _in_week(column: Any, week: IsoWeek) -> Any:
     return and_(column >= week.start, column < week.end)
 
 
+def _spans(week: IsoWeek) -> list[ColumnElement[bool]]:
+    """The week as ranges of the sign-off facts' week index: one per UTC week it overlaps
+    (the request time a filter inside each: PostgreSQL then estimates the rows well and
+    counts them in a hash, rather than sorting a misjudged few on disk)."""
+    requested = sf.c.requested_us
+    return [
+        and_(
+            sf.c.week == span.week,
+            requested >= span.lo * 1_000_000,
+            requested < span.hi * 1_000_000,
+        )
+        for span in spans(week)
+    ]
+
+
 def approvals(*, session: Session, week: IsoWeek) -> dict[str, Any]:
-    """Approval requests, decisions and turnaround in the week, per department."""
+    """Approval requests, decisions and turnaround in the week, per department: counted per
+    department, outcome and turnaround from the sign-off facts (migration 0019), one index
+    range per UTC week the week overlaps, walked in the ``GROUP BY``'s order."""
     if not recorded(session):
         return {"status": NOT_RECORDED, "requested": None, "approved": None, "turnaround": None}
-    dialect = session.get_bind().dialect.name
-    status = au.c.details["status"].as_string()
-    before = au.c.details["before"].as_string()
-    version = au.c.details["version"].as_integer()
-    is_draft = au.c.subject_type == "draft"
-    is_request = and_(
-        _in_week(au.c.at, week),
-        or_(
-            and_(au.c.action.in_(("draft", "plan_post")), status == "pending"),
-            au.c.action == "edit",
-        ),
-    )
-    is_decision = or_(
-        and_(au.c.action == "approve", status == "approved"),
-        and_(au.c.action.in_(("reject", "expire")), before == "pending"),
-    )
-    # One pass over the draft steps since the week began, one row per draft version: when it
-    # was put up for sign-off in the week, and its decision (a version has at most one: it is
-    # no longer pending after it). No self-join.
-    versions = (
-        select(
-            au.c.subject_id.label("subject_id"),
-            func.min(case((is_request, au.c.at))).label("requested_at"),
-            func.min(case((is_decision, au.c.at))).label("decided_at"),
-            func.min(case((is_decision, au.c.action))).label("action"),
-        )
-        .where(is_draft, au.c.at >= week.start, au.c.action.in_(SIGN_OFF_STEPS))
-        .group_by(au.c.subject_id, version)
-        .subquery("versions")
-    )
-    joined = versions.join(d, d.c.id == cast(versions.c.subject_id, storage.BigIntId))
-    outcome = func.coalesce(versions.c.action, literal("pending")).label("outcome")
-    timed = versions.c.action.in_(("approve", "reject"))
-    seconds = case(
-        (timed, durations.seconds_between(dialect, versions.c.decided_at, versions.c.requested_at))
-    ).label("seconds")
-    # One pass over the week's draft steps: per department, outcome and exact turnaround in
-    # whole seconds (at most one row per request; the percentiles are read from these counts).
+    # A decision counts from the week's start on (as the query over the steps did): one
+    # stamped earlier (before its own request: clocks) leaves the request pending.
+    early = func.sum(case((sf.c.decided_us < epoch_micros(week.start), 1), else_=0))
     by: dict[str, dict[str, Any]] = defaultdict(lambda: dict.fromkeys(OUTCOMES, 0))
     hists: dict[str, dict[int, int]] = defaultdict(dict)
-    for department, action, secs, count in session.execute(
-        select(d.c.department, outcome, seconds, func.count())
-        .select_from(joined)
-        .where(versions.c.requested_at.is_not(None))
-        .group_by(d.c.department, outcome, seconds)
-    ):
-        label = {"approve": "approved", "reject": "rejected", "expire": "expired"}.get(
-            str(action), "pending"
-        )
-        by[str(department)][label] += int(count)
-        if secs is not None:
-            hist = hists[str(department)]
-            hist[int(secs)] = hist.get(int(secs), 0) + int(count)
+    without: dict[str, int] = defaultdict(int)
+    for where in _spans(week):
+        for department, outcome, secs, count, before in session.execute(
+            select(sf.c.department, sf.c.outcome, sf.c.seconds, func.count(), early)
+            .where(where)
+            .group_by(sf.c.department, sf.c.outcome, sf.c.seconds)
+        ):
+            dept, count, before = str(department), int(count), int(before or 0)
+            if outcome == signoff_facts.DIRECT:
+                without[dept] += count
+                continue
+            label = str(outcome) if outcome in OUTCOMES else "pending"
+            by[dept][label] += count - before
+            by[dept]["pending"] += before
+            if secs is not None and count > before:
+                hist = hists[dept]
+                hist[int(secs)] = hist.get(int(secs), 0) + count - before
     turnaround = durations.from_histograms(hists)
-    without: dict[str, int] = {
-        str(dept): int(count)
-        for dept, count in session.execute(
-            select(d.c.department, func.count())
-            .select_from(au.join(d, d.c.id == _draft_id()))
-            .where(
-                is_draft,
-                _in_week(au.c.at, week),
-                au.c.action.in_(("draft", "plan_post")),
-                status == "approved",
-            )
-            .group_by(d.c.department)
-        )
-    }
     departments = sorted(set(by) | set(without))
     by_department = {
         dept: {

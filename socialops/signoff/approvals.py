@@ -268,24 +268,7 @@ def approve(
     eligible = eligible_approvers(session, org, engine, draft, now)
     match = next((e for e in eligible if e.handle == person.handle), None)
     if match is None:
-        policy = policy_for(org, draft)
-        names = ", ".join(e.handle for e in eligible) or "nobody on duty"
-        step = len(done)
-        if policy.sign_off.order == "in_order" and step < policy.required:
-            mine = member(org, engine, person)
-            later = [
-                k for k in range(step + 1, policy.required) if policy.fits(mine, policy.slots[k])
-            ]
-            if later:
-                raise SignOffError(
-                    f"{person.name} signs step {later[0] + 1} ({policy.slots[later[0]].label}) "
-                    f"of draft {draft.id}, and its approvals go in order: step {step + 1} "
-                    f"({policy.slots[step].label}) comes first (eligible now: {names})"
-                )
-        raise SignOffError(
-            f"{person.name} is not an eligible approver of draft {draft.id} now (it needs "
-            f"{policy.describe()}; eligible now: {names})"
-        )
+        raise _not_eligible(org, engine, person, draft, steps_done=len(done), eligible=eligible)
     session.add(
         storage.DraftApprovalRow(
             draft_id=draft.id,
@@ -315,6 +298,35 @@ def approve(
         text=draft.text,
     )
     return draft
+
+
+def _not_eligible(
+    org: OrgConfig,
+    engine: RotaEngine,
+    person: Person,
+    draft: storage.DraftRow,
+    *,
+    steps_done: int,
+    eligible: list[Approver],
+) -> SignOffError:
+    """Why ``person`` cannot approve ``draft`` now: a later step of an in-order policy, or
+    not eligible at all; with who is."""
+    policy = policy_for(org, draft)
+    names = ", ".join(e.handle for e in eligible) or "nobody on duty"
+    step = steps_done
+    if policy.sign_off.order == "in_order" and step < policy.required:
+        mine = member(org, engine, person)
+        later = [k for k in range(step + 1, policy.required) if policy.fits(mine, policy.slots[k])]
+        if later:
+            return SignOffError(
+                f"{person.name} signs step {later[0] + 1} ({policy.slots[later[0]].label}) "
+                f"of draft {draft.id}, and its approvals go in order: step {step + 1} "
+                f"({policy.slots[step].label}) comes first (eligible now: {names})"
+            )
+    return SignOffError(
+        f"{person.name} is not an eligible approver of draft {draft.id} now (it needs "
+        f"{policy.describe()}; eligible now: {names})"
+    )
 
 
 def reject(
