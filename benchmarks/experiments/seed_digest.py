@@ -43,6 +43,7 @@ TABLES = (
     "report_response_hours",
     "report_person_hours",
     "report_queue_facts",
+    "report_signoff_facts",
 )
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
