@@ -7,7 +7,7 @@ the independent set). Prints only aggregated figures.
 
 Each outer fold (5-fold CV, random_state=1 as the earlier experiments; and one per writer) fits
 the features and the department models on its training part, keeps the inner out-of-fold
-scores (5-fold, random_state=0, as ``model.train``), the softmax temperature fitted on them and
+scores (5-fold, random_state=0, as ``training.train``), the softmax temperature fitted on them and
 the test part's scores. The classifier's department decision (rules, model arbitration,
 triage) is then simulated in numpy for every variant.
 """
@@ -26,7 +26,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.naive_bayes import ComplementNB
 
 from cli.classify import html_to_text
-from socialops.classification import model
+from socialops.classification import model, training
 from socialops.classification.crosscheck import writer_of
 from socialops.classification.data import load_examples, load_labelled
 from socialops.classification.normalise import looks_like_html
@@ -46,11 +46,11 @@ def _sgd() -> SGDClassifier:
 
 def _bag() -> BaggingClassifier:
     return BaggingClassifier(
-        model._linear(), n_estimators=5, max_samples=0.8, bootstrap=False, random_state=0
+        training._linear(), n_estimators=5, max_samples=0.8, bootstrap=False, random_state=0
     )
 
 
-KINDS = {"svm": model._linear, "sgd": _sgd, "bag": _bag, "cnb": lambda: ComplementNB(alpha=0.3)}
+KINDS = {"svm": training._linear, "sgd": _sgd, "bag": _bag, "cnb": lambda: ComplementNB(alpha=0.3)}
 METHOD = {"cnb": "predict_log_proba"}
 
 
@@ -60,9 +60,9 @@ def prepare(text: str) -> str:
 
 def fold_run(train_ex, test_ex, kinds):
     texts = [prepare(e.text) for e in train_ex]
-    feats = model._features()
-    x = model._matrix(feats, texts, fit=True)
-    xt = model._matrix(feats, [prepare(e.text) for e in test_ex])
+    feats = training._features()
+    x = training._matrix(feats, texts, fit=True)
+    xt = training._matrix(feats, [prepare(e.text) for e in test_ex])
     y = np.asarray([e.department for e in train_ex])
     inner = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
     out = {}
@@ -78,7 +78,7 @@ def fold_run(train_ex, test_ex, kinds):
                 oof - oof.mean(axis=1, keepdims=True),
                 test - test.mean(axis=1, keepdims=True),
             )
-        temperature = model._fit_temperature(oof, y, LABELS)
+        temperature = training._fit_temperature(oof, y, LABELS)
         out[kind] = {"oof": oof, "test": test, "temperature": temperature}
     return out
 
@@ -184,7 +184,7 @@ def main() -> None:
             if len(kw) == 1:
                 temperature = r[next(iter(kw))]["temperature"]
             else:
-                temperature = model._fit_temperature(oof, all_y[a], list(range(len(LABELS))))
+                temperature = training._fit_temperature(oof, all_y[a], list(range(len(LABELS))))
             bias = np.zeros(len(LABELS))
             if bias_mode:
                 hits_a = [all_hits[i] for i in a]
