@@ -58,11 +58,31 @@ def test_rules_match_whole_words_any_case_and_respect_exclusions() -> None:
     assert rules.urgent("I will kill you") is not None
 
 
+def test_the_shipped_rules_do_not_fire_where_training_lines_said_otherwise() -> None:
+    """Phrases that contradicted the labels of the training lines they fired on (README,
+    "What this change measured"): a visa sponsorship is HR's, not a sponsorship deal; news of
+    a lawsuit, an influencer's attack, someone's job interview elsewhere decide nothing alone."""
+    rules = RuleBook(ORG.classification)
+    visa = "anyone know if Northwind does visa sponsorship for store managers?"
+    assert [h.target for h in rules.departments(visa)] == []
+    assert [h.target for h in rules.departments("a sponsorship deal for our club")] == [
+        "public_relations"
+    ]
+    for text in (
+        "Northwind quietly settled the sourcing lawsuit",
+        "an influencer with 2M followers is mocking Northwind",
+        "prepping for my job interview at the Northwind on Main St",
+    ):
+        assert rules.departments(text) == [], text
+    assert [h.target for h in rules.departments("I have an interview for the barista job")] == [
+        "hr"
+    ]
+
+
 def test_bad_rules_in_the_organisation_file_name_the_line(tmp_path: Path) -> None:
     text = (REPO / "config" / "northwind.yaml").read_text()
-    bad = text.replace(
-        "    marketing:\n      phrases: [influencer", "    finance:\n      phrases: [x"
-    )
+    assert "\n    marketing:\n" in text
+    bad = text.replace("\n    marketing:\n", "\n    finance:\n")
     bad = bad.replace("regexes: ['\\bhospitali[sz]ed\\b'", "regexes: ['(unclosed'")
     path = tmp_path / "org.yaml"
     path.write_text(bad)
