@@ -8,13 +8,13 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
 .PHONY: install demo test check lint format typecheck ui sandbox bench lock clean model report-screenshot deployments e2e
 
-MODEL  := socialops/classification/models/default.joblib
+MODEL  := socialops/classification/models/default.npz
 
 install: $(STAMP) $(MODEL)
 
 # The classifier is trained from the versioned labelled data (deterministic, seconds), so the
 # repository carries the data and the code, not a binary; rebuilt only when either changes.
-$(MODEL): $(STAMP) $(wildcard data/labelled/*.jsonl) socialops/classification/model.py socialops/classification/normalise.py config/northwind.yaml
+$(MODEL): $(STAMP) $(wildcard data/labelled/*.jsonl) socialops/classification/model.py socialops/classification/training.py socialops/classification/vectorise.py socialops/classification/normalise.py config/northwind.yaml
 	$(BIN)/socialops classify-train
 
 $(STAMP): requirements.lock pyproject.toml

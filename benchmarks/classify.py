@@ -2,11 +2,12 @@
 
     .venv/bin/python benchmarks/classify.py [--mentions 20000]
 
-Prints the model's load time (a fresh process: imports plus unpickling), mentions classified
-per second on one core (rules, model, triage and explanations, as the flow runs them), and the
-process's peak memory. Targets (issue 12): >= 2,000 mentions/s, load < 3 s, memory < 600 MB.
-The texts are the labelled training lines, Mastodon HTML included, read as `socialops
-classify` reads them (platform HTML through ingest's ``html_to_text``, then normalised).
+Prints the model's load time (a fresh process: imports plus reading the model's arrays),
+mentions classified per second on one core (rules, model, triage and explanations, as the flow
+runs them), and the process's peak memory. Targets (issue 12): >= 2,000 mentions/s, load
+< 3 s, memory < 600 MB. The texts are the labelled training lines, Mastodon HTML included,
+read as `socialops classify` reads them (platform HTML through ingest's ``html_to_text``,
+then normalised).
 """
 
 from __future__ import annotations

@@ -272,7 +272,7 @@ def classify_train(
 ) -> None:
     """Train the default classifier on the `train` split and people's corrections (the
     held-out split and the independent evaluation set are never used)."""
-    from socialops.classification import model
+    from socialops.classification import model, training
     from socialops.classification.corrections import with_corrections as merged
     from socialops.classification.data import EVAL_DIR, LABELLED_DIR, fingerprint, load_labelled
     from socialops.classification.rules import RuleBook
@@ -291,7 +291,7 @@ def classify_train(
         newest = max(at for _e, at in corrections)
         data_fingerprint += f"+{len(corrections)} corrections to {newest.isoformat()}"
     rules = RuleBook(org.classification)
-    trained = model.train(
+    trained = training.train(
         examples,
         data_fingerprint=data_fingerprint,
         urgent_rule=lambda text: rules.urgent(text) is not None,

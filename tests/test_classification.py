@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from socialops import storage
-from socialops.classification import model, store
+from socialops.classification import model, store, training
 from socialops.classification.classifier import Classifier
 from socialops.classification.data import (
     LABELLED_DIR,
@@ -58,11 +58,31 @@ def test_rules_match_whole_words_any_case_and_respect_exclusions() -> None:
     assert rules.urgent("I will kill you") is not None
 
 
+def test_the_shipped_rules_do_not_fire_where_training_lines_said_otherwise() -> None:
+    """Phrases that contradicted the labels of the training lines they fired on (README,
+    "What this change measured"): a visa sponsorship is HR's, not a sponsorship deal; news of
+    a lawsuit, an influencer's attack, someone's job interview elsewhere decide nothing alone."""
+    rules = RuleBook(ORG.classification)
+    visa = "anyone know if Northwind does visa sponsorship for store managers?"
+    assert [h.target for h in rules.departments(visa)] == []
+    assert [h.target for h in rules.departments("a sponsorship deal for our club")] == [
+        "public_relations"
+    ]
+    for text in (
+        "Northwind quietly settled the sourcing lawsuit",
+        "an influencer with 2M followers is mocking Northwind",
+        "prepping for my job interview at the Northwind on Main St",
+    ):
+        assert rules.departments(text) == [], text
+    assert [h.target for h in rules.departments("I have an interview for the barista job")] == [
+        "hr"
+    ]
+
+
 def test_bad_rules_in_the_organisation_file_name_the_line(tmp_path: Path) -> None:
     text = (REPO / "config" / "northwind.yaml").read_text()
-    bad = text.replace(
-        "    marketing:\n      phrases: [influencer", "    finance:\n      phrases: [x"
-    )
+    assert "\n    marketing:\n" in text
+    bad = text.replace("\n    marketing:\n", "\n    finance:\n")
     bad = bad.replace("regexes: ['\\bhospitali[sz]ed\\b'", "regexes: ['(unclosed'")
     path = tmp_path / "org.yaml"
     path.write_text(bad)
@@ -146,11 +166,11 @@ def test_a_bad_labelled_line_names_file_and_line(tmp_path: Path) -> None:
 
 def test_training_is_deterministic_and_the_artifact_round_trips(tmp_path: Path) -> None:
     examples = [e for e in load_labelled() if e.split == "train"][:400]
-    first = model.train(examples, data_fingerprint="x")
-    second = model.train(examples, data_fingerprint="x")
+    first = training.train(examples, data_fingerprint="x")
+    second = training.train(examples, data_fingerprint="x")
     assert first.version == second.version
-    model.save(first, tmp_path / "m.joblib")
-    loaded = model.load(tmp_path / "m.joblib")
+    model.save(first, tmp_path / "m.npz")
+    loaded = model.load(tmp_path / "m.npz")
     texts = ["refund please, my order was wrong", "we are hiring baristas in Leeds"]
     assert [p.department_probabilities for p in loaded.predict(texts)] == [
         p.department_probabilities for p in first.predict(texts)

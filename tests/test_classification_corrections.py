@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from socialops import storage
-from socialops.classification import corrections, model
+from socialops.classification import corrections, training
 from socialops.classification.data import Example, load_labelled
 from socialops.db import session_scope
 from socialops.settings import get_settings
@@ -177,5 +177,5 @@ def test_training_learns_from_the_newest_correction(socialops_env: Path) -> None
         "negative",
         corrections.CORRECTION_WEIGHT,
     )
-    trained = model.train(examples, data_fingerprint="test", weights=weights)
+    trained = training.train(examples, data_fingerprint="test", weights=weights)
     assert trained.predict([text])[0].department_probabilities["hr"] > 0.5

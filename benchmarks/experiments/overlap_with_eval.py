@@ -3,7 +3,7 @@
 Prints only the candidate's ids and scores (the highest word-3-gram Jaccard overlap with any
 line of data/eval/*.jsonl, and exact/normalised duplicates), never an evaluation text.
 
-    .venv/bin/python benchmarks/experiments/overlap_with_eval.py /work/notes/blind_td.jsonl
+    .venv/bin/python benchmarks/experiments/overlap_with_eval.py /work/notes/blind_te.jsonl
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ def grams(text: str) -> set[tuple[str, ...]]:
 def main() -> None:
     candidate = [json.loads(line) for line in Path(sys.argv[1]).read_text().splitlines() if line]
     threshold = float(sys.argv[2]) if len(sys.argv) > 2 else 0.3
+    writer = candidate[0]["id"].split("-")[0]
     evaluation = [
         json.loads(line)["text"]
         for path in sorted((ROOT / "data" / "eval").glob("*.jsonl"))
@@ -37,7 +38,7 @@ def main() -> None:
     training = [
         json.loads(line)["text"]
         for path in sorted((ROOT / "data" / "labelled").glob("*.jsonl"))
-        if not path.name.startswith("extra_td")
+        if path.name != f"extra_{writer}.jsonl"  # the candidate itself, once added
         for line in path.read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
@@ -54,17 +55,22 @@ def main() -> None:
         return best
 
     flagged = 0
+    highest = {"eval": 0.0, "training": 0.0}
     for row in candidate:
         g = grams(row["text"])
         e, t = worst(g, eval_grams), worst(g, train_grams)
         exact_e, exact_t = norm(row["text"]) in eval_norm, norm(row["text"]) in train_norm
+        highest = {"eval": max(highest["eval"], e), "training": max(highest["training"], t)}
         if exact_e or exact_t or e >= threshold or t >= threshold:
             flagged += 1
             print(
                 f"{row['id']}: eval overlap {e:.2f}{' EXACT' if exact_e else ''}, "
                 f"training overlap {t:.2f}{' EXACT' if exact_t else ''}"
             )
-    print(f"{len(candidate)} lines, {flagged} at or above {threshold}")
+    print(
+        f"{len(candidate)} lines, {flagged} at or above {threshold}; highest overlap with an "
+        f"evaluation line {highest['eval']:.2f}, with a training line {highest['training']:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from socialops.classification import model
+from socialops.classification import training
 from socialops.classification.classifier import Classifier
 from socialops.classification.data import Example
 from socialops.classification.evaluate import Evaluation, evaluate
@@ -53,7 +53,7 @@ def cross_writer(
         theirs = [e for e in train if writer_of(e) == writer]
         if not theirs or not rest:
             continue
-        trained = model.train(
+        trained = training.train(
             rest,
             data_fingerprint=f"without:{writer}",
             prepare=prepare,
