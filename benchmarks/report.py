@@ -104,16 +104,21 @@ def run(url: str, mentions: int, reuse: bool, label: str, parts: bool = False) -
     with engine.connect() as conn:
         have = conn.execute(text("SELECT count(*) FROM mentions")).scalar_one()
     if not (reuse and have >= mentions):
-        cpu = time.process_time()
+        before = os.times()
         seeded = seed_week(engine=engine, org=org, week=week, mentions=mentions, rota=rota, now=NOW)
-        cpu = time.process_time() - cpu
+        after = os.times()
+        # this process and its finished children (the seed's worker process on SQLite)
+        cpu = sum(
+            getattr(after, k) - getattr(before, k)
+            for k in ("user", "system", "children_user", "children_system")
+        )
         print(
             f"[{label}] seed: {seeded.rows:,} rows ({seeded.mentions:,} mentions, "
             f"{seeded.assignments:,} assignments, {seeded.drafts:,} drafts, "
             f"{seeded.approvals:,} approvals, {seeded.facts:,} facts, ...; and "
             f"{seeded.derived:,} roll-up and queue-facts rows not counted) in "
             f"{seeded.seconds:.1f} s = {seeded.rows_per_second:,.0f} rows/s "
-            f"({seeded.rows / cpu:,.0f} rows per CPU-second of this process; "
+            f"({seeded.rows / cpu:,.0f} rows per CPU-second of the seed and its worker; "
             f"target >= 100,000 rows/s)"
         )
         with engine.begin() as conn:
@@ -146,21 +151,22 @@ def run(url: str, mentions: int, reuse: bool, label: str, parts: bool = False) -
     table_wall, table_cpu = best(table_scan)
     report_wall, report_cpu = best(report)
     render_wall, _ = best(lambda: to_html(holder["r"]), runs=1)  # type: ignore[arg-type]
-    ratio = report_wall / scan_wall
+    ratio = report_wall / table_wall
     met = ratio <= 5 and report_wall < 5
+    cpu = label == "sqlite"
     print(
-        f"[{label}] full-scan GROUP BY channel: {scan_wall:.3f} s wall (cpu {scan_cpu:.3f}); "
-        f"whole report: {report_wall:.3f} s wall (cpu {report_cpu:.3f}); "
-        f"ratio {ratio:.2f} x wall"
-        + (f", {report_cpu / scan_cpu:.2f} x cpu" if label == "sqlite" and scan_cpu else "")
+        f"[{label}] full scan of the mentions table (GROUP BY lang, a column no index holds, so "
+        f"the rows are read): {table_wall:.3f} s wall (cpu {table_cpu:.3f}); whole report: "
+        f"{report_wall:.3f} s wall (cpu {report_cpu:.3f}); ratio {ratio:.2f} x wall"
+        + (f", {report_cpu / table_cpu:.2f} x cpu" if cpu and table_cpu else "")
         + f" (target <= 5 x and < 5 s: {'met' if met else 'NOT met'}); "
         f"HTML with charts: {render_wall:.2f} s; load average {os.getloadavg()[0]:.1f}"
     )
     print(
-        f"[{label}] for comparison, a GROUP BY over an unindexed column (lang), which reads "
-        f"the table's rows: {table_wall:.3f} s wall (cpu {table_cpu:.3f}); the report is "
-        f"{report_wall / table_wall:.2f} x that wall"
-        + (f", {report_cpu / table_cpu:.2f} x cpu" if label == "sqlite" and table_cpu else "")
+        f"[{label}] for comparison, GROUP BY channel, answered from an index without reading "
+        f"the table: {scan_wall:.3f} s wall (cpu {scan_cpu:.3f}); the report is "
+        f"{report_wall / scan_wall:.2f} x that wall"
+        + (f", {report_cpu / scan_cpu:.2f} x cpu" if cpu and scan_cpu else "")
     )
     if parts:
         breakdown(url, rota, week, label)
