@@ -184,17 +184,7 @@ _POSTS = (storage.DraftRow, storage.DraftApprovalRow, storage.AuditRow)
 _SIGNOFF = set(_POSTS)
 # Two workers' tables on SQLite, about the same work each (rows and indexes); the first
 # group's indexes are built while the second is still being written.
-_GROUPS = (
-    (storage.MentionRow, storage.ReportFactRow, storage.ClassificationRow),
-    (
-        storage.AssignmentRow,
-        storage.NotificationRow,
-        storage.EscalationStepRow,
-        storage.DraftRow,
-        storage.DraftApprovalRow,
-        storage.AuditRow,
-    ),
-)
+_GROUPS = (SEEDED[:3], SEEDED[3:])  # mentions, facts, classifications | the rest
 _COUNTED: dict[type[storage.Base], str] = {
     storage.MentionRow: "mentions",
     storage.ReportFactRow: "facts",
