@@ -13,12 +13,16 @@ import sys
 from contextlib import ExitStack
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from cli.app import CommandFailed, app, console, err, guarded, load_org, prepare
+
+if TYPE_CHECKING:
+    from socialops.classification.classifier import Classifier
+    from socialops.classification.rules import ClassificationConfig
 
 
 class _FileByDefault(TyperGroup):
@@ -158,51 +162,68 @@ def classify_eval(
 ) -> None:
     """Per-label precision, recall and F1, macro-F1, confusion, urgent figures, triage share,
     sentiment, and accuracy by language and platform."""
-    from cli.classify_io import (
-        comparison_table,
-        cross_writer_table,
-        evaluation_json,
-        evaluation_tables,
-        live_table,
-        tradeoff_table,
-    )
-    from socialops.classification.data import EVAL_DIR, LABELLED_DIR, load_labelled
-    from socialops.classification.evaluate import evaluate
     from socialops.classification.service import default_classifier
 
     if live:
+        from cli.classify_io import live_table
+
         _live_accuracy(since.date() if since else None, as_json, live_table)
         return
     _settings, org = load_org()
     if cross_writer:
-        from socialops.classification.crosscheck import cross_writer as check
-
-        results = check(
-            load_labelled(data or LABELLED_DIR), org.classification, prepare=html_to_text
-        )
-        if as_json:
-            rows = {r.writer: evaluation_json(r.evaluation) for r in results}
-            sys.stdout.write(json.dumps(rows) + "\n")
-        else:
-            console.print(cross_writer_table(results))
+        _cross_writer(data, org.classification, as_json=as_json)
         return
     classifier = default_classifier(org.classification, prepare=html_to_text)
     if data is None:
-        sets = {
-            "held-out split": [e for e in load_labelled(LABELLED_DIR) if e.split == "heldout"],
-            "independent set": load_labelled(EVAL_DIR),
-        }
-        judged = {
-            name: evaluate(examples, classifier.classify([e.text for e in examples]))
-            for name, examples in sets.items()
-        }
-        if as_json:
-            sys.stdout.write(
-                json.dumps({name: evaluation_json(e) for name, e in judged.items()}) + "\n"
-            )
-            return
-        console.print(comparison_table(judged, title=f"classifier {classifier.version}"))
+        _side_by_side(classifier, as_json=as_json)
+    else:
+        _one_set(classifier, data, split=split, parts=parts, as_json=as_json)
+
+
+def _cross_writer(data: Path | None, settings: ClassificationConfig, *, as_json: bool) -> None:
+    """Train without each writer's lines and judge on them."""
+    from cli.classify_io import cross_writer_table, evaluation_json
+    from socialops.classification.crosscheck import cross_writer as check
+    from socialops.classification.data import LABELLED_DIR, load_labelled
+
+    results = check(load_labelled(data or LABELLED_DIR), settings, prepare=html_to_text)
+    if as_json:
+        rows = {r.writer: evaluation_json(r.evaluation) for r in results}
+        sys.stdout.write(json.dumps(rows) + "\n")
+    else:
+        console.print(cross_writer_table(results))
+
+
+def _side_by_side(classifier: Classifier, *, as_json: bool) -> None:
+    """The held-out split and the independent set, judged side by side."""
+    from cli.classify_io import comparison_table, evaluation_json
+    from socialops.classification.data import EVAL_DIR, LABELLED_DIR, load_labelled
+    from socialops.classification.evaluate import evaluate
+
+    sets = {
+        "held-out split": [e for e in load_labelled(LABELLED_DIR) if e.split == "heldout"],
+        "independent set": load_labelled(EVAL_DIR),
+    }
+    judged = {
+        name: evaluate(examples, classifier.classify([e.text for e in examples]))
+        for name, examples in sets.items()
+    }
+    if as_json:
+        rows = {name: evaluation_json(e) for name, e in judged.items()}
+        sys.stdout.write(json.dumps(rows) + "\n")
         return
+    console.print(comparison_table(judged, title=f"classifier {classifier.version}"))
+
+
+def _one_set(
+    classifier: Classifier, data: Path, *, split: str | None, parts: bool, as_json: bool
+) -> None:
+    """One file or folder of labelled lines (optionally one split): every table, the triage
+    trade-off, and with ``parts`` the rules alone and the model alone."""
+    from cli.classify_io import evaluation_json, evaluation_tables, tradeoff_table
+    from socialops.classification.data import load_labelled
+    from socialops.classification.evaluate import evaluate
+
     examples = [e for e in load_labelled(data) if split is None or e.split == split]
     if not examples:
         raise CommandFailed(
