@@ -351,16 +351,7 @@ def response_cube(
     first, end = hours
     by_department = open_hours(open_periods, first, end)
     r = rollups.response
-    whens = {}
-    for d, oh in by_department.items():
-        inner = []
-        if oh.runs:
-            inner.append((or_(*(r.c.hour.between(a, b) for a, b in oh.runs)), literal(1)))
-        if oh.partial:
-            inner.append((r.c.hour.in_(oh.partial), literal(PARTLY)))
-        if inner:
-            whens[d] = case(*inner, else_=literal(0))
-    kind: Any = case(whens, value=r.c.department, else_=literal(0)) if whens else literal(0)
+    kind = _business_kind(by_department)
     as_hour = epoch_micros(as_of) // rollups.US_PER_HOUR
     keys = (r.c.department, r.c.channel, r.c.sla, r.c.minute, r.c.due_hour)
     # Summed in the key's order per UTC week (no sort): all, and the wholly open and partly
@@ -376,25 +367,7 @@ def response_cube(
             )
             .group_by(*keys)
         )
-        outcomes, minutes = cube.outcomes, cube.minutes
-        for dept, channel, sla, minute, due_hour, k_all, packed in session.execute(stmt):
-            if sla == "":
-                if due_hour == as_hour:
-                    continue  # due in the report's own hour: counted from the facts below
-                sla = "breached" if due_hour < as_hour else "pending"
-            k_part, k_open = divmod(int(packed or 0), PARTLY)
-            for key, k in (
-                (ResponseKey(dept, channel, True), k_open),
-                (ResponseKey(dept, channel, False), int(k_all) - k_open - k_part),
-            ):
-                if not k:
-                    continue
-                outcomes[key, sla] = outcomes.get((key, sla), 0) + k
-                if minute != rollups.NO_RESPONSE:
-                    hist = minutes.get(key)
-                    if hist is None:
-                        hist = minutes[key] = {}
-                    hist[minute] = hist.get(minute, 0) + k
+        _fold_rollup(cube, session.execute(stmt), as_hour)
     partial = _partial_facts(by_department)
     for where in partial:
         _fold_facts(session, cube, where, bh, as_of)
@@ -409,6 +382,48 @@ def response_cube(
     _fold_facts(session, cube, due_now, bh, as_of)
     cube.minutes = {key: hist for key, hist in cube.minutes.items() if hist}
     return cube
+
+
+def _business_kind(by_department: Mapping[str, OpenHours]) -> Any:
+    """Per roll-up row: 1 when its hour was wholly open for its department, ``PARTLY`` when a
+    period starts or ends inside it, else 0."""
+    r = rollups.response
+    whens = {}
+    for d, oh in by_department.items():
+        inner = []
+        if oh.runs:
+            inner.append((or_(*(r.c.hour.between(a, b) for a, b in oh.runs)), literal(1)))
+        if oh.partial:
+            inner.append((r.c.hour.in_(oh.partial), literal(PARTLY)))
+        if inner:
+            whens[d] = case(*inner, else_=literal(0))
+    return case(whens, value=r.c.department, else_=literal(0)) if whens else literal(0)
+
+
+def _fold_rollup(cube: ResponseCube, rows: Any, as_hour: int) -> None:
+    """Add the roll-up's summed rows to the cube: a waiting item's outcome as of the report's
+    hour (those due in that very hour are skipped: the facts count them), the wholly open
+    hours as business hours, the wholly closed ones as out of hours (the partly open ones are
+    counted from the facts)."""
+    outcomes, minutes = cube.outcomes, cube.minutes
+    for dept, channel, sla, minute, due_hour, k_all, packed in rows:
+        if sla == "":
+            if due_hour == as_hour:
+                continue  # due in the report's own hour: counted from the facts
+            sla = "breached" if due_hour < as_hour else "pending"
+        k_part, k_open = divmod(int(packed or 0), PARTLY)
+        for key, k in (
+            (ResponseKey(dept, channel, True), k_open),
+            (ResponseKey(dept, channel, False), int(k_all) - k_open - k_part),
+        ):
+            if not k:
+                continue
+            outcomes[key, sla] = outcomes.get((key, sla), 0) + k
+            if minute != rollups.NO_RESPONSE:
+                hist = minutes.get(key)
+                if hist is None:
+                    hist = minutes[key] = {}
+                hist[minute] = hist.get(minute, 0) + k
 
 
 def exact_seconds(
