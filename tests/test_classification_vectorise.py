@@ -45,8 +45,8 @@ def fitted() -> tuple[object, list[str]]:
     text (train and held-out) and the odd ones to compare on."""
     examples = load_labelled()
     train = [e for e in examples if e.split == "train"][:600]
-    features = training._features()
-    matrix = training._matrix(features, [e.text for e in train], fit=True)
+    features = training.feature_union()
+    matrix = training.feature_matrix(features, [e.text for e in train], fit=True)
     department = LinearSVC(random_state=0).fit(matrix, [e.department for e in train])
     urgent = LinearSVC(random_state=0).fit(matrix, [e.urgent for e in train])
     sentiment = LinearSVC(random_state=0).fit(matrix, [e.sentiment for e in train])

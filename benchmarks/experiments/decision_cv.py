@@ -46,11 +46,16 @@ def _sgd() -> SGDClassifier:
 
 def _bag() -> BaggingClassifier:
     return BaggingClassifier(
-        training._linear(), n_estimators=5, max_samples=0.8, bootstrap=False, random_state=0
+        training.linear_svm(), n_estimators=5, max_samples=0.8, bootstrap=False, random_state=0
     )
 
 
-KINDS = {"svm": training._linear, "sgd": _sgd, "bag": _bag, "cnb": lambda: ComplementNB(alpha=0.3)}
+KINDS = {
+    "svm": training.linear_svm,
+    "sgd": _sgd,
+    "bag": _bag,
+    "cnb": lambda: ComplementNB(alpha=0.3),
+}
 METHOD = {"cnb": "predict_log_proba"}
 
 
@@ -60,7 +65,7 @@ def prepare(text: str) -> str:
 
 def _features(variant: str):
     """The model's features, or a variant of them (``--features``)."""
-    feats = training._features()
+    feats = training.feature_union()
     word = feats.transformer_list[0][1]
     hasher = feats.transformer_list[1][1].steps[0][1]
     if variant == "word_min_df2":
@@ -79,8 +84,8 @@ def _features(variant: str):
 def fold_run(train_ex, test_ex, kinds, variant="base"):
     texts = [prepare(e.text) for e in train_ex]
     feats = _features(variant)
-    x = training._matrix(feats, texts, fit=True)
-    xt = training._matrix(feats, [prepare(e.text) for e in test_ex])
+    x = training.feature_matrix(feats, texts, fit=True)
+    xt = training.feature_matrix(feats, [prepare(e.text) for e in test_ex])
     y = np.asarray([e.department for e in train_ex])
     inner = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
     out = {}
@@ -96,7 +101,7 @@ def fold_run(train_ex, test_ex, kinds, variant="base"):
                 oof - oof.mean(axis=1, keepdims=True),
                 test - test.mean(axis=1, keepdims=True),
             )
-        temperature = training._fit_temperature(oof, y, LABELS)
+        temperature = training.fit_temperature(oof, y, LABELS)
         out[kind] = {"oof": oof, "test": test, "temperature": temperature}
     return out
 
@@ -208,7 +213,7 @@ def main() -> None:
             if len(kw) == 1:
                 temperature = r[next(iter(kw))]["temperature"]
             else:
-                temperature = training._fit_temperature(oof, all_y[a], list(range(len(LABELS))))
+                temperature = training.fit_temperature(oof, all_y[a], list(range(len(LABELS))))
             bias = np.zeros(len(LABELS))
             if bias_mode:
                 hits_a = [all_hits[i] for i in a]
