@@ -84,21 +84,26 @@ class StatusGeneration:
         population, index = self._choose_author(rng, post.kind)
         return seed, rng, post, self._account(population, index)
 
+    def _persona(self, population: str, index: int) -> content.Persona:
+        """Who writes as ``population:index`` here. The Mastodon instances share their people;
+        another platform's own stream (``~bluesky``, ...) is other people. Else a regular would
+        now and then post the same template on two platforms within hours: a cross-post the
+        sandbox did not mean and does not record as one (its deliberate cross-posts copy the
+        Mastodon mention, author included)."""
+        key = f"{population}:{index}"
+        person = f"{self.instance}|{key}" if self.instance.startswith("~") else key
+        return content.persona(
+            random.Random(f"{self.config.seed}|persona|{person}"),
+            population=population,
+            index=index,
+        )
+
     def _account(self, population: str, index: int) -> JSONDict:
         key = f"{population}:{index}"
         cached = self._accounts.get(key)
         if cached is not None:
             return cached
-        # The Mastodon instances share their people; another platform's own stream (``~bluesky``,
-        # ...) is other people. Else a regular would now and then post the same template on two
-        # platforms within hours: a cross-post the sandbox did not mean and does not record as
-        # one (its deliberate cross-posts copy the Mastodon mention, author included).
-        person = f"{self.instance}|{key}" if self.instance.startswith("~") else key
-        who = content.persona(
-            random.Random(f"{self.config.seed}|persona|{person}"),
-            population=population,
-            index=index,
-        )
+        who = self._persona(population, index)
         digest = hashlib.blake2b(f"{self.instance}|{key}".encode(), digest_size=2).digest()
         created_ms = EPOCH_MS - who.created_day * 86_400_000
         home = who.domain or self.domain
