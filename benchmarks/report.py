@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from socialops.config import load_config  # noqa: E402
 from socialops.db import dispose_engines, get_engine, migrate, session_scope  # noqa: E402
 from socialops.report import queries as qs  # noqa: E402
+from socialops.report import responses as rs  # noqa: E402
 from socialops.report import signoff  # noqa: E402
 from socialops.report.metrics import build_report, on_call_hours  # noqa: E402
 from socialops.report.queue_time import queue_time  # noqa: E402
@@ -70,7 +71,7 @@ def breakdown(url: str, rota: RotaEngine, week: IsoWeek, label: str) -> None:
     parts: dict[str, Callable[[Session], object]] = {
         "volume cube": lambda s: qs.volume_cube(session=s, week=week),
         "sentiment, previous week": lambda s: qs.sentiment_counts(session=s, week=week.previous()),
-        "response cube": lambda s: qs.response_cube(
+        "response cube": lambda s: rs.response_cube(
             session=s, week=week, open_periods=periods, as_of=NOW
         ),
         "escalations": lambda s: qs.escalations(session=s, week=week),

@@ -19,7 +19,7 @@ from sqlalchemy import text
 import tests.test_report_facts as facts_tests
 from socialops.config import load_config
 from socialops.db import get_engine, session_scope
-from socialops.report import queries
+from socialops.report import queries, responses
 from socialops.report.seed import seed_week
 from socialops.report.week import IsoWeek
 from socialops.rota.schedule import RotaEngine
@@ -153,5 +153,5 @@ def test_a_seed_adds_to_the_rollups_and_the_report_reads_them(database_url: str)
         }
         hours = queries.whole_hours(week)
         assert hours is not None
-        by_department = queries.open_hours(periods, *hours)
+        by_department = responses.open_hours(periods, *hours)
         assert by_department["marketing"].partial and not by_department["hr"].partial

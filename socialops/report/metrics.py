@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from socialops.report import queries as qs
+from socialops.report import responses as rs
 from socialops.report import signoff
 from socialops.report.durations import bucket_of_rank, merge_histograms
 from socialops.report.queue_time import queue_time
@@ -123,7 +124,7 @@ class WeeklyReport(BaseModel):
 # --------------------------------------------------------------------------------------------
 
 
-Group = Callable[[qs.ResponseKey], bool]
+Group = Callable[[rs.ResponseKey], bool]
 
 
 def _percentiles(
@@ -132,10 +133,10 @@ def _percentiles(
     week: IsoWeek,
     periods: Mapping[str, list[Interval]],
     as_of: datetime,
-    cube: qs.ResponseCube,
+    cube: rs.ResponseCube,
     groups: Mapping[str, Group],
 ) -> dict[str, Percentiles]:
-    plans: dict[str, tuple[list[qs.ResponseKey], int, dict[str, tuple[int, int]]]] = {}
+    plans: dict[str, tuple[list[rs.ResponseKey], int, dict[str, tuple[int, int]]]] = {}
     wanted: set[int] = set()
     for name, member in groups.items():
         keys = [k for k in cube.minutes if member(k)]
@@ -148,11 +149,11 @@ def _percentiles(
                 targets[label] = bucket_of_rank(hist, rank)
                 wanted.add(targets[label][0])
         plans[name] = (keys, count, targets)
-    exact = qs.exact_seconds(
+    exact = rs.exact_seconds(
         session=session, week=week, open_periods=periods, as_of=as_of, minutes=wanted
     )
     # Each key's exact seconds by minute, once (not filtered again for every group).
-    by_minute: dict[tuple[qs.ResponseKey, int], dict[int, int]] = defaultdict(dict)
+    by_minute: dict[tuple[rs.ResponseKey, int], dict[int, int]] = defaultdict(dict)
     for key, seconds in exact.items():
         for s, k in seconds.items():
             by_minute[key, s // qs.BUCKET_SECONDS][s] = k
@@ -349,7 +350,7 @@ def _response_time(
     week: IsoWeek,
     periods: Mapping[str, list[Interval]],
     as_of: datetime,
-    cube: qs.ResponseCube,
+    cube: rs.ResponseCube,
     departments: list[str],
 ) -> dict[str, Any]:
     channel_names = sorted({k.channel for k in cube.minutes})
@@ -377,7 +378,7 @@ def _response_time(
     }
 
 
-def _sla(cube: qs.ResponseCube, as_of: datetime) -> dict[str, Any]:
+def _sla(cube: rs.ResponseCube, as_of: datetime) -> dict[str, Any]:
     sla_by: dict[str, SlaFigures] = {}
     for (key, outcome), count in cube.outcomes.items():
         fig = sla_by.setdefault(key.department, SlaFigures())
@@ -436,7 +437,7 @@ def build_report(
     periods = {
         d: list(cal.open_periods(week.start, week.end)) for d, cal in engine.calendars.items()
     }
-    cube = qs.response_cube(session=session, week=week, open_periods=periods, as_of=as_of)
+    cube = rs.response_cube(session=session, week=week, open_periods=periods, as_of=as_of)
     departments = sorted(
         {k.department for k in cube.minutes} | {k.department for k, _ in cube.outcomes}
     )
