@@ -16,10 +16,8 @@ from socialops import conversations, routing, storage
 from socialops.config import ConfigError, OrgConfig, load_config
 from socialops.db import session_scope
 from socialops.rota.schedule import RotaEngine
-from socialops.settings import DEFAULT_CONFIG
-from socialops.signoff import drafts
-from socialops.signoff.templates import ReplyTemplates, templates_folder
 from tests.routing_fixtures import org_from, small_org, write_org
+from tests.signoff.fixtures import draft_all
 
 MONDAY_10 = datetime(2026, 11, 30, 10, tzinfo=UTC)
 COMPLAINT = (
@@ -489,13 +487,7 @@ def test_replies_follow_the_departments_policy(
     assert route(database_url, org, engine).linked == 1
     assert count(database_url, storage.AssignmentRow) == 1
     with session_scope(database_url) as session:
-        run = drafts.draft_replies(
-            session=session,
-            org=org,
-            engine=engine,
-            templates=ReplyTemplates(templates_folder(DEFAULT_CONFIG)),
-            now=MONDAY_10,
-        )
+        run = draft_all(session, org, now=MONDAY_10, engine=engine)
         d = storage.DraftRow
         rows = session.execute(select(d.mention_id, d.assignee, d.due_at)).all()
         assignment = session.execute(select(storage.AssignmentRow)).scalar_one()

@@ -240,10 +240,8 @@ def test_the_report_reads_what_the_real_sign_off_code_writes(socialops_env: Path
     report counts them (the audit log is stamped with the wall clock, so this week)."""
     from socialops.report.files import make_report
     from socialops.rota.schedule import engine_for
-    from socialops.settings import DEFAULT_CONFIG
-    from socialops.signoff import approvals, drafts
-    from socialops.signoff.templates import ReplyTemplates, templates_folder
-    from tests.signoff.fixtures import T_DAY, add_assigned, northwind
+    from socialops.signoff import approvals
+    from tests.signoff.fixtures import T_DAY, add_assigned, draft_all, northwind
 
     url = os.environ["SOCIALOPS_DATABASE_URL"]
     org = northwind()
@@ -253,13 +251,7 @@ def test_the_report_reads_what_the_real_sign_off_code_writes(socialops_env: Path
             add_assigned(
                 session, external_id=ext, department="customer_relations", assignee="amelia.hart"
             )
-        drafts.draft_replies(
-            session=session,
-            org=org,
-            engine=engine,
-            templates=ReplyTemplates(templates_folder(DEFAULT_CONFIG)),
-            now=T_DAY,
-        )
+        draft_all(session, org, now=T_DAY, engine=engine)
         ids = sorted(d.id for d in session.query(storage.DraftRow))
     assert len(ids) == 3
     with session_scope(url) as session:

@@ -495,10 +495,8 @@ def test_the_sign_off_stage_keeps_the_facts(socialops_env: Path, database_url: s
     """Drafts, approvals, a rejection of an approved draft, an edit, a planned post that
     expires, all through :mod:`socialops.signoff` (the audit log stamps the wall clock)."""
     from socialops.rota.schedule import engine_for
-    from socialops.settings import DEFAULT_CONFIG
     from socialops.signoff import approvals, drafts
-    from socialops.signoff.templates import ReplyTemplates, templates_folder
-    from tests.signoff.fixtures import T_DAY, add_assigned, northwind
+    from tests.signoff.fixtures import T_DAY, add_assigned, draft_all, northwind
 
     org = northwind()
     engine = engine_for(org)
@@ -508,13 +506,7 @@ def test_the_sign_off_stage_keeps_the_facts(socialops_env: Path, database_url: s
             add_assigned(
                 session, external_id=ext, department="customer_relations", assignee="amelia.hart"
             )
-        drafts.draft_replies(
-            session=session,
-            org=org,
-            engine=engine,
-            templates=ReplyTemplates(templates_folder(DEFAULT_CONFIG)),
-            now=T_DAY,
-        )
+        draft_all(session, org, now=T_DAY, engine=engine)
         ids = sorted(x.id for x in session.query(storage.DraftRow))
     assert len(ids) == 4
     assert assert_facts_match_backfill(url) == 4

@@ -4,6 +4,7 @@ mentions written straight to the database (standing in for ingest, classify and 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -11,7 +12,10 @@ from sqlalchemy.orm import Session
 
 from socialops import storage
 from socialops.config import OrgConfig, load_config
+from socialops.rota.schedule import RotaEngine, engine_for
 from socialops.settings import DEFAULT_CONFIG
+from socialops.signoff import drafts
+from socialops.signoff.templates import ReplyTemplates, templates_folder
 
 # A Wednesday in December, 11:00 in London (= UTC): every department is open.
 T_DAY = datetime(2026, 12, 2, 11, 0, tzinfo=UTC)
@@ -98,6 +102,27 @@ def add_assigned(
     )
     session.flush()
     return mention.id
+
+
+def draft_all(
+    session: Session,
+    org: OrgConfig,
+    *,
+    now: datetime,
+    engine: RotaEngine | None = None,
+    config: Path = DEFAULT_CONFIG,
+    limit: int = 500,
+) -> drafts.DraftRun:
+    """Run the drafting step over every open assignment, with the templates of ``config``'s
+    folder (the default organisation's unless told) and the organisation's rota engine."""
+    return drafts.draft_replies(
+        session=session,
+        org=org,
+        engine=engine or engine_for(org),
+        templates=ReplyTemplates(templates_folder(config)),
+        now=now,
+        limit=limit,
+    )
 
 
 def snapshot(session: Session) -> dict[str, Any]:

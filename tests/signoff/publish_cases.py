@@ -23,11 +23,9 @@ from socialops import storage
 from socialops.config import OrgConfig
 from socialops.db import session_scope
 from socialops.rota.schedule import engine_for
-from socialops.settings import DEFAULT_CONFIG
-from socialops.signoff import approvals, drafts
-from socialops.signoff.templates import ReplyTemplates, templates_folder
+from socialops.signoff import approvals
 from tasks.publish import publish_pending
-from tests.signoff.fixtures import T_DAY, add_assigned, northwind
+from tests.signoff.fixtures import T_DAY, add_assigned, draft_all, northwind
 from tests.signoff.platform_fixtures import (
     ENV as REDDIT_X_ENV,
 )
@@ -389,13 +387,7 @@ def prepare_for(
     with session_scope(url) as session:
         for external_id, author in mentions:
             case.add_mention(session, external_id, author)
-        drafts.draft_replies(
-            session=session,
-            org=org,
-            engine=engine,
-            templates=ReplyTemplates(templates_folder(DEFAULT_CONFIG)),
-            now=T_DAY,
-        )
+        draft_all(session, org, now=T_DAY, engine=engine)
     approved, pending = [], []
     with session_scope(url) as session:
         rows = session.execute(

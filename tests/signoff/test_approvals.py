@@ -17,9 +17,8 @@ from socialops.config import ConfigError, load_config
 from socialops.db import session_scope
 from socialops.rota.schedule import engine_for
 from socialops.settings import DEFAULT_CONFIG, get_settings
-from socialops.signoff import approvals, drafts
-from socialops.signoff.templates import ReplyTemplates, templates_folder
-from tests.signoff.fixtures import T_DAY, T_NIGHT, add_assigned, northwind, snapshot
+from socialops.signoff import approvals
+from tests.signoff.fixtures import T_DAY, T_NIGHT, add_assigned, draft_all, northwind, snapshot
 
 runner = CliRunner()
 DAY = ["--at", T_DAY.isoformat()]
@@ -46,13 +45,7 @@ def _draft(
             at=at,
             **kw,
         )  # type: ignore[arg-type]
-        drafts.draft_replies(
-            session=session,
-            org=org,
-            engine=engine_for(org),
-            templates=ReplyTemplates(templates_folder(DEFAULT_CONFIG)),
-            now=at,
-        )
+        draft_all(session, org, now=at)
         return session.execute(
             select(storage.DraftRow.id).where(storage.DraftRow.mention_id == mention_id)
         ).scalar_one()
@@ -341,13 +334,7 @@ def test_no_drafts_for_withdrawn_or_none(socialops_env: Path) -> None:
             assignee="amelia.hart",
             status="withdrawn",
         )
-        run = drafts.draft_replies(
-            session=session,
-            org=org,
-            engine=engine_for(org),
-            templates=ReplyTemplates(templates_folder(DEFAULT_CONFIG)),
-            now=T_DAY,
-        )
+        run = draft_all(session, org, now=T_DAY)
     assert run.drafted == 0
 
 

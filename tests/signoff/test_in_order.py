@@ -16,11 +16,9 @@ from cli.main import app
 from socialops import storage
 from socialops.config import load_config
 from socialops.db import session_scope
-from socialops.rota.schedule import engine_for
 from socialops.settings import DEFAULT_CONFIG, get_settings, reset_settings_cache
-from socialops.signoff import approvals, drafts
-from socialops.signoff.templates import ReplyTemplates, templates_folder
-from tests.signoff.fixtures import T_DAY, add_assigned, snapshot
+from socialops.signoff import approvals
+from tests.signoff.fixtures import T_DAY, add_assigned, draft_all, snapshot
 
 runner = CliRunner()
 DAY = ["--at", T_DAY.isoformat()]
@@ -56,13 +54,7 @@ def test_the_lead_signs_after_the_approver(in_order: Path) -> None:
     url = get_settings().resolved_database_url()
     with session_scope(url) as session:
         add_assigned(session, external_id="801", department="legal", assignee="ben.carter")
-        drafts.draft_replies(
-            session=session,
-            org=org,
-            engine=engine_for(org),
-            templates=ReplyTemplates(templates_folder(in_order)),
-            now=T_DAY,
-        )
+        draft_all(session, org, now=T_DAY, config=in_order)
         draft_id = session.execute(select(storage.DraftRow.id)).scalar_one()
 
     code, out = _cli("approvals", "list", "--json")

@@ -12,10 +12,9 @@ from socialops import storage
 from socialops.config import OrgConfig
 from socialops.db import session_scope
 from socialops.rota.schedule import engine_for
-from socialops.settings import DEFAULT_CONFIG, get_settings
-from socialops.signoff import approvals, drafts, notices
-from socialops.signoff.templates import ReplyTemplates, templates_folder
-from tests.signoff.fixtures import T_DAY, T_NIGHT, add_assigned, northwind
+from socialops.settings import get_settings
+from socialops.signoff import approvals, notices
+from tests.signoff.fixtures import T_DAY, T_NIGHT, add_assigned, draft_all, northwind
 
 
 def _org_with_templates() -> OrgConfig:
@@ -33,16 +32,6 @@ def _org_with_templates() -> OrgConfig:
     return OrgConfig.model_validate(data)
 
 
-def _draft_all(session, org: OrgConfig, at) -> drafts.DraftRun:  # type: ignore[no-untyped-def]
-    return drafts.draft_replies(
-        session=session,
-        org=org,
-        engine=engine_for(org),
-        templates=ReplyTemplates(templates_folder(DEFAULT_CONFIG)),
-        now=at,
-    )
-
-
 def _notes(session, event: str) -> list[storage.NotificationRow]:  # type: ignore[no-untyped-def]
     n = storage.NotificationRow
     return list(session.execute(select(n).where(n.event == event).order_by(n.id)).scalars())
@@ -55,7 +44,7 @@ def test_review_and_rejection_use_the_organisations_templates(socialops_env: Pat
         add_assigned(
             session, external_id="501", department="customer_relations", assignee="amelia.hart"
         )
-        run = _draft_all(session, org, T_DAY)
+        run = draft_all(session, org, now=T_DAY)
         assert run.drafted == 1 and run.notified >= 1
         reviews = _notes(session, "review")
         draft = session.execute(select(storage.DraftRow)).scalar_one()
@@ -107,7 +96,7 @@ def test_default_templates_and_quiet_hours_then_stale_ones_are_skipped(
             at=T_NIGHT,
             urgent=True,
         )
-        _draft_all(session, org, T_NIGHT)
+        draft_all(session, org, now=T_NIGHT)
         reviews = _notes(session, "review")
         normal = [n for n in reviews if not n.urgent]
         urgent = [n for n in reviews if n.urgent]

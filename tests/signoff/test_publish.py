@@ -15,11 +15,9 @@ from sandbox.server import SandboxServer
 from socialops import storage
 from socialops.db import session_scope
 from socialops.rota.schedule import engine_for
-from socialops.settings import DEFAULT_CONFIG
-from socialops.signoff import approvals, drafts
-from socialops.signoff.templates import ReplyTemplates, templates_folder
+from socialops.signoff import approvals
 from tasks.publish import publish_pending
-from tests.signoff.fixtures import T_DAY, add_assigned, northwind
+from tests.signoff.fixtures import T_DAY, add_assigned, draft_all, northwind
 from tests.signoff.publish_cases import CASES, sandbox_config
 
 pytestmark = pytest.mark.e2e
@@ -45,13 +43,7 @@ def test_rejected_post_fails_and_tells_the_assignee(
             department="customer_relations",
             assignee="amelia.hart",
         )
-        drafts.draft_replies(
-            session=session,
-            org=org,
-            engine=engine_for(org),
-            templates=ReplyTemplates(templates_folder(DEFAULT_CONFIG)),
-            now=T_DAY,
-        )
+        draft_all(session, org, now=T_DAY)
         draft = session.execute(select(storage.DraftRow)).scalar_one()
         approvals.approve_as_eligible(
             session=session, org=org, engine=engine_for(org), draft_id=draft.id, now=T_DAY

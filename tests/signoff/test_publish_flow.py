@@ -17,11 +17,10 @@ from sandbox.world import SandboxConfig
 from socialops import storage
 from socialops.db import session_scope
 from socialops.rota.schedule import engine_for
-from socialops.settings import DEFAULT_CONFIG, reset_settings_cache
-from socialops.signoff import approvals, drafts
+from socialops.settings import reset_settings_cache
+from socialops.signoff import approvals
 from socialops.signoff.publishing import Claimed, PublishRun
-from socialops.signoff.templates import ReplyTemplates, templates_folder
-from tests.signoff.fixtures import T_DAY, add_assigned
+from tests.signoff.fixtures import T_DAY, add_assigned, draft_all
 from tests.signoff.platform_fixtures import ENV, add_platform_mention, mention_ids, org_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_api")]
@@ -80,13 +79,7 @@ def test_the_flow_publishes_on_every_platform_and_leaves_a_summary(
         add_assigned(  # a Mastodon status that is gone: refused with the server's 404
             session, external_id="999999999", department="customer_relations", assignee="ben.carter"
         )
-        drafts.draft_replies(
-            session=session,
-            org=org,
-            engine=engine_for(org),
-            templates=ReplyTemplates(templates_folder(DEFAULT_CONFIG)),
-            now=T_DAY,
-        )
+        draft_all(session, org, now=T_DAY)
         for draft_id in session.execute(select(storage.DraftRow.id)).scalars().all():
             approvals.approve_as_eligible(
                 session=session, org=org, engine=engine_for(org), draft_id=draft_id, now=T_DAY

@@ -18,11 +18,10 @@ from socialops import storage
 from socialops.config import OrgConfig
 from socialops.db import session_scope
 from socialops.rota.schedule import engine_for
-from socialops.settings import DEFAULT_CONFIG
 from socialops.signoff import approvals, drafts
-from socialops.signoff.templates import LIMITS, ReplyTemplates, templates_folder
+from socialops.signoff.templates import LIMITS
 from tasks.publish import publish_pending
-from tests.signoff.fixtures import T_DAY
+from tests.signoff.fixtures import T_DAY, draft_all
 from tests.signoff.platform_fixtures import (
     ENV,
     add_platform_mention,
@@ -260,14 +259,7 @@ def test_a_drafting_run_takes_channels_in_turn_within_its_limit(
             state = sandbox.platform(platform)
             [(ext, author)] = mention_ids(state, platform, 1)
             add_platform_mention(session, platform=platform, external_id=ext, author=author)
-        run = drafts.draft_replies(
-            session=session,
-            org=org,
-            engine=engine_for(org),
-            templates=ReplyTemplates(templates_folder(DEFAULT_CONFIG)),
-            now=T_DAY,
-            limit=3,
-        )
+        run = draft_all(session, org, now=T_DAY, limit=3)
         assert run.drafted == 3
         made = session.execute(select(storage.DraftRow.channel)).scalars().all()
     assert sorted(made) == ["mastodon-main", "reddit-main", "x-main"]

@@ -15,10 +15,9 @@ from sqlalchemy import select
 from socialops import storage
 from socialops.db import session_scope
 from socialops.rota.schedule import engine_for
-from socialops.settings import DEFAULT_CONFIG, get_settings
-from socialops.signoff import approvals, drafts
-from socialops.signoff.templates import ReplyTemplates, templates_folder
-from tests.signoff.fixtures import add_assigned, northwind
+from socialops.settings import get_settings
+from socialops.signoff import approvals
+from tests.signoff.fixtures import add_assigned, draft_all, northwind
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -34,13 +33,7 @@ def _draft(url: str, ext: str) -> int:
             assignee="amelia.hart",
             at=now,
         )
-        drafts.draft_replies(
-            session=session,
-            org=org,
-            engine=engine_for(org),
-            templates=ReplyTemplates(templates_folder(DEFAULT_CONFIG)),
-            now=now,
-        )
+        draft_all(session, org, now=now)
         return session.execute(
             select(storage.DraftRow.id).where(storage.DraftRow.mention_id == mention_id)
         ).scalar_one()

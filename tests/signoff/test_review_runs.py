@@ -21,10 +21,9 @@ from cli.main import app
 from socialops import storage
 from socialops.db import session_scope
 from socialops.rota.schedule import engine_for
-from socialops.settings import DEFAULT_CONFIG, get_settings
-from socialops.signoff import approvals, drafts
-from socialops.signoff.templates import ReplyTemplates, templates_folder
-from tests.signoff.fixtures import T_DAY, add_assigned, northwind
+from socialops.settings import get_settings
+from socialops.signoff import approvals
+from tests.signoff.fixtures import T_DAY, add_assigned, draft_all, northwind
 
 runner = CliRunner()
 DAY = ["--at", T_DAY.isoformat()]
@@ -48,13 +47,7 @@ def _drafts(url: str, *specs: tuple[str, str, str]) -> list[int]:
             add_assigned(session, external_id=ext, department=dept, assignee=who, at=now)
             for ext, dept, who in specs
         ]
-        drafts.draft_replies(
-            session=session,
-            org=org,
-            engine=engine_for(org),
-            templates=ReplyTemplates(templates_folder(DEFAULT_CONFIG)),
-            now=now,
-        )
+        draft_all(session, org, now=now)
         for mention_id in mentions:
             ids.append(
                 session.execute(
