@@ -5,11 +5,11 @@ the independent set). Prints only aggregated figures.
     .venv/bin/python benchmarks/experiments/decision_cv.py [--extra data/labelled/extra_td.jsonl]
         [--without-extra] [--cache /tmp/cls12/runs.pkl]
 
-Each outer fold (5-fold CV, random_state=1 as the earlier experiments; and one per writer) fits
-the features and the department models on its training part, keeps the inner out-of-fold
-scores (5-fold, random_state=0, as ``training.train``), the softmax temperature fitted on them and
-the test part's scores. The classifier's department decision (rules, model arbitration,
-triage) is then simulated in numpy for every variant.
+Each outer fold (5-fold CV, random_state=1 as the earlier experiments unless ``--seed`` says;
+and one per writer) fits the features and the department models on its training part, keeps
+the inner out-of-fold scores (5-fold, random_state=0, as ``training.train``), the softmax
+temperature fitted on them and the test part's scores. The classifier's department decision
+(rules, model arbitration, triage) is then simulated in numpy for every variant.
 """
 
 from __future__ import annotations
@@ -167,6 +167,7 @@ def main() -> None:
     parser.add_argument("--only-models", action="store_true")
     parser.add_argument("--features", default="base")
     parser.add_argument("--rules", type=Path, help="another organisation file's rules")
+    parser.add_argument("--seed", type=int, default=1, help="the outer CV split's random_state")
     args = parser.parse_args()
     if args.rules:  # the decision only: cached scores can be replayed with other rules
         global RULES
@@ -185,7 +186,7 @@ def main() -> None:
         runs = pickle.loads(cache.read_bytes())
     else:
         runs = []
-        folds = StratifiedKFold(5, shuffle=True, random_state=1).split(train, y)
+        folds = StratifiedKFold(5, shuffle=True, random_state=args.seed).split(train, y)
         for k, (a, b) in enumerate(folds):
             r = fold_run([train[i] for i in a] + extra, [train[i] for i in b], kinds, args.features)
             runs.append(("cv", k, np.concatenate([a, np.arange(len(extra)) + len(train)]), b, r))
