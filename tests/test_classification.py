@@ -186,11 +186,13 @@ def test_the_shipped_model_was_trained_on_the_shipped_data() -> None:
 
 
 def test_held_out_figures_meet_the_targets(classifier: Classifier) -> None:
-    """The issue's targets, on the 398 held-out mentions the model never trains on."""
+    """The issues' targets, on the 398 held-out mentions the model never trains on: issue 3's,
+    and issue 12's "no worse than today" (0.894, the figure before the brand handle was taken
+    away from the model)."""
     heldout = [e for e in load_labelled() if e.split == "heldout"]
     assert len(heldout) == 398
     result = evaluate(heldout, classifier.classify([e.text for e in heldout]))
-    assert result.macro_f1 >= 0.85
+    assert result.macro_f1 >= 0.894, f"macro-F1 {result.macro_f1:.3f}"
     assert result.urgent_recall >= 0.95
     assert result.urgent_precision >= 0.5
     for lang in ("es", "fr", "de", "pt"):  # every language is routed, not only English
