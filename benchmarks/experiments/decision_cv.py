@@ -2,8 +2,15 @@
 chosen by 5-fold CV of the train lines and the cross-writer check (never the held-out split or
 the independent set). Prints only aggregated figures.
 
-    .venv/bin/python benchmarks/experiments/decision_cv.py [--extra data/labelled/extra_td.jsonl]
-        [--without-extra] [--cache /tmp/cls12/runs.pkl]
+    .venv/bin/python benchmarks/experiments/decision_cv.py [--extra data/labelled/extra_te.jsonl]
+        [--kinds svm,sent] [--only-models] [--cache /tmp/cls12/runs.pkl]
+
+Kinds fitted per fold: ``svm`` (the model), ``sgd``, ``bag``, ``cnb``, and ``sent`` (sentiment
+and urgent scores, inner out-of-fold, as a learned department log-odds term or appended as
+dense features), ``wb`` (writer-balanced sample weights), ``split`` (a word-only and a
+char-only SVM), ``lr`` (logistic regression), ``c`` (other SVM C). Fit kinds in separate runs,
+each with its own ``--cache``, and print them together with ``--cache a.pkl,b.pkl,...``
+(the folds are the same, so their kinds are merged).
 
 Each outer fold (5-fold CV, random_state=1 as the earlier experiments unless ``--seed`` says;
 and one per writer) fits the features and the department models on its training part, keeps
@@ -17,11 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import pickle
+import time
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 from sklearn.ensemble import BaggingClassifier
-from sklearn.linear_model import SGDClassifier
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.naive_bayes import ComplementNB
 
@@ -81,6 +90,30 @@ def _features(variant: str):
     return feats
 
 
+def _writer_weights(train_ex, power):
+    """Each writer's lines weigh the same in total (power 1) or by sqrt of their count (0.5)."""
+    writers = np.asarray([writer_of(e) for e in train_ex])
+    names, counts = np.unique(writers, return_counts=True)
+    per = dict(zip(names, counts.astype(float), strict=True))
+    w = np.asarray([1.0 / per[k] ** power for k in writers])
+    return w * len(w) / w.sum()
+
+
+def _centre(a):
+    return a - a.mean(axis=1, keepdims=True)
+
+
+def _scores(make, x, y, xt, inner, method="decision_function", weights=None):
+    params = {"sample_weight": weights} if weights is not None else {}
+    oof = cross_val_predict(make(), x, y, cv=inner, method=method, params=params)
+    full = make().fit(x, y, **params)
+    return oof, getattr(full, method)(xt), full
+
+
+def _logistic():
+    return LogisticRegression(C=10.0, class_weight="balanced", max_iter=100, tol=1e-3)
+
+
 def fold_run(train_ex, test_ex, kinds, variant="base"):
     texts = [prepare(e.text) for e in train_ex]
     feats = _features(variant)
@@ -89,7 +122,13 @@ def fold_run(train_ex, test_ex, kinds, variant="base"):
     y = np.asarray([e.department for e in train_ex])
     inner = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
     out = {}
+    n_word = len(feats.transformer_list[0][1].vocabulary_)
     for kind in kinds:
+        if kind in NEW_KINDS:
+            t0 = time.perf_counter()
+            out.update(NEW_KINDS[kind](train_ex, x, xt, y, inner, n_word))
+            print("  ", kind, round(time.perf_counter() - t0, 1), "s", flush=True)
+            continue
         make = KINDS[kind]
         method = METHOD.get(kind, "decision_function")
         oof = cross_val_predict(make(), x, y, cv=inner, method=method)
@@ -104,6 +143,82 @@ def fold_run(train_ex, test_ex, kinds, variant="base"):
         temperature = training.fit_temperature(oof, y, LABELS)
         out[kind] = {"oof": oof, "test": test, "temperature": temperature}
     return out
+
+
+def _with_temperature(oof, test, y):
+    return {"oof": oof, "test": test, "temperature": training.fit_temperature(oof, y, LABELS)}
+
+
+def _kind_writer_balanced(train_ex, x, xt, y, inner, n_word):
+    out = {}
+    for name, power in (("svm_wb", 1.0), ("svm_wbs", 0.5)):
+        w = _writer_weights(train_ex, power)
+        oof, test, _ = _scores(training.linear_svm, x, y, xt, inner, weights=w)
+        out[name] = _with_temperature(oof, test, y)
+    return out
+
+
+def _kind_split_blocks(train_ex, x, xt, y, inner, n_word):
+    """A word-only and a char-only SVM, to be averaged instead of one on the concatenation."""
+    out = {}
+    for name, cols in (("word", slice(0, n_word)), ("char", slice(n_word, None))):
+        oof, test, _ = _scores(training.linear_svm, x[:, cols], y, xt[:, cols], inner)
+        out[name] = _with_temperature(oof, test, y)
+    return out
+
+
+def _kind_logistic(train_ex, x, xt, y, inner, n_word):
+    oof, test, _ = _scores(_logistic, x, y, xt, inner, method="predict_log_proba")
+    return {"lr": _with_temperature(_centre(oof), _centre(test), y)}
+
+
+def _meaning(train_ex, x, xt, inner):
+    """Sentiment and urgent scores: inner out-of-fold on the training part, the full part's
+    models on the test part (no leak: a line's own label never makes its own feature)."""
+    cols_oof, cols_test = [], []
+    for attr in ("sentiment", "urgent"):
+        target = np.asarray([getattr(e, attr) for e in train_ex])
+        oof, test, _ = _scores(training.linear_svm, x, target, xt, inner)
+        if oof.ndim == 1:
+            oof, test = oof[:, None], test[:, None]
+        cols_oof.append(oof)
+        cols_test.append(test)
+    return np.hstack(cols_oof), np.hstack(cols_test)
+
+
+def _kind_sentiment(train_ex, x, xt, y, inner, n_word):
+    """(a) a learned sentiment+urgent -> department log-odds term (multinomial LR on the four
+    meaning scores), added with weight w to the SVM's; (b) the meaning scores appended to the
+    features as dense columns with weight w."""
+    z, zt = _meaning(train_ex, x, xt, inner)
+    out = {}
+    small = lambda: LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)  # noqa: E731
+    oof, test, _ = _scores(small, z, y, zt, inner, method="predict_log_proba")
+    out["sent"] = _with_temperature(_centre(oof), _centre(test), y)
+    for w in (0.1, 0.3):
+        xa = sparse.hstack([x, sparse.csr_matrix(w * z)]).tocsr()
+        xta = sparse.hstack([xt, sparse.csr_matrix(w * zt)]).tocsr()
+        oof, test, _ = _scores(training.linear_svm, xa, y, xta, inner)
+        out[f"svm_sent{w}"] = _with_temperature(oof, test, y)
+    return out
+
+
+def _kind_svm_c(train_ex, x, xt, y, inner, n_word):
+    out = {}
+    for c in (0.5, 2.0):
+        make = lambda c=c: training.linear_svm().set_params(C=c)  # noqa: E731
+        oof, test, _ = _scores(make, x, y, xt, inner)
+        out[f"svm_c{c}"] = _with_temperature(oof, test, y)
+    return out
+
+
+NEW_KINDS = {
+    "c": _kind_svm_c,
+    "wb": _kind_writer_balanced,
+    "split": _kind_split_blocks,
+    "lr": _kind_logistic,
+    "sent": _kind_sentiment,
+}
 
 
 def hits_of(examples):
@@ -162,7 +277,11 @@ def fit_bias(scores, temperature, truth, hits, triage, grid, passes=2, l2=0.0):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--extra", type=Path)
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/cls12/runs.pkl"))
+    parser.add_argument(
+        "--cache",
+        default="/tmp/cls12/runs.pkl",
+        help="a run's cache; several, comma-separated and all existing, are merged (one per kind)",
+    )
     parser.add_argument("--kinds", default="svm")
     parser.add_argument("--only-models", action="store_true")
     parser.add_argument("--features", default="base")
@@ -178,11 +297,19 @@ def main() -> None:
     extra_writers = {writer_of(e) for e in extra}
     train = [e for e in train if writer_of(e) not in extra_writers]
     kinds = args.kinds.split(",")
-    cache = args.cache
+    caches = [Path(c) for c in args.cache.split(",")]
+    cache = caches[0]
     cache.parent.mkdir(parents=True, exist_ok=True)
     y = np.asarray([LABELS.index(e.department) for e in train])
     writers = np.asarray([writer_of(e) for e in train])
-    if cache.exists():
+    if len(caches) > 1:  # the same folds, fitted per kind in separate runs: merge their kinds
+        parts = [pickle.loads(c.read_bytes()) for c in caches]
+        runs = parts[0]
+        for part in parts[1:]:
+            for run, other in zip(runs, part, strict=True):
+                assert run[:2] == other[:2] and np.array_equal(run[3], other[3])
+                run[4].update(other[4])
+    elif cache.exists():
         runs = pickle.loads(cache.read_bytes())
     else:
         runs = []
@@ -245,7 +372,31 @@ def main() -> None:
         print(json.dumps(row), flush=True)
 
     svm = {"svm": 1.0}
-    variant("baseline", svm)
+    have = set(runs[0][4])
+    if "svm" in have:
+        variant("baseline", svm)
+    for kind, label in (("svm_wb", "writer-balanced weights"), ("svm_wbs", "sqrt writer weights")):
+        if kind in have:
+            variant(label, {kind: 1.0})
+    for c in (0.5, 2.0):
+        if f"svm_c{c}" in have:
+            variant(f"SVM with C={c} (1.0 today)", {f"svm_c{c}": 1.0})
+    if {"word", "char"} <= have:
+        variant("word SVM alone", {"word": 1.0})
+        variant("char SVM alone", {"char": 1.0})
+        for a in (0.4, 0.5, 0.6):
+            variant(f"{a} word SVM + {1 - a:.1f} char SVM", {"word": a, "char": 1 - a})
+    if {"lr", "svm"} <= have:
+        variant("logistic regression alone", {"lr": 1.0})
+        for w in (0.25, 0.5, 1.0, 2.0):
+            variant(f"svm + {w} x LR log-odds", {"svm": 1.0, "lr": w})
+    if {"sent", "svm"} <= have:
+        for w in (0.1, 0.2, 0.3, 0.5):
+            variant(f"svm + {w} x sentiment->department log-odds", {"svm": 1.0, "sent": w})
+        for w in (0.1, 0.3):
+            variant(f"svm on features + {w} x meaning scores", {f"svm_sent{w}": 1.0})
+    if "svm" not in have:
+        return
     if "bag" in kinds:
         variant("bagged svm (5 x 80%)", {"bag": 1.0})
     if "cnb" in kinds:
