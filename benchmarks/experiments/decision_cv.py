@@ -257,6 +257,28 @@ def macro_f1(truth, pred):
     return float(np.mean(f))
 
 
+BLIND = ("ta", "tb", "tc", "td")  # the writers who saw only the brief (not the style writers)
+
+
+def summary(
+    name: str, y: np.ndarray, cv_pred: np.ndarray, writers: np.ndarray, acc: dict[str, float]
+) -> dict[str, object]:
+    """A variant's row: CV macro-F1 over all lines, p1+p2 (the held-out proxy) and the blind
+    writers, the CV triage share, and the cross-writer accuracy (mean, blind, each)."""
+    p12 = np.isin(writers, ["p1", "p2"])
+    blind = np.isin(writers, BLIND)
+    return {
+        "name": name,
+        "cv": round(macro_f1(y, cv_pred), 4),
+        "cv_p12": round(macro_f1(y[p12], cv_pred[p12]), 4),
+        "cv_blind": round(macro_f1(y[blind], cv_pred[blind]), 4),
+        "cv_triage": round(float(np.mean(cv_pred == -1)), 4),
+        "xw": round(float(np.mean(list(acc.values()))), 4),
+        "xw_blind": round(float(np.mean([acc[w] for w in BLIND])), 4),
+        "xw_each": {k: round(v, 3) for k, v in acc.items()},
+    }
+
+
 def fit_bias(scores, temperature, truth, hits, triage, grid, passes=2, l2=0.0):
     """Coordinate ascent on per-class biases for the simulated macro-F1 (inner OOF)."""
     bias = np.zeros(len(LABELS))
@@ -353,18 +375,7 @@ def main() -> None:
                 cv_pred[b] = pred
             else:
                 acc[key] = float(np.mean(pred == y[b]))
-        p12 = np.isin(writers, ["p1", "p2"])
-        blind = np.isin(writers, ["ta", "tb", "tc", "td"])
-        row = {
-            "name": name,
-            "cv": round(macro_f1(y, cv_pred), 4),
-            "cv_p12": round(macro_f1(y[p12], cv_pred[p12]), 4),
-            "cv_blind": round(macro_f1(y[blind], cv_pred[blind]), 4),
-            "cv_triage": round(float(np.mean(cv_pred == -1)), 4),
-            "xw": round(float(np.mean(list(acc.values()))), 4),
-            "xw_blind": round(float(np.mean([acc[w] for w in ("ta", "tb", "tc", "td")])), 4),
-            "xw_each": {k: round(v, 3) for k, v in acc.items()},
-        }
+        row = summary(name, y, cv_pred, writers, acc)
         if biases:
             row["bias_mean"] = dict(
                 zip(LABELS, np.round(np.mean(biases, axis=0), 3).tolist(), strict=True)

@@ -24,7 +24,7 @@ from scipy import sparse
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from decision_cv import LABELS, decide, hits_of, macro_f1, prepare
+from decision_cv import LABELS, decide, hits_of, prepare, summary
 
 from socialops.classification import training
 from socialops.classification.crosscheck import writer_of
@@ -121,19 +121,7 @@ def main() -> None:
                 cv_pred[b] = pred
             else:
                 accuracy[key] = float(np.mean(pred == y[b]))
-        p12 = np.isin(writers, ["p1", "p2"])
-        blind = np.isin(writers, ["ta", "tb", "tc", "td"])
-        row = {
-            "name": name,
-            "cv": round(macro_f1(y, cv_pred), 4),
-            "cv_p12": round(macro_f1(y[p12], cv_pred[p12]), 4),
-            "cv_blind": round(macro_f1(y[blind], cv_pred[blind]), 4),
-            "cv_triage": round(float(np.mean(cv_pred == -1)), 4),
-            "xw": round(float(np.mean(list(accuracy.values()))), 4),
-            "xw_blind": round(float(np.mean([accuracy[w] for w in ("ta", "tb", "tc", "td")])), 4),
-            "p1": round(accuracy["p1"], 3),
-            "p2": round(accuracy["p2"], 3),
-        }
+        row = summary(name, y, cv_pred, writers, accuracy)
         print(json.dumps(row), flush=True)
 
     variant("baseline", {"svm": 1.0})
