@@ -62,6 +62,11 @@ def classify_file(
     from cli.classify_io import classify_stream
     from socialops.classification.service import default_classifier
 
+    if str(input_path) != "-" and not input_path.is_file():
+        raise CommandFailed(
+            f"no file {str(input_path)!r}: `classify` reads JSON lines ({{id, text, ...}}) from a "
+            'file or `-` (stdin); to try one text, run `socialops rules test "..."`'
+        )
     _settings, org = load_org()
     classifier = default_classifier(org.classification, prepare=html_to_text)
     with ExitStack() as files:

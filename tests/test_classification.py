@@ -307,6 +307,13 @@ def test_classify_command_reports_bad_lines_and_classifies_the_rest(tmp_path: Pa
     assert lines[1]["department"] == "public_relations"
 
 
+def test_classify_given_a_text_instead_of_a_file_says_how_to_try_one() -> None:
+    result = CliRunner().invoke(app, ["classify", "@northwind love the new gingerbread latte"])
+    assert result.exit_code == 1
+    assert "no file '@northwind love the new gingerbread latte'" in result.stderr
+    assert "socialops rules test" in result.stderr and "Traceback" not in result.output
+
+
 def test_classify_eval_prints_the_figures(tmp_path: Path) -> None:
     sample = [e for e in load_labelled() if e.split == "heldout"][:60]
     path = tmp_path / "sample.jsonl"
