@@ -39,6 +39,7 @@ from socialops.db import dispose_engines, get_engine, migrate, session_scope  # 
 from socialops.report import queries as qs  # noqa: E402
 from socialops.report import responses as rs  # noqa: E402
 from socialops.report import signoff  # noqa: E402
+from socialops.report.corrections import corrections  # noqa: E402
 from socialops.report.metrics import build_report, on_call_hours  # noqa: E402
 from socialops.report.queue_time import queue_time  # noqa: E402
 from socialops.report.render import to_html  # noqa: E402
@@ -84,6 +85,7 @@ def breakdown(url: str, rota: RotaEngine, week: IsoWeek, label: str) -> None:
         "publishing": lambda s: signoff.publishing(session=s, week=week),
         "queue time": lambda s: queue_time(session=s, week=week, as_of=NOW),
         "themes": lambda s: themes(session=s, week=week, cells=cells, total=total),
+        "corrections": lambda s: corrections(session=s, week=week, by_department={}),
     }
     for name, part in parts.items():
 

@@ -451,6 +451,13 @@ def test_words_drop_links_handles_numbers_and_stop_words() -> None:
     assert got == {"kaffee", "kalt", "café", "frío", "refund"}
 
 
+def test_a_word_that_is_every_word_of_the_week_is_not_distinctive() -> None:
+    # Every mention of every department says only "mention": the log-odds' "other words" are
+    # empty (this raised a math domain error before).
+    docs = [("legal", {"mention"}), ("hr", {"mention"}), ("hr", {"mention"})]
+    assert themes.distinctive_terms(docs, min_mentions=1) == {"hr": [], "legal": []}
+
+
 def test_a_single_department_still_gets_its_frequent_terms() -> None:
     docs = [("legal", {"gdpr", "data"}), ("legal", {"gdpr", "deleted"}), ("legal", {"gdpr"})]
     terms = themes.distinctive_terms(docs)

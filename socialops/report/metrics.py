@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from socialops.report import queries as qs
 from socialops.report import responses as rs
 from socialops.report import signoff
+from socialops.report.corrections import corrections
 from socialops.report.durations import bucket_of_rank, merge_histograms
 from socialops.report.queue_time import queue_time
 from socialops.report.themes import themes
@@ -117,6 +118,7 @@ class WeeklyReport(BaseModel):
     notable: dict[str, list[NotableMention]]
     queue_time: dict[str, Any] = Field(default_factory=dict)  # report/queue_time.py
     themes: dict[str, Any] = Field(default_factory=dict)  # report/themes.py
+    corrections: dict[str, Any] = Field(default_factory=dict)  # report/corrections.py
 
 
 # --------------------------------------------------------------------------------------------
@@ -485,6 +487,7 @@ def build_report(
         themes=themes(
             session=session, week=week, cells=cells, total=total, organisation=organisation
         ),
+        corrections=corrections(session=session, week=week, by_department=vol.by_department),
     )
 
 

@@ -22,6 +22,7 @@ from socialops.report.render_words import (
     NOT_RECORDED,
     PUBLISHING_COUNTS,
     approvals_line,
+    correction_line,
     count_of,
     duration,
     percent,
@@ -107,6 +108,7 @@ def _rows(report: WeeklyReport) -> Iterator[Row]:
     yield from _signoff_rows(report)
     yield from _queue_rows(report)
     yield from _theme_rows(report)
+    yield from _correction_rows(report)
 
 
 def _durations(section: str, key: str, name: str, block: dict[str, Any]) -> Iterator[Row]:
@@ -151,6 +153,23 @@ def _queue_rows(report: WeeklyReport) -> Iterator[Row]:
             yield "queue_time", dept, key, str(fig[key])
         yield from _durations("queue_time", dept, "to_first_owner", fig["time_to_first_owner"])
         yield from _durations("queue_time", dept, "in_queue", fig["time_in_queue"])
+
+
+def _correction_rows(report: WeeklyReport) -> Iterator[Row]:
+    co = report.corrections
+    if not co:
+        return
+    for key in ("decisions", "corrected", "share_corrected"):
+        yield "corrections", "all", key, _figure(co[key])
+    for dept, fig in co["by_department"].items():
+        for key in ("decisions", "corrected", "share_corrected"):
+            yield "corrections", dept, key, _figure(fig[key])
+    for move, count in co["moved"].items():
+        yield "corrections_moved", move, "mentions", str(count)
+
+
+def _figure(value: object) -> str:
+    return "" if value is None else str(value)
 
 
 def _theme_rows(report: WeeklyReport) -> Iterator[Row]:
@@ -230,6 +249,7 @@ def to_markdown(report: WeeklyReport) -> str:
     lines += ["", "## Time in queue", "", *_queue_md(report)]
     lines += ["", "## Approvals and publishing", "", *_signoff_md(report)]
     lines += ["", "## What the community said", "", *_themes_md(report)]
+    lines += ["", "## Classification corrections", "", *_corrections_md(report)]
     lines += ["", "### Notable mentions", "", *_notable_md(report)]
     return "\n".join(lines) + "\n"
 
@@ -351,6 +371,27 @@ def _themes_md(report: WeeklyReport) -> list[str]:
         "",
         f"_{_md(th['terms_source']['note'])}._",
     ]
+
+
+def _corrections_md(report: WeeklyReport) -> list[str]:
+    co = report.corrections
+    if not (co and co["decisions"]):
+        return ["No classified mentions this week."]
+    lines = [correction_line(co)]
+    if co["corrected"]:
+        lines += [
+            "",
+            "| department (as classified) | decisions | corrected | share |",
+            "|---|---:|---:|---:|",
+            *(
+                f"| {_md(dept)} | {fig['decisions']} | {fig['corrected']} "
+                f"| {percent(fig['share_corrected'])} |"
+                for dept, fig in co["by_department"].items()
+            ),
+            "",
+            "Moves: " + _md(", ".join(f"{move} ({n})" for move, n in co["moved"].items())) + ".",
+        ]
+    return lines
 
 
 def _notable_md(report: WeeklyReport) -> list[str]:

@@ -16,6 +16,7 @@ from socialops.report.render_words import (
     NOT_RECORDED,
     PUBLISHING_COUNTS,
     approvals_line,
+    correction_line,
     count_of,
     duration,
     percent,
@@ -112,6 +113,8 @@ def to_html(report: WeeklyReport, *, charts: dict[str, str] | None = None) -> st
         *_signoff_html(report),
         "<h2>What the community said</h2>",
         *_themes_html(report),
+        "<h2>Classification corrections</h2>",
+        *_corrections_html(report),
         "<h3>Urgent mentions</h3>",
         _table(NOTABLE_HEAD, _notable_rows(report.notable["urgent"]), {0, 2}),
         "<h3>Most-followed authors</h3>",
@@ -403,3 +406,25 @@ def _themes_html(report: WeeklyReport) -> list[str]:
         f'<p class="muted">{_e(th["terms_source"]["note"])}; '
         f"{_e(th['terms_source']['method'])}.</p>",
     ]
+
+
+def _corrections_html(report: WeeklyReport) -> list[str]:
+    co = report.corrections
+    if not (co and co["decisions"]):
+        return ['<p class="muted">No classified mentions this week.</p>']
+    out = [f"<p>{_e(correction_line(co))}.</p>"]
+    if co["corrected"]:
+        rows = [
+            [_e(d), str(f["decisions"]), str(f["corrected"]), _e(percent(f["share_corrected"]))]
+            for d, f in co["by_department"].items()
+        ]
+        out.append(
+            _table(
+                ["department (as classified)", "decisions", "corrected", "share"],
+                rows,
+                {1, 2, 3},
+            )
+        )
+        moves = ", ".join(f"{move} ({n})" for move, n in co["moved"].items())
+        out.append(f'<p class="muted">Moves: {_e(moves)}.</p>')
+    return out

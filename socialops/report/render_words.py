@@ -61,11 +61,20 @@ def summary_lines(report: WeeklyReport) -> list[str]:
         ),
         f"quarantined: {report.quarantine['total']}; "
         f"sent to triage: {percent(report.triage_share)}",
+        *([correction_line(report.corrections)] if report.corrections else []),
         approvals_line(report),
         publishing_line(report),
         *queue_lines(report),
         *terms_lines(report),
     ]
+
+
+def correction_line(co: dict[str, Any]) -> str:
+    """How often people corrected the classifier's department this week."""
+    return (
+        f"classifier corrected by people: {co['corrected']} of {co['decisions']} mentions "
+        f"({percent(co['share_corrected'])})"
+    )
 
 
 def approvals_line(report: WeeklyReport) -> str:

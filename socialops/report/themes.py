@@ -200,10 +200,12 @@ def distinctive_terms(
                 scored.append((None, y_i, word))
                 continue
             alpha = alpha0 * overall[word] / grand
+            rest = alpha0 * (grand - overall[word]) / grand  # the prior of every other word
             y_j = overall[word] - y_i
-            delta = math.log((y_i + alpha) / (n_i + alpha0 - y_i - alpha)) - math.log(
-                (y_j + alpha) / (n_j + alpha0 - y_j - alpha)
-            )
+            rest_i, rest_j = n_i - y_i + rest, n_j - y_j + rest
+            if rest_i <= 0 or rest_j <= 0:  # the only word there is: nothing sets it apart
+                continue
+            delta = math.log((y_i + alpha) / rest_i) - math.log((y_j + alpha) / rest_j)
             z = delta / math.sqrt(1 / (y_i + alpha) + 1 / (y_j + alpha))
             if z > 0:
                 scored.append((round(z, 3), y_i, word))
