@@ -67,6 +67,14 @@ def classify_file(
             f"no file {str(input_path)!r}: `classify` reads JSON lines ({{id, text, ...}}) from a "
             'file or `-` (stdin); to try one text, run `socialops rules test "..."`'
         )
+    if output is not None:
+        if str(input_path) != "-" and output.resolve() == input_path.resolve():
+            raise CommandFailed(
+                f"--output {output} is the input file: writing it would erase the mentions "
+                "before they are read; choose another file"
+            )
+        if not output.parent.is_dir():
+            raise CommandFailed(f"--output {output}: no folder {str(output.parent)!r}")
     _settings, org = load_org()
     classifier = default_classifier(org.classification, prepare=html_to_text)
     with ExitStack() as files:
@@ -121,7 +129,15 @@ def classify_correct(
     except (corrections.CorrectionError, routing.RoutingError) as exc:
         raise CommandFailed(str(exc)) from None
     view = owner.get(mention_id)
-    where = f"; now {view.assignee}'s ({view.department})" if view else ""
+    where = ""
+    if view is not None:
+        where = (
+            f"; now {view.assignee}'s ({view.department})"
+            if view.assignee
+            else f"; now in {view.department}'s queue"
+        )
+        if view.status == "withdrawn":
+            where = f"; its item is withdrawn ({done.department} needs no answer)"
     console.print(
         f"mention {mention_id}: {done.from_department or 'unclassified'} -> {done.department}"
         f"{' (urgent)' if done.urgent else ''}, correction {done.correction_id}{where}",
@@ -169,6 +185,8 @@ def classify_eval(
     sentiment, and accuracy by language and platform."""
     from socialops.classification.service import default_classifier
 
+    if since is not None and not live:
+        raise CommandFailed("--since goes with --corrections (live accuracy from that date)")
     if live:
         from cli.classify_io import live_table
 
@@ -178,6 +196,14 @@ def classify_eval(
     if cross_writer:
         _cross_writer(data, org.classification, as_json=as_json)
         return
+    if data is not None and not data.exists():
+        raise CommandFailed(f"no file or folder {str(data)!r} of labelled lines")
+    if data is None and (split or parts):
+        raise CommandFailed(
+            "--split and --parts judge one set: give it, e.g. `socialops classify-eval "
+            "data/labelled --split heldout --parts` (without a set, the held-out split and the "
+            "independent set are shown side by side)"
+        )
     classifier = default_classifier(org.classification, prepare=html_to_text)
     if data is None:
         _side_by_side(classifier, as_json=as_json)
@@ -260,6 +286,10 @@ def _live_accuracy(since: date | None, as_json: bool, live_table: Any) -> None:
         live = live_accuracy(session=session, since=since)
     if as_json:
         sys.stdout.write(json.dumps({**asdict(live), "accuracy": live.accuracy}) + "\n")
+        return
+    if not live.classified:
+        span = f" since {since.isoformat()}" if since else ""
+        console.print(f"live accuracy{span}: no classifier decisions yet", highlight=False)
         return
     for table in live_table(live, since=since):
         console.print(table)

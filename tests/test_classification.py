@@ -314,6 +314,26 @@ def test_classify_given_a_text_instead_of_a_file_says_how_to_try_one() -> None:
     assert "socialops rules test" in result.stderr and "Traceback" not in result.output
 
 
+def test_classify_refuses_to_write_over_its_input(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    line = json.dumps({"id": "a", "text": "refund please, charged twice"}) + "\n"
+    source.write_text(line)
+    result = CliRunner().invoke(app, ["classify", str(source), "-o", str(source)])
+    assert result.exit_code == 1 and "is the input file" in result.stderr
+    assert source.read_text() == line  # not erased
+    missing = tmp_path / "no" / "out.jsonl"
+    result = CliRunner().invoke(app, ["classify", str(source), "-o", str(missing)])
+    assert result.exit_code == 1 and "no folder" in result.stderr
+
+
+def test_classify_eval_says_what_is_wrong_with_its_arguments(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["classify-eval", str(tmp_path / "missing.jsonl")])
+    assert result.exit_code == 1
+    assert "no file or folder" in result.stderr and "Traceback" not in result.output
+    result = CliRunner().invoke(app, ["classify-eval", "--split", "heldout"])
+    assert result.exit_code == 1 and "--split and --parts judge one set" in result.stderr
+
+
 def test_classify_eval_prints_the_figures(tmp_path: Path) -> None:
     sample = [e for e in load_labelled() if e.split == "heldout"][:60]
     path = tmp_path / "sample.jsonl"

@@ -69,6 +69,25 @@ def test_correct_stores_audits_and_reroutes(socialops_env: Path) -> None:
     assert code == 1 and "unknown department 'sales'" in err
     code, _, err = invoke("classify", "correct", "99999", "--department", "hr")
     assert code == 1 and "no mention with id 99999" in err
+    # A correction that changes nothing is refused, and nothing is stored.
+    code, _, err = invoke("classify", "correct", str(mention), "--department", "hr")
+    assert code == 1 and "is already hr, urgent: nothing to correct" in err
+    # Moved to a department that needs no answer: the message says the item is withdrawn.
+    code, out, err = invoke(
+        "classify", "correct", str(mention), "--department", "none", "--not-urgent"
+    )
+    assert code == 0, err
+    assert "its item is withdrawn (none needs no answer)" in " ".join(out.split())
+    with session_scope(url()) as session:
+        assert len(session.execute(select(storage.CorrectionRow)).scalars().all()) == 2
+
+
+def test_live_accuracy_without_decisions_says_so(socialops_env: Path) -> None:
+    code, out, err = invoke("classify-eval", "--corrections", "--since", "2026-12-05")
+    assert code == 0, err
+    assert "live accuracy since 2026-12-05: no classifier decisions yet" in out
+    code, _, err = invoke("classify-eval", "--since", "2026-12-05")
+    assert code == 1 and "--since goes with --corrections" in err
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -68,6 +68,9 @@ def record_correction(
         select(c).where(c.mention_id == mention_id, c.is_current.is_(True))
     ).scalar_one_or_none()
     new_urgent = urgent if urgent is not None else bool(current and current.urgent)
+    if current is not None and current.department == department and new_urgent == current.urgent:
+        state = f"{department}{', urgent' if current.urgent else ', not urgent'}"
+        raise CorrectionError(f"mention {mention_id} is already {state}: nothing to correct")
     row = storage.CorrectionRow(
         mention_id=mention_id,
         classification_id=current.id if current else None,
