@@ -11,12 +11,14 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 
 from socialops import storage
 from socialops.classification.corrections import live_accuracy, record_correction
 from socialops.config import OrgConfig, load_config
 from socialops.db import session_scope
 from socialops.report.render import render
+from tests.routing_fixtures import add_classified
 from tests.test_report import ORG_YAML, at, report_for
 
 
@@ -28,36 +30,17 @@ def org(tmp_path: Path) -> OrgConfig:
 
 
 def _mention(session, key: str, created: datetime, department: str | None) -> int:  # type: ignore[no-untyped-def]
-    mention = storage.MentionRow(
-        platform="mastodon",
-        external_id=key,
-        channel="chan-a",
-        url=None,
-        author_handle=f"{key}@social.example",
-        text=f"mention {key}",
-        lang="en",
-        created_at=created,
-        fetched_at=created,
-        raw={},
+    """A mention the classifier decided on, or (``department`` None) one stored only."""
+    mention_id = add_classified(
+        session, external_id=key, department=department or "none", fetched_at=created
     )
-    session.add(mention)
-    session.flush()
-    if department is not None:
-        session.add(
-            storage.ClassificationRow(
-                mention_id=mention.id,
-                department=department,
-                urgent=False,
-                sentiment="neutral",
-                confidence=0.9,
-                explanation={},
-                model_version="tfidf-svm-test",
-                classified_at=created,
-                is_current=True,
+    if department is None:
+        session.execute(
+            delete(storage.ClassificationRow).where(
+                storage.ClassificationRow.mention_id == mention_id
             )
         )
-        session.flush()
-    return mention.id
+    return mention_id
 
 
 def _seed(url: str) -> None:
