@@ -337,6 +337,25 @@ def check_stored(database_url: str, mention: dict[str, Any]) -> None:
         assert stored.author_handle == ALICE, stored.author_handle
 
 
+def take_from_the_night_queue(socialops: str, env: dict[str, str], out: Path) -> None:
+    """Outside the care desk's hours (08:00-22:00 London) a normal mention waits in the
+    department's queue for the morning, with no draft yet: a person takes it, as the morning
+    shift would, and the drafting step runs again. In hours the run drafted it already."""
+    from sqlalchemy import select
+
+    from socialops import storage
+    from socialops.db import session_scope
+
+    with session_scope(env["SOCIALOPS_DATABASE_URL"]) as session:
+        item = session.execute(select(storage.AssignmentRow)).scalar_one()
+        if item.assignee is not None:
+            return
+        mention_id = item.mention_id
+    say(f"mention {mention_id} waits in the night queue: a person takes it, then drafts run")
+    run([socialops, "assign", str(mention_id), "--to", "grace.okafor", "--by", "e2e"], env)
+    (out / "drafts.log").write_text(run([socialops, "drafts", "write"], env))
+
+
 def approve_draft(socialops: str, env: dict[str, str], mention: dict[str, Any]) -> dict[str, Any]:
     """The mention's one draft, approved by its eligible approvers in turn, as people would."""
     listed = json.loads(run([socialops, "approvals", "list", "--json"], env))
@@ -404,6 +423,7 @@ def journey(network: Network, tmp: Path, out: Path) -> None:
     (out / "run.log").write_text(run([socialops, "run"], env))
     say("socialops run: ingested, classified, routed, drafted")
     check_stored(env["SOCIALOPS_DATABASE_URL"], mention)
+    take_from_the_night_queue(socialops, env, out)
     draft = approve_draft(socialops, env, mention)
 
     from socialops import storage
