@@ -160,16 +160,12 @@ def _correction_rows(report: WeeklyReport) -> Iterator[Row]:
     if not co:
         return
     for key in ("decisions", "corrected", "share_corrected"):
-        yield "corrections", "all", key, _figure(co[key])
+        yield "corrections", "all", key, _blank(co[key])
     for dept, fig in co["by_department"].items():
         for key in ("decisions", "corrected", "share_corrected"):
-            yield "corrections", dept, key, _figure(fig[key])
+            yield "corrections", dept, key, _blank(fig[key])
     for move, count in co["moved"].items():
         yield "corrections_moved", move, "mentions", str(count)
-
-
-def _figure(value: object) -> str:
-    return "" if value is None else str(value)
 
 
 def _theme_rows(report: WeeklyReport) -> Iterator[Row]:
