@@ -196,6 +196,16 @@ def classify_eval(
     if cross_writer:
         _cross_writer(data, org.classification, as_json=as_json)
         return
+    _check_set(data, split=split, parts=parts)
+    classifier = default_classifier(org.classification, prepare=html_to_text)
+    if data is None:
+        _side_by_side(classifier, as_json=as_json)
+    else:
+        _one_set(classifier, data, split=split, parts=parts, as_json=as_json)
+
+
+def _check_set(data: Path | None, *, split: str | None, parts: bool) -> None:
+    """The set to judge exists, and --split/--parts are given one (one-line errors)."""
     if data is not None and not data.exists():
         raise CommandFailed(f"no file or folder {str(data)!r} of labelled lines")
     if data is None and (split or parts):
@@ -204,11 +214,6 @@ def classify_eval(
             "data/labelled --split heldout --parts` (without a set, the held-out split and the "
             "independent set are shown side by side)"
         )
-    classifier = default_classifier(org.classification, prepare=html_to_text)
-    if data is None:
-        _side_by_side(classifier, as_json=as_json)
-    else:
-        _one_set(classifier, data, split=split, parts=parts, as_json=as_json)
 
 
 def _cross_writer(data: Path | None, settings: ClassificationConfig, *, as_json: bool) -> None:

@@ -46,6 +46,32 @@ class Corrected:
     urgent: bool
 
 
+def _refuse_no_change(
+    mention_id: int, current: storage.ClassificationRow | None, department: str, urgent: bool
+) -> None:
+    if current is not None and current.department == department and urgent == current.urgent:
+        state = f"{department}{', urgent' if current.urgent else ', not urgent'}"
+        raise CorrectionError(f"mention {mention_id} is already {state}: nothing to correct")
+
+
+def _audit(session: Session, row: storage.CorrectionRow) -> None:
+    storage.audit(
+        session=session,
+        actor=row.corrected_by,
+        action="classification_corrected",
+        subject_type="mention",
+        subject_id=str(row.mention_id),
+        details={
+            "correction_id": row.id,
+            "from": row.from_department,
+            "to": row.department,
+            "from_urgent": row.from_urgent,
+            "urgent": row.urgent,
+            "source": row.source,
+        },
+    )
+
+
 def record_correction(
     *,
     session: Session,
@@ -68,9 +94,7 @@ def record_correction(
         select(c).where(c.mention_id == mention_id, c.is_current.is_(True))
     ).scalar_one_or_none()
     new_urgent = urgent if urgent is not None else bool(current and current.urgent)
-    if current is not None and current.department == department and new_urgent == current.urgent:
-        state = f"{department}{', urgent' if current.urgent else ', not urgent'}"
-        raise CorrectionError(f"mention {mention_id} is already {state}: nothing to correct")
+    _refuse_no_change(mention_id, current, department, new_urgent)
     row = storage.CorrectionRow(
         mention_id=mention_id,
         classification_id=current.id if current else None,
@@ -85,21 +109,7 @@ def record_correction(
     )
     session.add(row)
     session.flush()
-    storage.audit(
-        session=session,
-        actor=by,
-        action="classification_corrected",
-        subject_type="mention",
-        subject_id=str(mention_id),
-        details={
-            "correction_id": row.id,
-            "from": row.from_department,
-            "to": department,
-            "from_urgent": row.from_urgent,
-            "urgent": urgent,
-            "source": source,
-        },
-    )
+    _audit(session, row)
     summary = f"corrected by {by}" + (f" (was {row.from_department})" if current else "")
     decision = Classification(
         department=department,
