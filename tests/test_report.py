@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from socialops import storage
 from socialops.config import ConfigError, OrgConfig, load_config
 from socialops.db import session_scope
 from socialops.report.metrics import WeeklyReport, build_report, on_call_hours
+from socialops.report.render import render
 from socialops.report.week import IsoWeek, WeekError
 from socialops.rota.schedule import RotaEngine
 
@@ -171,6 +174,14 @@ def seed_by_hand(url: str, rows: list[tuple] = MENTIONS) -> dict[str, int]:  # t
             )
         )
     return ids
+
+
+def csv_figures(report: WeeklyReport) -> dict[tuple[str, str, str], str]:
+    """The report's CSV as {(section, key, measure): value}."""
+    return {
+        (r["section"], r["key"], r["measure"]): r["value"]
+        for r in csv.DictReader(io.StringIO(render(report, "csv")))
+    }
 
 
 def report_for(url: str, org: OrgConfig, week: str = WEEK) -> WeeklyReport:

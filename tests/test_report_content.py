@@ -17,7 +17,7 @@ from socialops.config import OrgConfig, load_config
 from socialops.db import session_scope
 from socialops.report import themes
 from socialops.report.week import IsoWeek
-from tests.test_report import ORG_YAML, WEEK, at, report_for, seed_by_hand
+from tests.test_report import ORG_YAML, WEEK, at, csv_figures, report_for, seed_by_hand
 
 
 @pytest.fixture
@@ -471,8 +471,6 @@ def test_a_single_department_still_gets_its_frequent_terms() -> None:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_every_format_shows_the_new_sections(database_url: str, org: OrgConfig) -> None:
-    import csv
-    import io
     import json
     from html.parser import HTMLParser
 
@@ -499,10 +497,7 @@ def test_every_format_shows_the_new_sections(database_url: str, org: OrgConfig) 
     data = json.loads(render(report, "json"))
     assert {"approvals", "publishing", "queue_time", "themes"} <= set(data)
     assert data["publishing"]["by_channel"]["chan-b"]["failures"] == 1
-    rows = {
-        (r["section"], r["key"], r["measure"]): r["value"]
-        for r in csv.DictReader(io.StringIO(render(report, "csv")))
-    }
+    rows = csv_figures(report)
     assert rows["approvals", "all", "turnaround_median_seconds"] == "3600"
     assert rows["approvals", "customer_relations", "rejected"] == "1"
     assert rows["publishing", "chan-a", "replies"] == "3"

@@ -4,8 +4,6 @@ how often people had to correct the classifier), against a hand count and agains
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +17,7 @@ from socialops.config import OrgConfig, load_config
 from socialops.db import session_scope
 from socialops.report.render import render
 from tests.routing_fixtures import add_classified
-from tests.test_report import ORG_YAML, at, report_for
+from tests.test_report import ORG_YAML, at, csv_figures, report_for
 
 
 @pytest.fixture
@@ -118,10 +116,7 @@ def test_every_format_shows_the_corrections(database_url: str, org: OrgConfig) -
     _seed(database_url)
     report = report_for(database_url, org)
     assert json.loads(render(report, "json"))["corrections"]["corrected"] == 2
-    rows = {
-        (r["section"], r["key"], r["measure"]): r["value"]
-        for r in csv.DictReader(io.StringIO(render(report, "csv")))
-    }
+    rows = csv_figures(report)
     assert rows["corrections", "all", "share_corrected"] == "0.3333"
     assert rows["corrections", "marketing", "corrected"] == "1"
     assert rows["corrections_moved", "customer_relations -> legal", "mentions"] == "1"
